@@ -1,0 +1,582 @@
+//! The common application model of WSO2's identity framework
+//! (`http://model.common.application.identity.carbon.wso2.org/xsd`), shared by the service
+//! provider and identity provider services of IS and APIM.
+//!
+//! Every type carries every field of its WSDL complex type (carbon-identity-framework 5.14.97),
+//! in WSDL order, so that a value read from the server and sent back loses nothing. Fields the
+//! server may omit are `Option`s; repeated elements are `Vec`s (an absent list reads as empty).
+
+use serde::{Deserialize, Serialize};
+
+use crate::carbon::secret::PropertyValue;
+use crate::carbon::xml::{
+    Child, DecodeError, Ns, XmlField, XmlModel, XmlReader, XmlValue, XmlWriter, ns, read_model,
+    xml_model,
+};
+
+xml_model! {
+    /// A claim reference (`Claim`).
+    pub struct Claim in ns::MODEL {
+        /// Numeric id of the claim (server-assigned).
+        pub claim_id: Option<i32> = "claimId",
+        /// The claim URI, e.g. `http://wso2.org/claims/role`.
+        pub claim_uri: Option<String> = "claimUri",
+    }
+}
+
+impl Claim {
+    /// A claim reference by URI.
+    pub fn uri(uri: impl Into<String>) -> Self {
+        Self {
+            claim_id: None,
+            claim_uri: Some(uri.into()),
+        }
+    }
+}
+
+xml_model! {
+    /// A mapping between a local and a remote claim (`ClaimMapping`).
+    pub struct ClaimMapping in ns::MODEL {
+        /// Value used when the claim has none.
+        pub default_value: Option<String> = "defaultValue",
+        /// The local (server-side) claim.
+        pub local_claim: Option<Claim> = "localClaim",
+        /// Whether the claim is mandatory.
+        pub mandatory: Option<bool> = "mandatory",
+        /// The claim as named towards the other party.
+        pub remote_claim: Option<Claim> = "remoteClaim",
+        /// Whether the claim is requested.
+        pub requested: Option<bool> = "requested",
+    }
+}
+
+xml_model! {
+    /// Claim configuration of a service or identity provider (`ClaimConfig`).
+    pub struct ClaimConfig in ns::MODEL {
+        /// Send the mapped local subject identifier.
+        pub always_send_mapped_local_subject_id: Option<bool> = "alwaysSendMappedLocalSubjectId",
+        /// Claim mappings.
+        pub claim_mappings: Vec<ClaimMapping> = "claimMappings",
+        /// Claims known on the identity provider side.
+        pub idp_claims: Vec<Claim> = "idpClaims",
+        /// Whether the local claim dialect is used.
+        pub local_claim_dialect: Option<bool> = "localClaimDialect",
+        /// The claim that carries roles.
+        pub role_claim_uri: Option<String> = "roleClaimURI",
+        /// Service provider claim dialects.
+        pub sp_claim_dialects: Vec<String> = "spClaimDialects",
+        /// The claim that carries the user id.
+        pub user_claim_uri: Option<String> = "userClaimURI",
+    }
+}
+
+/// A configuration property (`Property`) of an authenticator, connector or inbound
+/// configuration.
+///
+/// Its value is held as a secret when the property is confidential or its name says it holds a
+/// secret (see [`PropertyValue::is_secret_property`]), both when read from the server and when
+/// deserialised.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Property {
+    /// Shown under "advanced" in the console.
+    #[serde(rename = "advanced", skip_serializing_if = "Option::is_none")]
+    pub advanced: Option<bool>,
+    /// Whether the value is confidential (the console masks it).
+    #[serde(rename = "confidential", skip_serializing_if = "Option::is_none")]
+    pub confidential: Option<bool>,
+    /// Default value.
+    #[serde(rename = "defaultValue", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// Description.
+    #[serde(rename = "description", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Display name.
+    #[serde(rename = "displayName", skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Display order.
+    #[serde(rename = "displayOrder", skip_serializing_if = "Option::is_none")]
+    pub display_order: Option<i32>,
+    /// The property key, e.g. `ClientId`.
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Whether a value is required.
+    #[serde(rename = "required", skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// Value type.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// The value; a secret for confidential properties.
+    #[serde(rename = "value", skip_serializing_if = "Option::is_none")]
+    pub value: Option<PropertyValue>,
+}
+
+impl Property {
+    /// A property with a plain value.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: Some(name.into()),
+            value: Some(PropertyValue::Plain(value.into())),
+            ..Self::default()
+        }
+    }
+
+    /// A confidential property holding a secret.
+    pub fn secret(name: impl Into<String>, value: impl Into<crate::Secret>) -> Self {
+        Self {
+            name: Some(name.into()),
+            confidential: Some(true),
+            value: Some(PropertyValue::Secret(value.into())),
+            ..Self::default()
+        }
+    }
+
+    /// The value as text; a secret's value is exposed (explicitly, by calling this).
+    pub fn value_str(&self) -> Option<&str> {
+        self.value.as_ref().and_then(PropertyValue::expose)
+    }
+
+    /// Whether this property holds a secret.
+    pub fn is_secret(&self) -> bool {
+        PropertyValue::is_secret_property(self.name.as_deref(), self.confidential)
+    }
+
+    fn classify(&mut self) {
+        if self.is_secret() {
+            self.value = self.value.take().map(PropertyValue::into_secret);
+        }
+    }
+}
+
+impl XmlModel for Property {
+    fn write_fields(&self, w: &mut XmlWriter) {
+        let n = ns::MODEL;
+        self.advanced.write_field(w, n, "advanced");
+        self.confidential.write_field(w, n, "confidential");
+        self.default_value.write_field(w, n, "defaultValue");
+        self.description.write_field(w, n, "description");
+        self.display_name.write_field(w, n, "displayName");
+        self.display_order.write_field(w, n, "displayOrder");
+        self.name.write_field(w, n, "name");
+        self.required.write_field(w, n, "required");
+        self.r#type.write_field(w, n, "type");
+        self.value.write_field(w, n, "value");
+    }
+
+    fn read_child(&mut self, r: &mut XmlReader<'_>, child: &Child) -> Result<bool, DecodeError> {
+        match child.local.as_str() {
+            "advanced" => self.advanced.read_field(r, child)?,
+            "confidential" => self.confidential.read_field(r, child)?,
+            "defaultValue" => self.default_value.read_field(r, child)?,
+            "description" => self.description.read_field(r, child)?,
+            "displayName" => self.display_name.read_field(r, child)?,
+            "displayOrder" => self.display_order.read_field(r, child)?,
+            "name" => self.name.read_field(r, child)?,
+            "required" => self.required.read_field(r, child)?,
+            "type" => self.r#type.read_field(r, child)?,
+            // Read as a secret right away when the name or flag came first (WSDL order);
+            // `classify` covers answers in any other order.
+            "value" => {
+                let secret = self.is_secret();
+                PropertyValue::read_field_as(&mut self.value, r, child, secret)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl XmlValue for Property {
+    fn write_element(&self, w: &mut XmlWriter, ns: Ns, name: &'static str) {
+        w.start(ns, name);
+        self.write_fields(w);
+        w.end(ns, name);
+    }
+    fn read_element(r: &mut XmlReader<'_>) -> Result<Self, DecodeError> {
+        let mut p: Self = read_model(r)?;
+        p.classify();
+        Ok(p)
+    }
+}
+
+/// Finds a property by name.
+pub fn find_property<'a>(props: &'a [Property], name: &str) -> Option<&'a Property> {
+    props.iter().find(|p| p.name.as_deref() == Some(name))
+}
+
+xml_model! {
+    /// Certificate information of an identity provider (`CertificateInfo`).
+    pub struct CertificateInfo in ns::MODEL {
+        /// The certificate (PEM or base64).
+        pub cert_value: Option<String> = "certValue",
+        /// Its thumbprint.
+        pub thumb_print: Option<String> = "thumbPrint",
+    }
+}
+
+xml_model! {
+    /// A federated authenticator of an identity provider (`FederatedAuthenticatorConfig`).
+    pub struct FederatedAuthenticatorConfig in ns::MODEL {
+        /// Display name, e.g. `openidconnect`.
+        pub display_name: Option<String> = "displayName",
+        /// Whether it is enabled.
+        pub enabled: Option<bool> = "enabled",
+        /// Authenticator name, e.g. `OpenIDConnectAuthenticator`.
+        pub name: Option<String> = "name",
+        /// Its properties (for OIDC: `ClientId`, `ClientSecret`, endpoint URLs, ...).
+        pub properties: Vec<Property> = "properties",
+        /// Whether the configuration is valid.
+        pub valid: Option<bool> = "valid",
+    }
+}
+
+xml_model! {
+    /// An outbound provisioning connector (`ProvisioningConnectorConfig`).
+    pub struct ProvisioningConnectorConfig in ns::MODEL {
+        /// Whether provisioning blocks the login.
+        pub blocking: Option<bool> = "blocking",
+        /// Whether it is enabled.
+        pub enabled: Option<bool> = "enabled",
+        /// Connector name, e.g. `scim`.
+        pub name: Option<String> = "name",
+        /// Connector properties.
+        pub provisioning_properties: Vec<Property> = "provisioningProperties",
+        /// Whether provisioning rules are enabled.
+        pub rules_enabled: Option<bool> = "rulesEnabled",
+        /// Whether the configuration is valid.
+        pub valid: Option<bool> = "valid",
+    }
+}
+
+xml_model! {
+    /// A free-form identity provider property (`IdentityProviderProperty`).
+    pub struct IdentityProviderProperty in ns::MODEL {
+        /// Display name.
+        pub display_name: Option<String> = "displayName",
+        /// Key.
+        pub name: Option<String> = "name",
+        /// Value.
+        pub value: Option<String> = "value",
+    }
+}
+
+xml_model! {
+    /// Inbound provisioning settings (`InboundProvisioningConfig`).
+    pub struct InboundProvisioningConfig in ns::MODEL {
+        /// Dumb mode (no user store writes).
+        pub dumb_mode: Option<bool> = "dumbMode",
+        /// Whether provisioning is enabled.
+        pub provisioning_enabled: Option<bool> = "provisioningEnabled",
+        /// User store that receives provisioned users, e.g. `PRIMARY`.
+        pub provisioning_user_store: Option<String> = "provisioningUserStore",
+    }
+}
+
+xml_model! {
+    /// Just-in-time provisioning of federated users (`JustInTimeProvisioningConfig`, which
+    /// extends `InboundProvisioningConfig`: the base fields come first).
+    pub struct JustInTimeProvisioningConfig in ns::MODEL {
+        /// Dumb mode (inherited).
+        pub dumb_mode: Option<bool> = "dumbMode",
+        /// Whether JIT provisioning is enabled (inherited).
+        pub provisioning_enabled: Option<bool> = "provisioningEnabled",
+        /// User store that receives provisioned users, e.g. `PRIMARY` (inherited).
+        pub provisioning_user_store: Option<String> = "provisioningUserStore",
+        /// Let the user change the username at first login.
+        pub modify_user_name_allowed: Option<bool> = "modifyUserNameAllowed",
+        /// Ask the user for a password at first login.
+        pub password_provisioning_enabled: Option<bool> = "passwordProvisioningEnabled",
+        /// Ask the user for consent.
+        pub prompt_consent: Option<bool> = "promptConsent",
+        /// Claim that names the user store.
+        pub user_store_claim_uri: Option<String> = "userStoreClaimUri",
+    }
+}
+
+impl JustInTimeProvisioningConfig {
+    /// "Provision silently" into `user_store` (e.g. `PRIMARY`): enabled, with no prompts.
+    pub fn provision_silently(user_store: impl Into<String>) -> Self {
+        Self {
+            provisioning_enabled: Some(true),
+            provisioning_user_store: Some(user_store.into()),
+            modify_user_name_allowed: Some(false),
+            password_provisioning_enabled: Some(false),
+            prompt_consent: Some(false),
+            ..Self::default()
+        }
+    }
+}
+
+xml_model! {
+    /// A permission (`ApplicationPermission`).
+    pub struct ApplicationPermission in ns::MODEL {
+        /// The permission path.
+        pub value: Option<String> = "value",
+    }
+}
+
+xml_model! {
+    /// A local role as split by the server (`LocalRole`): `Internal/subscriber` is
+    /// `userStoreId = Internal`, `localRoleName = subscriber`.
+    pub struct LocalRole in ns::MODEL {
+        /// Role name without its domain.
+        pub local_role_name: Option<String> = "localRoleName",
+        /// Domain (user store id), e.g. `Internal` or `PRIMARY`.
+        pub user_store_id: Option<String> = "userStoreId",
+    }
+}
+
+xml_model! {
+    /// A remote-to-local role mapping (`RoleMapping`).
+    pub struct RoleMapping in ns::MODEL {
+        /// The local role.
+        pub local_role: Option<LocalRole> = "localRole",
+        /// The role as named by the identity provider.
+        pub remote_role: Option<String> = "remoteRole",
+    }
+}
+
+xml_model! {
+    /// Roles and permissions (`PermissionsAndRoleConfig`).
+    pub struct PermissionsAndRoleConfig in ns::MODEL {
+        /// Roles known on the identity provider (rewritten by the server from the mappings).
+        pub idp_roles: Vec<String> = "idpRoles",
+        /// Permissions.
+        pub permissions: Vec<ApplicationPermission> = "permissions",
+        /// Role mappings.
+        pub role_mappings: Vec<RoleMapping> = "roleMappings",
+    }
+}
+
+xml_model! {
+    /// An identity provider (`IdentityProvider`), as handled by IdentityProviderMgtService and
+    /// referenced from service provider authentication steps.
+    pub struct IdentityProvider in ns::MODEL {
+        /// Alias (e.g. the token endpoint alias).
+        pub alias: Option<String> = "alias",
+        /// Certificate.
+        pub certificate: Option<String> = "certificate",
+        /// Certificates.
+        pub certificate_info_array: Vec<CertificateInfo> = "certificateInfoArray",
+        /// Claim configuration (role claim URI, claim mappings).
+        pub claim_config: Option<ClaimConfig> = "claimConfig",
+        /// The default federated authenticator.
+        pub default_authenticator_config: Option<FederatedAuthenticatorConfig> = "defaultAuthenticatorConfig",
+        /// The default provisioning connector.
+        pub default_provisioning_connector_config: Option<ProvisioningConnectorConfig> = "defaultProvisioningConnectorConfig",
+        /// Display name.
+        pub display_name: Option<String> = "displayName",
+        /// Whether the identity provider is enabled.
+        pub enable: Option<bool> = "enable",
+        /// Federated authenticators.
+        pub federated_authenticator_configs: Vec<FederatedAuthenticatorConfig> = "federatedAuthenticatorConfigs",
+        /// Federation hub.
+        pub federation_hub: Option<bool> = "federationHub",
+        /// Home realm identifier.
+        pub home_realm_id: Option<String> = "homeRealmId",
+        /// Server-assigned id.
+        pub id: Option<String> = "id",
+        /// Description.
+        pub identity_provider_description: Option<String> = "identityProviderDescription",
+        /// Unique name.
+        pub identity_provider_name: Option<String> = "identityProviderName",
+        /// Free-form properties.
+        pub idp_properties: Vec<IdentityProviderProperty> = "idpProperties",
+        /// Just-in-time provisioning.
+        pub just_in_time_provisioning_config: Option<JustInTimeProvisioningConfig> = "justInTimeProvisioningConfig",
+        /// Roles, permissions and role mappings.
+        pub permission_and_role_config: Option<PermissionsAndRoleConfig> = "permissionAndRoleConfig",
+        /// Whether this is the primary identity provider.
+        pub primary: Option<bool> = "primary",
+        /// Outbound provisioning connectors.
+        pub provisioning_connector_configs: Vec<ProvisioningConnectorConfig> = "provisioningConnectorConfigs",
+        /// Provisioning role.
+        pub provisioning_role: Option<String> = "provisioningRole",
+    }
+}
+
+xml_model! {
+    /// A local authenticator in an authentication step (`LocalAuthenticatorConfig`).
+    pub struct LocalAuthenticatorConfig in ns::MODEL {
+        /// Display name, e.g. `basic`.
+        pub display_name: Option<String> = "displayName",
+        /// Whether it is enabled.
+        pub enabled: Option<bool> = "enabled",
+        /// Name, e.g. `BasicAuthenticator`.
+        pub name: Option<String> = "name",
+        /// Properties.
+        pub properties: Vec<Property> = "properties",
+        /// Whether the configuration is valid.
+        pub valid: Option<bool> = "valid",
+    }
+}
+
+/// A request-path authenticator (`RequestPathAuthenticatorConfig`, same fields as a local
+/// authenticator).
+pub type RequestPathAuthenticatorConfig = LocalAuthenticatorConfig;
+
+xml_model! {
+    /// One step of a service provider's authentication sequence (`AuthenticationStep`).
+    pub struct AuthenticationStep in ns::MODEL {
+        /// Whether attributes are taken from this step.
+        pub attribute_step: Option<bool> = "attributeStep",
+        /// Federated identity providers offered in this step.
+        pub federated_identity_providers: Vec<IdentityProvider> = "federatedIdentityProviders",
+        /// Local authenticators offered in this step.
+        pub local_authenticator_configs: Vec<LocalAuthenticatorConfig> = "localAuthenticatorConfigs",
+        /// Position, from 1.
+        pub step_order: Option<i32> = "stepOrder",
+        /// Whether the subject is taken from this step.
+        pub subject_step: Option<bool> = "subjectStep",
+    }
+}
+
+xml_model! {
+    /// Adaptive authentication script (`AuthenticationScriptConfig`, in its own namespace).
+    pub struct AuthenticationScriptConfig in ns::SCRIPT {
+        /// Script source.
+        pub content: Option<String> = "content",
+        /// Whether the script is enabled.
+        pub enabled: Option<bool> = "enabled",
+        /// Script language.
+        pub language: Option<String> = "language",
+    }
+}
+
+xml_model! {
+    /// How users of a service provider authenticate (`LocalAndOutboundAuthenticationConfig`).
+    pub struct LocalAndOutboundAuthenticationConfig in ns::MODEL {
+        /// Send back the list of identity providers the user authenticated with.
+        pub always_send_back_authenticated_list_of_idps: Option<bool> = "alwaysSendBackAuthenticatedListOfIdPs",
+        /// Adaptive authentication script.
+        pub authentication_script_config: Option<AuthenticationScriptConfig> = "authenticationScriptConfig",
+        /// Step whose attributes are used.
+        pub authentication_step_for_attributes: Option<AuthenticationStep> = "authenticationStepForAttributes",
+        /// Step whose subject is used.
+        pub authentication_step_for_subject: Option<AuthenticationStep> = "authenticationStepForSubject",
+        /// The authentication steps.
+        pub authentication_steps: Vec<AuthenticationStep> = "authenticationSteps",
+        /// `default`, `local`, `federated` or `flow` (see [`AuthenticationType`](crate::application::AuthenticationType)).
+        pub authentication_type: Option<String> = "authenticationType",
+        /// Whether authorization is enforced.
+        pub enable_authorization: Option<bool> = "enableAuthorization",
+        /// Claim used as the subject.
+        pub subject_claim_uri: Option<String> = "subjectClaimUri",
+        /// Append the tenant domain to the local subject identifier.
+        pub use_tenant_domain_in_local_subject_identifier: Option<bool> = "useTenantDomainInLocalSubjectIdentifier",
+        /// Append the user store domain to the local subject identifier.
+        pub use_userstore_domain_in_local_subject_identifier: Option<bool> = "useUserstoreDomainInLocalSubjectIdentifier",
+        /// Prefix role values with their user store domain.
+        pub use_userstore_domain_in_roles: Option<bool> = "useUserstoreDomainInRoles",
+    }
+}
+
+xml_model! {
+    /// One inbound protocol configuration of a service provider
+    /// (`InboundAuthenticationRequestConfig`); for OAuth2/OIDC the key is the consumer key and the
+    /// property `oauthConsumerSecret` holds the secret.
+    pub struct InboundAuthenticationRequestConfig in ns::MODEL {
+        /// Friendly name.
+        pub friendly_name: Option<String> = "friendlyName",
+        /// The inbound key (OAuth consumer key, SAML issuer, ...).
+        pub inbound_auth_key: Option<String> = "inboundAuthKey",
+        /// Protocol, e.g. `oauth2`, `samlsso`, `passivests`.
+        pub inbound_auth_type: Option<String> = "inboundAuthType",
+        /// Configuration type.
+        pub inbound_config_type: Option<String> = "inboundConfigType",
+        /// Serialised configuration.
+        pub inbound_configuration: Option<String> = "inboundConfiguration",
+        /// Properties (e.g. `oauthConsumerSecret`).
+        pub properties: Vec<Property> = "properties",
+    }
+}
+
+xml_model! {
+    /// Inbound protocol configurations of a service provider (`InboundAuthenticationConfig`).
+    pub struct InboundAuthenticationConfig in ns::MODEL {
+        /// The configurations, one per protocol.
+        pub inbound_authentication_request_configs: Vec<InboundAuthenticationRequestConfig> = "inboundAuthenticationRequestConfigs",
+    }
+}
+
+xml_model! {
+    /// Outbound provisioning of a service provider (`OutboundProvisioningConfig`).
+    pub struct OutboundProvisioningConfig in ns::MODEL {
+        /// Provision users of these roles.
+        pub provision_by_role_list: Vec<String> = "provisionByRoleList",
+        /// Identity providers provisioned to.
+        pub provisioning_identity_providers: Vec<IdentityProvider> = "provisioningIdentityProviders",
+    }
+}
+
+xml_model! {
+    /// Owner of a service provider (`User`).
+    pub struct User in ns::MODEL {
+        /// Tenant domain.
+        pub tenant_domain: Option<String> = "tenantDomain",
+        /// User name.
+        pub user_name: Option<String> = "userName",
+        /// User store domain.
+        pub user_store_domain: Option<String> = "userStoreDomain",
+    }
+}
+
+xml_model! {
+    /// A service provider property (`ServiceProviderProperty`).
+    pub struct ServiceProviderProperty in ns::MODEL {
+        /// Display name.
+        pub display_name: Option<String> = "displayName",
+        /// Key.
+        pub name: Option<String> = "name",
+        /// Value.
+        pub value: Option<String> = "value",
+    }
+}
+
+xml_model! {
+    /// A service provider (application), every field of `ServiceProvider` in WSDL order.
+    pub struct ServiceProvider in ns::MODEL {
+        /// Server-assigned numeric id (read it with `getApplication`; `createApplication` does
+        /// not return it).
+        pub application_id: Option<i32> = "applicationID",
+        /// Unique name.
+        pub application_name: Option<String> = "applicationName",
+        /// Certificate content.
+        pub certificate_content: Option<String> = "certificateContent",
+        /// Claim configuration (requested claims, role claim).
+        pub claim_config: Option<ClaimConfig> = "claimConfig",
+        /// Description.
+        pub description: Option<String> = "description",
+        /// Inbound protocols (OAuth2/OIDC, SAML, ...).
+        pub inbound_authentication_config: Option<InboundAuthenticationConfig> = "inboundAuthenticationConfig",
+        /// Inbound provisioning.
+        pub inbound_provisioning_config: Option<InboundProvisioningConfig> = "inboundProvisioningConfig",
+        /// Authentication steps and options.
+        pub local_and_out_bound_authentication_config: Option<LocalAndOutboundAuthenticationConfig> = "localAndOutBoundAuthenticationConfig",
+        /// Outbound provisioning.
+        pub outbound_provisioning_config: Option<OutboundProvisioningConfig> = "outboundProvisioningConfig",
+        /// Owner.
+        pub owner: Option<User> = "owner",
+        /// Roles and permissions.
+        pub permission_and_role_config: Option<PermissionsAndRoleConfig> = "permissionAndRoleConfig",
+        /// Request-path authenticators.
+        pub request_path_authenticator_configs: Vec<RequestPathAuthenticatorConfig> = "requestPathAuthenticatorConfigs",
+        /// Whether the application is shared with all tenants.
+        pub saas_app: Option<bool> = "saasApp",
+        /// Free-form properties.
+        pub sp_properties: Vec<ServiceProviderProperty> = "spProperties",
+    }
+}
+
+xml_model! {
+    /// A row of `getAllApplicationBasicInfo` (`ApplicationBasicInfo`).
+    pub struct ApplicationBasicInfo in ns::MODEL {
+        /// Numeric id.
+        pub application_id: Option<i32> = "applicationId",
+        /// Name.
+        pub application_name: Option<String> = "applicationName",
+        /// Description.
+        pub description: Option<String> = "description",
+    }
+}
