@@ -27,8 +27,13 @@
 pub mod application;
 pub mod carbon;
 mod error;
+pub mod idp;
 pub mod model;
 mod names;
+pub mod oauth;
+pub mod oidc;
+pub mod scim2;
+pub mod users;
 
 pub use carbon::auth::{AuthMode, Credentials};
 pub use carbon::retry::{Clock, RetryPolicy, TokioClock};
@@ -63,6 +68,31 @@ impl IsClient {
     /// Service providers (`IdentityApplicationManagementService`).
     pub fn applications(&self) -> application::Applications<'_> {
         application::Applications::new(&self.core)
+    }
+
+    /// OAuth/OIDC consumer applications (`OAuthAdminService`).
+    pub fn oauth_apps(&self) -> oauth::OAuthApps<'_> {
+        oauth::OAuthApps::new(&self.core)
+    }
+
+    /// Identity providers (`IdentityProviderMgtService`).
+    pub fn identity_providers(&self) -> idp::IdentityProviders<'_> {
+        idp::IdentityProviders::new(&self.core)
+    }
+
+    /// Users and roles (`RemoteUserStoreManagerService`).
+    pub fn users(&self) -> users::Users<'_> {
+        users::Users::new(&self.core)
+    }
+
+    /// SCIM2 users, groups and Bulk.
+    pub fn scim2(&self) -> scim2::Scim2<'_> {
+        scim2::Scim2::new(&self.core)
+    }
+
+    /// The OIDC discovery document and token-endpoint probe.
+    pub fn oidc(&self) -> oidc::Oidc<'_> {
+        oidc::Oidc::new(&self.core)
     }
 }
 

@@ -315,6 +315,53 @@ macro_rules! xml_number {
 }
 xml_number!(i32 => "a 32-bit integer", i64 => "a 64-bit integer");
 
+/// Encodes `value` as a standalone element `<prefix:name>` (namespace declarations on it).
+///
+/// ```
+/// use wso2_is_client::carbon::xml::{ns, to_element, from_element};
+/// use wso2_is_client::model::Claim;
+///
+/// let xml = to_element(&Claim::uri("http://wso2.org/claims/role"), ns::MODEL, "claim").unwrap();
+/// let back: Claim = from_element(xml.as_bytes()).unwrap();
+/// assert_eq!(back.claim_uri.as_deref(), Some("http://wso2.org/claims/role"));
+/// ```
+pub fn to_element<T: XmlValue>(
+    value: &T,
+    ns: Ns,
+    name: &'static str,
+) -> Result<String, EncodeProblem> {
+    let mut w = XmlWriter::new();
+    value.write_element(&mut w, ns, name);
+    let (inner, used) = w.finish()?;
+    // Declare the namespaces on the root element.
+    let root_end = inner.find('>').unwrap_or(inner.len());
+    let mut out = String::with_capacity(inner.len() + 200);
+    out.push_str(&inner[..root_end]);
+    for n in &used {
+        out.push_str(" xmlns:");
+        out.push_str(n.prefix);
+        out.push_str("=\"");
+        out.push_str(n.uri);
+        out.push('"');
+    }
+    out.push_str(&inner[root_end..]);
+    Ok(out)
+}
+
+/// Decodes a value from a standalone element (any name and namespace; children matched by
+/// local name), such as the `return` element of a `getApplication` answer.
+pub fn from_element<T: XmlValue>(xml: &[u8]) -> Result<T, DecodeError> {
+    let mut r = XmlReader::new(xml);
+    let root = r.root()?;
+    let value = if root.nil {
+        return Err(DecodeError::new("the element is nil"));
+    } else {
+        T::read_element(&mut r).map_err(|e| e.within(&root.local))?
+    };
+    r.finish()?;
+    Ok(value)
+}
+
 /// A model type whose fields are child elements.
 pub trait XmlModel: Default {
     /// Writes every set field, in WSDL order.

@@ -1,0 +1,7 @@
+//! Integration tests of `wso2-is-client`: one binary, one module per service, plus the contract
+//! checks against the real WSDLs and the tests against real peers.
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+mod application;
+mod fixtures;
+mod support;

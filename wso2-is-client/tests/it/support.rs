@@ -1,0 +1,285 @@
+//! Shared test support: a fresh wiremock server per test with a catch-all that fails loudly,
+//! exact SOAP matchers, canned WSO2 answers, and canonical XML comparison.
+
+use std::sync::{Arc, Mutex};
+
+use wiremock::matchers::{header, method, path};
+use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+use wso2_is_client::{IsClient, RetryPolicy};
+
+pub const AXIS2: &str = "http://org.apache.axis2/xsd";
+pub const MODEL: &str = "http://model.common.application.identity.carbon.wso2.org/xsd";
+pub const IDP_MGT: &str = "http://mgt.idp.carbon.wso2.org";
+pub const OAUTH_DTO: &str = "http://dto.oauth.identity.carbon.wso2.org/xsd";
+pub const UM: &str = "http://service.ws.um.carbon.wso2.org";
+
+/// A fresh mock server whose catch-all answers 599 and fails the test (at drop) for any call
+/// that no other mock matched, printing the call.
+pub async fn server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(|req: &Request| {
+            let action = req
+                .headers
+                .get("soapaction")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            let line = format!(
+                "unexpected call: {} {} SOAPAction={action}",
+                req.method,
+                req.url.path()
+            );
+            eprintln!("{line}");
+            ResponseTemplate::new(599).set_body_string(line)
+        })
+        .named("catch-all (a call no mock expected)")
+        .with_priority(u8::MAX)
+        .expect(0)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A client of the mock server: plain HTTP allowed, no retries.
+pub fn client(server: &MockServer) -> IsClient {
+    IsClient::builder(server.uri())
+        .credentials("admin", "admin-canary-password")
+        .allow_http(true)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+/// POST to `/services/{service}` with `SOAPAction: urn:{op}` and a body whose wrapper element is
+/// `{wrapper_ns}op`.
+pub fn soap(service: &str, op: &str, wrapper_ns: &str) -> MockBuilder {
+    Mock::given(method("POST"))
+        .and(path(format!("/services/{service}")))
+        .and(header("soapaction", format!("urn:{op}").as_str()))
+        .and(header(
+            "authorization",
+            "Basic YWRtaW46YWRtaW4tY2FuYXJ5LXBhc3N3b3Jk",
+        ))
+        .and(SoapBody::new(wrapper_ns, op))
+}
+
+/// Matches the SOAP body's wrapper element by namespace and local name, and optionally the text
+/// of descendant elements by local name.
+#[derive(Debug, Clone)]
+pub struct SoapBody {
+    ns: String,
+    local: String,
+    texts: Vec<(String, String)>,
+}
+
+impl SoapBody {
+    pub fn new(ns: &str, local: &str) -> Self {
+        Self {
+            ns: ns.into(),
+            local: local.into(),
+            texts: Vec::new(),
+        }
+    }
+}
+
+/// Adds a descendant-text condition to a SOAP matcher.
+pub fn soap_with(service: &str, op: &str, wrapper_ns: &str, texts: &[(&str, &str)]) -> MockBuilder {
+    let mut m = SoapBody::new(wrapper_ns, op);
+    m.texts = texts
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    Mock::given(method("POST"))
+        .and(path(format!("/services/{service}")))
+        .and(header("soapaction", format!("urn:{op}").as_str()))
+        .and(m)
+}
+
+impl Match for SoapBody {
+    fn matches(&self, request: &Request) -> bool {
+        let Ok(text) = std::str::from_utf8(&request.body) else {
+            return false;
+        };
+        let Ok(doc) = roxmltree::Document::parse(text) else {
+            return false;
+        };
+        let Some(wrapper) = body_child(&doc) else {
+            return false;
+        };
+        if wrapper.tag_name().namespace() != Some(self.ns.as_str())
+            || wrapper.tag_name().name() != self.local
+        {
+            return false;
+        }
+        self.texts.iter().all(|(name, value)| {
+            wrapper.descendants().any(|n| {
+                n.is_element() && n.tag_name().name() == name && n.text().unwrap_or("") == value
+            })
+        })
+    }
+}
+
+/// The first element inside `Envelope/Body`.
+pub fn body_child<'a, 'i>(doc: &'a roxmltree::Document<'i>) -> Option<roxmltree::Node<'a, 'i>> {
+    let env = doc.root_element();
+    let body = env
+        .children()
+        .find(|n| n.is_element() && n.tag_name().name() == "Body")?;
+    body.children().find(|n| n.is_element())
+}
+
+/// A WSO2-style answer envelope around `inner`.
+pub fn envelope(inner: &str) -> String {
+    format!(
+        r#"<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>{inner}</soapenv:Body></soapenv:Envelope>"#
+    )
+}
+
+/// `<ns:{op}Response>` with `inner` as its content, HTTP 200, as Axis2 writes it.
+pub fn respond(op: &str, ns: &str, inner: &str) -> ResponseTemplate {
+    let body = envelope(&format!(
+        r#"<ns:{op}Response xmlns:ns="{ns}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{inner}</ns:{op}Response>"#
+    ));
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/xml; charset=UTF-8")
+        .set_body_string(body)
+}
+
+/// A void operation's answer: `<ns:return xsi:nil="true"/>`.
+pub fn respond_void(op: &str, ns: &str) -> ResponseTemplate {
+    respond(op, ns, r#"<ns:return xsi:nil="true"/>"#)
+}
+
+/// An in-only operation's answer: 202 with an empty body.
+pub fn respond_accepted() -> ResponseTemplate {
+    ResponseTemplate::new(202)
+}
+
+/// A SOAP fault in an HTTP 500, as Axis2 sends it.
+pub fn respond_fault(message: &str) -> ResponseTemplate {
+    let body = envelope(&format!(
+        "<soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>{}</faultstring><detail/></soapenv:Fault>",
+        xml_escape(message)
+    ));
+    ResponseTemplate::new(500)
+        .insert_header("content-type", "text/xml; charset=UTF-8")
+        .set_body_string(body)
+}
+
+/// WSO2's authentication failure fault (code 50977).
+pub fn respond_auth_failure() -> ResponseTemplate {
+    let body = envelope(
+        r#"<soapenv:Fault><faultcode xmlns:axis2ns2="http://wso2.org/carbon/errors">axis2ns2:50977</faultcode><faultstring>Authentication failure</faultstring><detail/></soapenv:Fault>"#,
+    );
+    ResponseTemplate::new(500)
+        .insert_header("content-type", "text/xml; charset=UTF-8")
+        .set_body_string(body)
+}
+
+pub fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The request bodies a mock server received for `op`, as parsed documents' canonical forms.
+pub async fn bodies_for(server: &MockServer, op: &str) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| {
+            r.headers.get("soapaction").and_then(|v| v.to_str().ok()) == Some(&format!("urn:{op}"))
+        })
+        .map(|r| String::from_utf8(r.body).unwrap())
+        .collect()
+}
+
+/// A prefix-independent canonical form of an XML document: elements by `{namespace}local`,
+/// attributes sorted, whitespace-only text between elements dropped.
+pub fn canonical(xml: &str) -> String {
+    let doc = roxmltree::Document::parse(xml).expect("well-formed XML");
+    let mut out = String::new();
+    canon(doc.root_element(), &mut out);
+    out
+}
+
+fn canon(node: roxmltree::Node<'_, '_>, out: &mut String) {
+    let name = node.tag_name();
+    out.push('<');
+    if let Some(ns) = name.namespace() {
+        out.push('{');
+        out.push_str(ns);
+        out.push('}');
+    }
+    out.push_str(name.name());
+    let mut attrs: Vec<String> = node
+        .attributes()
+        .map(|a| {
+            format!(
+                " {{{}}}{}={:?}",
+                a.namespace().unwrap_or(""),
+                a.name(),
+                a.value()
+            )
+        })
+        .collect();
+    attrs.sort();
+    for a in attrs {
+        out.push_str(&a);
+    }
+    out.push('>');
+    let has_elements = node.children().any(|c| c.is_element());
+    for child in node.children() {
+        if child.is_element() {
+            canon(child, out);
+        } else if child.is_text() {
+            let t = child.text().unwrap_or("");
+            if !(has_elements && t.trim().is_empty()) {
+                out.push_str(&format!("{t:?}"));
+            }
+        }
+    }
+    out.push_str("</>");
+}
+
+/// Captures everything the crate logs, at TRACE level, for secret canary checks.
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
+    type Writer = LogCapture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Runs `f` with a TRACE subscriber writing into a capture, and returns the capture.
+pub fn capture_logs() -> (LogCapture, tracing::subscriber::DefaultGuard) {
+    let capture = LogCapture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(capture.clone())
+        .with_ansi(false)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    (capture, guard)
+}
