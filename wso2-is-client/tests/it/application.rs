@@ -293,3 +293,17 @@ fn full_service_provider_round_trips() {
     let inbound = from_json.oauth_inbound().unwrap();
     assert!(inbound.properties[0].value.as_ref().unwrap().is_redacted());
 }
+
+/// Every operation of this service, fully populated, for the contract checks.
+pub fn contract_cases() -> Vec<ContractCase> {
+    use wso2_is_client::application::*;
+    let full = fixtures::service_provider("apim & <sso>");
+    vec![
+        case("fully populated", &CreateApplication::new(full.clone())),
+        case("minimal", &CreateApplication::new(ServiceProvider::named(&name("minimal")))),
+        case("by name", &GetApplication::new(&name("apim & <sso>"))),
+        case("fully populated", &UpdateApplication::new(full)),
+        case("by name", &DeleteApplication::new(&name("x"))),
+        case("no parameters", &GetAllApplicationBasicInfo::new()),
+    ]
+}

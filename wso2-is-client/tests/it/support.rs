@@ -283,3 +283,39 @@ pub fn capture_logs() -> (LogCapture, tracing::subscriber::DefaultGuard) {
     let guard = tracing::subscriber::set_default(subscriber);
     (capture, guard)
 }
+
+/// One SOAP body this crate can send, for the contract checks (xmllint against the XSDs of the
+/// real WSDL, and the differential check against zeep).
+#[derive(Debug, Clone)]
+pub struct ContractCase {
+    /// WSDL file name in `$WSO2_CONTRACTS_DIR/soap`, e.g. `IdentityApplicationManagementService.wsdl`.
+    pub wsdl: &'static str,
+    /// The operation name.
+    pub operation: &'static str,
+    /// What is being shown (e.g. "fully populated").
+    pub label: &'static str,
+    /// The encoded request.
+    pub request: wso2_is_client::carbon::soap::SoapRequest,
+}
+
+/// A contract case for `op`, encoded by the crate.
+pub fn case<O: wso2_is_client::carbon::soap::Operation>(label: &'static str, op: &O) -> ContractCase {
+    ContractCase {
+        wsdl: wsdl_of(O::SERVICE),
+        operation: O::NAME,
+        label,
+        request: wso2_is_client::carbon::soap::encode(op).unwrap(),
+    }
+}
+
+fn wsdl_of(service: &str) -> &'static str {
+    match service {
+        "IdentityApplicationManagementService" => "IdentityApplicationManagementService.wsdl",
+        "IdentityProviderMgtService" => "IdentityProviderMgtService.wsdl",
+        "OAuthAdminService" => "OAuthAdminService.wsdl",
+        "RemoteUserStoreManagerService" => "RemoteUserStoreManagerService.wsdl",
+        "AuthenticationAdmin" => "AuthenticationAdmin.wsdl",
+        "UserAdmin" => "UserAdmin.wsdl",
+        other => panic!("no WSDL known for service {other}"),
+    }
+}
