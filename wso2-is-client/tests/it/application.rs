@@ -300,7 +300,10 @@ pub fn contract_cases() -> Vec<ContractCase> {
     let full = fixtures::service_provider("apim & <sso>");
     vec![
         case("fully populated", &CreateApplication::new(full.clone())),
-        case("minimal", &CreateApplication::new(ServiceProvider::named(&name("minimal")))),
+        case(
+            "minimal",
+            &CreateApplication::new(ServiceProvider::named(&name("minimal"))),
+        ),
         case("by name", &GetApplication::new(&name("apim & <sso>"))),
         case("fully populated", &UpdateApplication::new(full)),
         case("by name", &DeleteApplication::new(&name("x"))),

@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod application;
+mod contract;
 mod fixtures;
 mod support;

@@ -299,7 +299,10 @@ pub struct ContractCase {
 }
 
 /// A contract case for `op`, encoded by the crate.
-pub fn case<O: wso2_is_client::carbon::soap::Operation>(label: &'static str, op: &O) -> ContractCase {
+pub fn case<O: wso2_is_client::carbon::soap::Operation>(
+    label: &'static str,
+    op: &O,
+) -> ContractCase {
     ContractCase {
         wsdl: wsdl_of(O::SERVICE),
         operation: O::NAME,
@@ -318,4 +321,31 @@ fn wsdl_of(service: &str) -> &'static str {
         "UserAdmin" => "UserAdmin.wsdl",
         other => panic!("no WSDL known for service {other}"),
     }
+}
+
+/// Whether a test that needs an outside tool or file may run. When `missing` names something,
+/// the test fails under CI (env `CI` set) and is skipped with a printed reason elsewhere.
+pub fn require(test: &str, missing: Option<String>) -> bool {
+    match missing {
+        None => true,
+        Some(what) if std::env::var_os("CI").is_some() => panic!("{test}: {what} (required in CI)"),
+        Some(what) => {
+            eprintln!("SKIPPED {test}: {what}");
+            false
+        }
+    }
+}
+
+/// The directory of WSO2's contract files: `$WSO2_CONTRACTS_DIR`, or `../shared/contracts` from
+/// the repository root.
+pub fn contracts_dir() -> std::path::PathBuf {
+    match std::env::var_os("WSO2_CONTRACTS_DIR") {
+        Some(dir) => dir.into(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/contracts"),
+    }
+}
+
+/// The Python interpreter for contract tools: `$WSO2_TEST_PYTHON`, or `python3`.
+pub fn python() -> String {
+    std::env::var("WSO2_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
