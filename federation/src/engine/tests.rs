@@ -1,0 +1,290 @@
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::*;
+
+/// A fake world: objects created by steps; failures and unknown outcomes injected by step id.
+#[derive(Default)]
+struct Fake {
+    objects: Mutex<BTreeSet<String>>,
+    fail_at: Option<String>,
+    /// The step creates its object, then reports an unknown outcome.
+    unknown_at: Option<String>,
+    undo_fail_at: Mutex<Option<String>>,
+    undo_order: Mutex<Vec<String>>,
+    in_flight: [AtomicUsize; 2],
+    max_in_flight: [AtomicUsize; 2],
+    applied: AtomicUsize,
+}
+
+impl Fake {
+    fn slot(server: Server) -> usize {
+        match server {
+            Server::Is => 0,
+            Server::Apim => 1,
+        }
+    }
+}
+
+impl Runner for Fake {
+    type Kind = String;
+
+    async fn apply(
+        &self,
+        step: &StepDef<String>,
+        ctx: &StepCtx<'_>,
+    ) -> Result<Effect, StepFailure> {
+        let s = Self::slot(step.server);
+        let now = self.in_flight[s].fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight[s].fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        self.in_flight[s].fetch_sub(1, Ordering::SeqCst);
+        self.applied.fetch_add(1, Ordering::SeqCst);
+        if self.fail_at.as_deref() == Some(step.kind.as_str()) {
+            return Err(StepFailure::clean("injected failure"));
+        }
+        ctx.intent(Action::Create, None).unwrap();
+        self.objects.lock().unwrap().insert(step.kind.clone());
+        if self.unknown_at.as_deref() == Some(step.kind.as_str()) {
+            return Err(StepFailure::unknown("timeout after sending"));
+        }
+        Ok(Effect::Created)
+    }
+
+    async fn undo(&self, step: &StepDef<String>, effect: &Effect) -> Result<(), StepFailure> {
+        assert!(effect.needs_undo());
+        let mut fail = self.undo_fail_at.lock().unwrap();
+        if fail.as_deref() == Some(step.kind.as_str()) {
+            *fail = None; // fails once
+            return Err(StepFailure::clean("undo refused"));
+        }
+        drop(fail);
+        self.undo_order.lock().unwrap().push(step.kind.clone());
+        self.objects.lock().unwrap().remove(&step.kind);
+        Ok(())
+    }
+}
+
+fn step(id: &str, deps: &[&str]) -> StepDef<String> {
+    let id = StepId::new(id);
+    StepDef {
+        server: server_of(&id),
+        kind: id.as_str().to_owned(),
+        id,
+        deps: deps.iter().map(|d| StepId::new(*d)).collect(),
+    }
+}
+
+/// The seed shape: IS roles and users, OAuth app, SP; then APIM IdP; then two portals.
+fn seed() -> Vec<StepDef<String>> {
+    vec![
+        step("is.role:a", &[]),
+        step("is.role:b", &[]),
+        step("is.user:x", &["is.role:a"]),
+        step("is.user:y", &["is.role:b"]),
+        step("is.oauth", &[]),
+        step("is.sp", &["is.oauth"]),
+        step("apim.idp", &["is.sp"]),
+        step("apim.portal:pub", &["apim.idp", "is.user:x", "is.user:y"]),
+        step("apim.portal:dev", &["apim.idp", "is.user:x", "is.user:y"]),
+    ]
+}
+
+fn journal() -> (JournalWriter, std::path::PathBuf) {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "engine-test-{}-{}.jsonl",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_file(&path);
+    (JournalWriter::open(&path).unwrap(), path)
+}
+
+#[tokio::test]
+async fn applies_everything_within_the_concurrency_limit() {
+    let fake = Fake::default();
+    let (j, _path) = journal();
+    let report = Engine::new(&fake, &j, 2)
+        .apply("apply", "m", &seed())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, RunOutcome::Applied);
+    assert_eq!(fake.objects.lock().unwrap().len(), 9);
+    assert!(fake.max_in_flight[0].load(Ordering::SeqCst) <= 2);
+    assert!(
+        fake.max_in_flight[0].load(Ordering::SeqCst) >= 2,
+        "independent IS steps ran concurrently"
+    );
+    assert!(fake.max_in_flight[1].load(Ordering::SeqCst) <= 2);
+}
+
+#[tokio::test]
+async fn a_limit_of_one_runs_steps_one_at_a_time() {
+    let fake = Fake::default();
+    let (j, _path) = journal();
+    Engine::new(&fake, &j, 1)
+        .apply("apply", "m", &seed())
+        .await
+        .unwrap();
+    assert_eq!(fake.max_in_flight[0].load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_failure_at_each_step_unwinds_to_a_clean_slate_in_reverse_order() {
+    for failing in seed() {
+        let fake = Fake {
+            fail_at: Some(failing.kind.clone()),
+            ..Fake::default()
+        };
+        let (j, path) = journal();
+        let report = Engine::new(&fake, &j, 4)
+            .apply("apply", "m", &seed())
+            .await
+            .unwrap();
+        assert_eq!(
+            report.outcome,
+            RunOutcome::RolledBack,
+            "failing at {}",
+            failing.id
+        );
+        assert!(
+            fake.objects.lock().unwrap().is_empty(),
+            "clean slate after failing at {}",
+            failing.id
+        );
+        // Reverse dependency order: a step is undone after everything depending on it.
+        let order = fake.undo_order.lock().unwrap().clone();
+        for s in seed() {
+            for d in &s.deps {
+                let (pos_s, pos_d) = (
+                    order.iter().position(|o| *o == s.kind),
+                    order.iter().position(|o| o == d.as_str()),
+                );
+                if let (Some(a), Some(b)) = (pos_s, pos_d) {
+                    assert!(a < b, "{} undone before its dependent {}", d, s.id);
+                }
+            }
+        }
+        // Undoing twice is harmless: a rollback from the journal finds nothing left to do.
+        let before = fake.undo_order.lock().unwrap().len();
+        let again = Engine::new(&fake, &j, 4).rollback(&path).await.unwrap();
+        assert_eq!(again.outcome, RunOutcome::RolledBack);
+        assert_eq!(fake.undo_order.lock().unwrap().len(), before);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_is_compensated() {
+    let fake = Fake {
+        unknown_at: Some("is.sp".into()),
+        ..Fake::default()
+    };
+    let (j, _path) = journal();
+    let report = Engine::new(&fake, &j, 4)
+        .apply("apply", "m", &seed())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, RunOutcome::RolledBack);
+    assert!(fake.objects.lock().unwrap().is_empty());
+    assert!(
+        fake.undo_order
+            .lock()
+            .unwrap()
+            .contains(&"is.sp".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_failed_undo_blocks_its_dependencies_and_a_rerun_finishes() {
+    let fake = Fake {
+        fail_at: Some("apim.portal:dev".into()),
+        ..Fake::default()
+    };
+    *fake.undo_fail_at.lock().unwrap() = Some("apim.portal:pub".into());
+    let (j, path) = journal();
+    let report = Engine::new(&fake, &j, 4)
+        .apply("apply", "m", &seed())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, RunOutcome::RollbackIncomplete);
+    {
+        let objects = fake.objects.lock().unwrap();
+        assert!(objects.contains("apim.portal:pub"));
+        assert!(
+            objects.contains("apim.idp"),
+            "the IdP a portal still uses must stay"
+        );
+    }
+    let report = Engine::new(&fake, &j, 4).rollback(&path).await.unwrap();
+    assert_eq!(report.outcome, RunOutcome::RolledBack);
+    assert!(fake.objects.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_crash_leaves_a_journal_from_which_rollback_reaches_a_clean_slate() {
+    // Simulate a crash: apply the first steps, then an intent with no outcome.
+    let fake = Fake::default();
+    let (j, path) = journal();
+    let steps = seed();
+    j.append(&Record::RunStarted {
+        run_id: "r".into(),
+        operation: "apply".into(),
+        marker: "m".into(),
+        at: 0,
+        steps: steps
+            .iter()
+            .map(|s| PlannedStep {
+                id: s.id.clone(),
+                deps: s.deps.clone(),
+                definition: serde_json::to_value(&s.kind).unwrap(),
+            })
+            .collect(),
+    })
+    .unwrap();
+    for s in &steps[..3] {
+        fake.objects.lock().unwrap().insert(s.kind.clone());
+        j.append(&Record::Intent {
+            step: s.id.clone(),
+            action: Action::Create,
+            pre_image: None,
+        })
+        .unwrap();
+        j.append(&Record::StepDone {
+            step: s.id.clone(),
+            effect: Effect::Created,
+        })
+        .unwrap();
+    }
+    fake.objects.lock().unwrap().insert(steps[3].kind.clone());
+    j.append(&Record::Intent {
+        step: steps[3].id.clone(),
+        action: Action::Create,
+        pre_image: None,
+    })
+    .unwrap();
+    drop(j);
+
+    let (_, states, marker) = fold_journal::<String>(&path).unwrap();
+    assert_eq!(marker, "m");
+    assert!(matches!(
+        states[3],
+        StepState::Failed {
+            effect: Some(Effect::Unknown { .. }),
+            ..
+        }
+    ));
+    let j = JournalWriter::open(&path).unwrap();
+    let report = Engine::new(&fake, &j, 4).rollback(&path).await.unwrap();
+    assert_eq!(report.outcome, RunOutcome::RolledBack);
+    assert!(fake.objects.lock().unwrap().is_empty());
+}
+
+#[test]
+fn cycles_and_unknown_dependencies_are_refused() {
+    assert!(check_dag(&[step("a", &["b"]), step("b", &["a"])]).is_err());
+    assert!(check_dag(&[step("a", &["z"])]).is_err());
+    assert!(check_dag(&seed()).is_ok());
+}
