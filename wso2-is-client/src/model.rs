@@ -580,3 +580,146 @@ xml_model! {
         pub description: Option<String> = "description",
     }
 }
+
+/// Calls `f` with every [`Property`] inside an identity provider, each with a path that names it
+/// by the names of what contains it (not by position), e.g.
+/// `authenticator/OpenIDConnectAuthenticator/ClientSecret`.
+pub fn visit_idp_properties(
+    idp: &mut IdentityProvider,
+    prefix: &str,
+    f: &mut dyn FnMut(String, &mut Property),
+) {
+    fn props(list: &mut [Property], prefix: &str, f: &mut dyn FnMut(String, &mut Property)) {
+        for p in list {
+            let path = format!("{prefix}/{}", p.name.as_deref().unwrap_or("?"));
+            f(path, p);
+        }
+    }
+    let name = |n: &Option<String>| n.clone().unwrap_or_else(|| "?".into());
+    if let Some(a) = idp.default_authenticator_config.as_mut() {
+        let p = format!("{prefix}default-authenticator/{}", name(&a.name));
+        props(&mut a.properties, &p, f);
+    }
+    for a in &mut idp.federated_authenticator_configs {
+        let p = format!("{prefix}authenticator/{}", name(&a.name));
+        props(&mut a.properties, &p, f);
+    }
+    if let Some(c) = idp.default_provisioning_connector_config.as_mut() {
+        let p = format!("{prefix}default-connector/{}", name(&c.name));
+        props(&mut c.provisioning_properties, &p, f);
+    }
+    for c in &mut idp.provisioning_connector_configs {
+        let p = format!("{prefix}connector/{}", name(&c.name));
+        props(&mut c.provisioning_properties, &p, f);
+    }
+}
+
+/// Calls `f` with every [`Property`] inside a service provider (inbound configurations,
+/// authenticators of every step, request-path authenticators, outbound provisioning identity
+/// providers), each with a path that names it by what contains it.
+pub fn visit_sp_properties(sp: &mut ServiceProvider, f: &mut dyn FnMut(String, &mut Property)) {
+    let name = |n: &Option<String>| n.clone().unwrap_or_else(|| "?".into());
+    if let Some(inbound) = sp.inbound_authentication_config.as_mut() {
+        for c in &mut inbound.inbound_authentication_request_configs {
+            let prefix = format!(
+                "inbound/{}:{}",
+                name(&c.inbound_auth_type),
+                name(&c.inbound_auth_key)
+            );
+            for p in &mut c.properties {
+                f(format!("{prefix}/{}", name(&p.name)), p);
+            }
+        }
+    }
+    fn step(s: &mut AuthenticationStep, prefix: &str, f: &mut dyn FnMut(String, &mut Property)) {
+        let name = |n: &Option<String>| n.clone().unwrap_or_else(|| "?".into());
+        for idp in &mut s.federated_identity_providers {
+            let p = format!("{prefix}/idp/{}/", name(&idp.identity_provider_name));
+            visit_idp_properties(idp, &p, f);
+        }
+        for l in &mut s.local_authenticator_configs {
+            for p in &mut l.properties {
+                f(
+                    format!("{prefix}/local/{}/{}", name(&l.name), name(&p.name)),
+                    p,
+                );
+            }
+        }
+    }
+    if let Some(auth) = sp.local_and_out_bound_authentication_config.as_mut() {
+        for s in &mut auth.authentication_steps {
+            let prefix = format!("step/{}", s.step_order.unwrap_or(0));
+            step(s, &prefix, f);
+        }
+        if let Some(s) = auth.authentication_step_for_subject.as_mut() {
+            step(s, "subject-step", f);
+        }
+        if let Some(s) = auth.authentication_step_for_attributes.as_mut() {
+            step(s, "attribute-step", f);
+        }
+    }
+    for r in &mut sp.request_path_authenticator_configs {
+        for p in &mut r.properties {
+            f(
+                format!("request-path/{}/{}", name(&r.name), name(&p.name)),
+                p,
+            );
+        }
+    }
+    if let Some(out) = sp.outbound_provisioning_config.as_mut() {
+        for idp in &mut out.provisioning_identity_providers {
+            let p = format!("outbound/{}/", name(&idp.identity_provider_name));
+            visit_idp_properties(idp, &p, f);
+        }
+    }
+}
+
+/// Fills the secrets that `target` holds redacted (it came from a serialised snapshot) with the
+/// values at the same place in `live`. Returns the paths of redacted secrets `live` has no value
+/// for (empty when everything could be filled).
+pub fn fill_redacted_sp_secrets(
+    target: &mut ServiceProvider,
+    live: &ServiceProvider,
+) -> Vec<String> {
+    let mut known = std::collections::HashMap::new();
+    let mut live = live.clone();
+    visit_sp_properties(&mut live, &mut |path, p| {
+        if let Some(v) = p.value.take().filter(|v| v.is_secret() && !v.is_redacted()) {
+            known.insert(path, v);
+        }
+    });
+    let mut missing = Vec::new();
+    visit_sp_properties(target, &mut |path, p| {
+        if p.value.as_ref().is_some_and(PropertyValue::is_redacted) {
+            match known.get(&path) {
+                Some(v) => p.value = Some(v.clone()),
+                None => missing.push(path),
+            }
+        }
+    });
+    missing
+}
+
+/// Like [`fill_redacted_sp_secrets`], for an identity provider.
+pub fn fill_redacted_idp_secrets(
+    target: &mut IdentityProvider,
+    live: &IdentityProvider,
+) -> Vec<String> {
+    let mut known = std::collections::HashMap::new();
+    let mut live = live.clone();
+    visit_idp_properties(&mut live, "", &mut |path, p| {
+        if let Some(v) = p.value.take().filter(|v| v.is_secret() && !v.is_redacted()) {
+            known.insert(path, v);
+        }
+    });
+    let mut missing = Vec::new();
+    visit_idp_properties(target, "", &mut |path, p| {
+        if p.value.as_ref().is_some_and(PropertyValue::is_redacted) {
+            match known.get(&path) {
+                Some(v) => p.value = Some(v.clone()),
+                None => missing.push(path),
+            }
+        }
+    });
+    missing
+}

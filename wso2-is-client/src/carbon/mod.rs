@@ -403,6 +403,11 @@ impl CarbonClient {
         self.inner.credentials.username()
     }
 
+    /// The clock retries and polls wait on.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
     /// The tenant domain used for tenant-qualified REST paths, if any.
     pub fn tenant(&self) -> Option<&str> {
         self.inner.tenant.as_deref()

@@ -1,0 +1,70 @@
+//! Typed async client for WSO2 API Manager's identity side, built on the same Carbon core as
+//! [`wso2_is_client`] (APIM embeds the same identity components): federated identity providers,
+//! the portal service providers (`apim_publisher`, `apim_devportal`, `apim_admin_portal`) and
+//! the local roles that role mappings point to.
+//!
+//! This is the dangerous half of a federation: switching the portals' login to a broken identity
+//! provider locks every user out of the Publisher and the Developer Portal. So the portals are
+//! switched only with a snapshot in hand and restored exactly ([`portals`]), mapped roles are
+//! checked before anything is written ([`roles`]), and identity providers are confirmed by
+//! reading them back ([`idp`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wso2_apim_client::Error> {
+//! use wso2_apim_client::ApimClient;
+//! use wso2_apim_client::portals::Portal;
+//!
+//! let apim: ApimClient = ApimClient::builder("https://apim.example.com:9443")
+//!     .credentials("admin", "admin")
+//!     .ca_pem(std::fs::read("apim-ca.pem").unwrap())
+//!     .build()?;
+//! for (portal, exists) in apim.portals().find().await? {
+//!     println!("{portal}: {}", if exists { "present" } else { "not yet created" });
+//! }
+//! # Ok(()) }
+//! ```
+
+mod error;
+pub mod portals;
+
+pub use error::{Dispatch, Error, MissingRole, Result};
+pub use wso2_is_client::{ClientBuilder, FromCarbon};
+
+use wso2_is_client::carbon::CarbonClient;
+
+/// A client for the identity side of one WSO2 API Manager.
+///
+/// Built like `IsClient` (same options: base URL, credentials, TLS, timeouts, retries).
+#[derive(Debug, Clone)]
+pub struct ApimClient {
+    core: CarbonClient,
+}
+
+impl ApimClient {
+    /// Starts the settings of a client for the server at `base_url`
+    /// (e.g. `https://apim.example.com:9443`).
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(base_url)
+    }
+
+    /// The transport and authentication core.
+    pub fn core(&self) -> &CarbonClient {
+        &self.core
+    }
+
+    /// Service providers on APIM (the same service as on IS).
+    pub fn applications(&self) -> wso2_is_client::application::Applications<'_> {
+        wso2_is_client::application::Applications::new(&self.core)
+    }
+
+    /// The portal service providers.
+    pub fn portals(&self) -> portals::Portals<'_> {
+        portals::Portals::new(&self.core)
+    }
+}
+
+impl FromCarbon for ApimClient {
+    fn from_carbon(core: CarbonClient) -> Self {
+        Self { core }
+    }
+}
