@@ -92,7 +92,23 @@ fn seed() -> Vec<StepDef<String>> {
     ]
 }
 
-fn journal() -> (JournalWriter, std::path::PathBuf) {
+/// A journal in a fresh file, removed when the guard drops.
+struct TempJournal(std::path::PathBuf);
+
+impl Drop for TempJournal {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl std::ops::Deref for TempJournal {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+fn journal() -> (JournalWriter, TempJournal) {
     static N: AtomicUsize = AtomicUsize::new(0);
     let path = std::env::temp_dir().join(format!(
         "engine-test-{}-{}.jsonl",
@@ -100,7 +116,7 @@ fn journal() -> (JournalWriter, std::path::PathBuf) {
         N.fetch_add(1, Ordering::SeqCst)
     ));
     let _ = std::fs::remove_file(&path);
-    (JournalWriter::open(&path).unwrap(), path)
+    (JournalWriter::open(&path).unwrap(), TempJournal(path))
 }
 
 #[tokio::test]
@@ -276,7 +292,7 @@ async fn a_crash_leaves_a_journal_from_which_rollback_reaches_a_clean_slate() {
             ..
         }
     ));
-    let j = JournalWriter::open(&path).unwrap();
+    let j = JournalWriter::open(&*path).unwrap();
     let report = Engine::new(&fake, &j, 4).rollback(&path).await.unwrap();
     assert_eq!(report.outcome, RunOutcome::RolledBack);
     assert!(fake.objects.lock().unwrap().is_empty());
