@@ -5,4 +5,6 @@
 mod application;
 mod contract;
 mod fixtures;
+mod hostile;
+mod secrets;
 mod support;
