@@ -410,12 +410,14 @@ impl Error {
 
     /// Whether a write that failed this way may nevertheless have taken effect: it was maybe
     /// sent, or answered with an error status whose meaning cannot be trusted (an undecodable
-    /// answer, a non-SOAP 5xx, a 5xx fault). Re-read by natural key before deciding.
+    /// answer, a non-SOAP 5xx, a 5xx fault or SCIM error). Re-read by natural key before deciding.
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Self::Timeout { .. } | Self::Transport { .. } => true,
             Self::Decode { .. } | Self::BodyTooLarge { .. } => true,
-            Self::UnexpectedAnswer { status, .. } | Self::Http { status, .. } => *status >= 500,
+            Self::UnexpectedAnswer { status, .. }
+            | Self::Http { status, .. }
+            | Self::Scim { status, .. } => *status >= 500,
             Self::Fault { fault, status, .. } => {
                 *status >= 500 && !fault.is_auth_failure() && !fault.is_already_exists()
             }

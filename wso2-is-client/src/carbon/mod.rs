@@ -299,6 +299,11 @@ pub enum RestAuth {
         /// Password (client secret).
         password: SecretString,
     },
+    /// `Authorization: Bearer {token}` (an OAuth access token, e.g. for SCIM2).
+    Bearer {
+        /// The token.
+        token: SecretString,
+    },
 }
 
 impl std::fmt::Debug for RestAuth {
@@ -310,6 +315,7 @@ impl std::fmt::Debug for RestAuth {
                 .debug_struct("Basic")
                 .field("user", user)
                 .finish_non_exhaustive(),
+            Self::Bearer { .. } => f.write_str("Bearer([REDACTED])"),
         }
     }
 }
@@ -321,7 +327,10 @@ pub struct RestRequest {
     pub operation: &'static str,
     /// HTTP method.
     pub method: http::Method,
-    /// Path below the base URL (no leading slash), query included.
+    /// Path below the base URL (no leading slash), query included. May instead be an absolute
+    /// `http(s)` URL, for an endpoint on another host (e.g. a token endpoint): it then goes through
+    /// the same transport (TLS trust, timeouts, limits), but [`RestAuth::Admin`] is refused for
+    /// it, so the admin credentials only ever go to the base URL's origin.
     pub path: String,
     /// Authentication.
     pub auth: RestAuth,
@@ -670,6 +679,18 @@ impl CarbonClient {
     #[tracing::instrument(name = "rest", skip_all, fields(operation = req.operation, method = %req.method, server = %self.inner.endpoint))]
     pub async fn rest(&self, req: &RestRequest) -> Result<HttpAnswer> {
         let url = self.url(&req.path)?;
+        let foreign = url.origin() != self.inner.base.origin();
+        if foreign && matches!(req.auth, RestAuth::Admin) {
+            return Err(Error::invalid(
+                "path",
+                format!(
+                    "{}: the admin credentials are only sent to {}, not to {}",
+                    req.operation,
+                    self.inner.endpoint,
+                    url.origin().ascii_serialization()
+                ),
+            ));
+        }
         let policy = &self.inner.retry;
         let mut attempt = 1;
         loop {
@@ -688,6 +709,10 @@ impl CarbonClient {
                         sensitive(&auth::basic_header(user, password.expose_secret()))?,
                     );
                 }
+                RestAuth::Bearer { token } => {
+                    let value = SecretString::from(format!("Bearer {}", token.expose_secret()));
+                    builder = builder.header(AUTHORIZATION, sensitive(&value)?);
+                }
             }
             if let Some(ct) = req.content_type {
                 builder = builder.header(CONTENT_TYPE, ct);
@@ -698,7 +723,10 @@ impl CarbonClient {
             if let Some(body) = &req.body {
                 builder = builder.body(body.0.clone());
             }
-            let result = self.send(req.operation, builder).await;
+            let mut result = self.send(req.operation, builder).await;
+            if foreign {
+                result = result.map_err(|e| name_endpoint(e, &url));
+            }
             let retry = match &result {
                 Ok(a) => req.read_only && matches!(a.status, 502..=504),
                 Err(e) => should_retry(e, req.read_only),
@@ -789,6 +817,36 @@ impl CarbonClient {
             operation,
             source: Box::new(e),
         }
+    }
+}
+
+/// Names the host actually contacted in connection and TLS errors of a request to an absolute URL
+/// on another host than the base URL.
+fn name_endpoint(e: Error, url: &Url) -> Error {
+    let endpoint = match (url.host_str(), url.port_or_known_default()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        _ => url.origin().ascii_serialization(),
+    };
+    match e {
+        Error::Connect {
+            operation, source, ..
+        } => Error::Connect {
+            operation,
+            endpoint,
+            source,
+        },
+        Error::Tls {
+            operation,
+            problem,
+            source,
+            ..
+        } => Error::Tls {
+            operation,
+            endpoint,
+            problem,
+            source,
+        },
+        other => other,
     }
 }
 
