@@ -6,5 +6,6 @@ mod application;
 mod contract;
 mod fixtures;
 mod hostile;
+mod scim2;
 mod secrets;
 mod support;

@@ -1,0 +1,377 @@
+//! `wso2-sim`: the simulated WSO2 Identity Server 5.9 and API Manager 3.0 as a standalone program,
+//! for operators trying the federation by hand and for tests that drive the CLI in another process.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use wso2_testkit::{
+    FaultKind, FaultRule, LeafKind, Sandbox, SandboxSnapshot, SeedCounts, SimServer, Target, When,
+};
+
+/// Simulated WSO2 Identity Server 5.9 and API Manager 3.0 (SOAP admin services, SCIM2, OIDC,
+/// APIM portal logins) on two ports, over HTTPS with a freshly made private CA.
+///
+/// On startup it prints the base URLs and the CA path, then one machine-readable line:
+/// `WSO2_SIM_READY {"is_url":…,"apim_url":…,"ca_path":…,"pid":…}`.
+///
+/// Both servers also serve a control API under `/__sim/` (no auth): `GET|PUT /__sim/state`,
+/// `GET|DELETE /__sim/requests`, `GET /__sim/stats`, `POST|DELETE /__sim/faults`,
+/// `PUT /__sim/latency`, `GET|PUT /__sim/quirks`, `POST /__sim/seed?tenant=D`,
+/// `POST /__sim/seed-xml?tenant=D`, `POST /__sim/tenants`, `POST /__sim/portals`.
+#[derive(Debug, Parser)]
+#[command(name = "wso2-sim", version)]
+struct Args {
+    /// Address to bind both servers to (base URLs say `localhost` for 127.0.0.1).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port of the simulated Identity Server (0 = any free port).
+    #[arg(long, default_value_t = 9444)]
+    is_port: u16,
+    /// Port of the simulated API Manager (0 = any free port).
+    #[arg(long, default_value_t = 9443)]
+    apim_port: u16,
+    /// Serve plain HTTP instead of HTTPS.
+    #[arg(long)]
+    http: bool,
+    /// Demand client certificates signed by the sandbox CA (mutual TLS).
+    #[arg(long)]
+    require_client_cert: bool,
+    /// Present an expired (`expired`) or wrong-host (`wrong-host`) server certificate.
+    #[arg(long, value_parser = ["good", "expired", "wrong-host"], default_value = "good")]
+    leaf: String,
+    /// Password of `admin` in every tenant.
+    #[arg(long, default_value = "admin")]
+    admin_password: String,
+    /// A tenant besides carbon.super (repeatable; default: example.com). Its admin is
+    /// `admin@{domain}`.
+    #[arg(long = "tenant")]
+    tenants: Vec<String>,
+    /// Where to write the CA certificate (PEM). Default: `ca.pem` in the state dir, or in the
+    /// system temp dir.
+    #[arg(long)]
+    ca_out: Option<PathBuf>,
+    /// Load raw XML seeds (what a real getApplication / getIdPByName / getOAuthApplicationData
+    /// returns): `DIR/is/*.xml`, `DIR/apim/*.xml`, and `DIR/{is,apim}/t/{tenant}/*.xml`.
+    #[arg(long)]
+    seed_dir: Option<PathBuf>,
+    /// Add N generated unrelated objects (users, roles, SPs, IdPs, OAuth apps) to each server.
+    #[arg(long, default_value_t = 0)]
+    seed: usize,
+    /// Keep state across runs: load `DIR/state.json` at start if present, save it on SIGUSR1,
+    /// SIGINT and SIGTERM.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// On SIGUSR1, write both servers' snapshots (JSON) to FILE.
+    #[arg(long)]
+    dump_state: Option<PathBuf>,
+    /// Delay every answer by this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Inject a fault: `SERVER:ACTION:WHEN:KIND`, SERVER `is`|`apim`, ACTION an operation or route
+    /// name (`addIdP`, `scim2.createUser`, `oidc.token`) or `*` (any) or `+` (any mutating), WHEN
+    /// `N` (the nth call), `N+` (from the nth on) or `every`, KIND one of soap_fault,
+    /// plain_text500, connection_reset, timeout_before_commit, timeout_after_commit,
+    /// malformed_body, truncated_body, unauthorized, auth_failure_fault, server_error_after_commit.
+    /// Repeatable.
+    #[arg(long = "fault")]
+    faults: Vec<String>,
+    /// How long the timeout faults hang, in seconds.
+    #[arg(long, default_value_t = 30)]
+    hang_secs: u64,
+    /// APIM's addIdP answers HTTP 500 after it stored the identity provider (a real quirk).
+    #[arg(long)]
+    add_idp_500_after_commit: bool,
+    /// Turn on IS's MutualTLS client authenticator conflict: a token request with both a Basic
+    /// header and client_secret in the body gets `invalid_request`.
+    #[arg(long)]
+    mutual_tls_conflict: bool,
+    /// Accept SOAP bodies out of WSDL order (as the real Axis2 RPC receiver does).
+    #[arg(long)]
+    lenient_elements: bool,
+    /// Create APIM's portal service providers at start (as if each portal had been logged into).
+    #[arg(long)]
+    portals: bool,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("wso2-sim: {msg}");
+    std::process::exit(2)
+}
+
+fn parse_kind(s: &str) -> Result<FaultKind, String> {
+    Ok(match s {
+        "soap_fault" => FaultKind::SoapFault {
+            message: "Injected fault".into(),
+        },
+        "plain_text500" | "plain_text_500" => FaultKind::PlainText500,
+        "connection_reset" => FaultKind::ConnectionReset,
+        "timeout_before_commit" => FaultKind::TimeoutBeforeCommit,
+        "timeout_after_commit" => FaultKind::TimeoutAfterCommit,
+        "malformed_body" => FaultKind::MalformedBody,
+        "truncated_body" => FaultKind::TruncatedBody,
+        "unauthorized" => FaultKind::Unauthorized,
+        "auth_failure_fault" => FaultKind::AuthFailureFault,
+        "server_error_after_commit" => FaultKind::ServerErrorAfterCommit,
+        other => return Err(format!("unknown fault kind {other:?}")),
+    })
+}
+
+fn parse_fault(spec: &str) -> Result<(String, FaultRule), String> {
+    let parts: Vec<&str> = spec.splitn(4, ':').collect();
+    let [server, action, when, kind] = parts.as_slice() else {
+        return Err(format!(
+            "--fault {spec:?}: expected SERVER:ACTION:WHEN:KIND"
+        ));
+    };
+    if *server != "is" && *server != "apim" {
+        return Err(format!("--fault {spec:?}: server must be is or apim"));
+    }
+    let target = match *action {
+        "*" => Target::Any,
+        "+" => Target::AnyMutating,
+        a => Target::Action(a.to_owned()),
+    };
+    let when = if *when == "every" {
+        When::Every
+    } else if let Some(n) = when.strip_suffix('+') {
+        When::FromNth(
+            n.parse()
+                .map_err(|_| format!("--fault {spec:?}: bad WHEN"))?,
+        )
+    } else {
+        When::Nth(
+            when.parse()
+                .map_err(|_| format!("--fault {spec:?}: bad WHEN"))?,
+        )
+    };
+    Ok((
+        (*server).to_owned(),
+        FaultRule {
+            target,
+            when,
+            kind: parse_kind(kind)?,
+        },
+    ))
+}
+
+fn load_seeds(dir: &Path, server: &SimServer, name: &str) -> Result<usize, String> {
+    let mut n = 0;
+    let root = dir.join(name);
+    let mut dirs = vec![(root.clone(), wso2_testkit::SUPER_TENANT.to_owned())];
+    if let Ok(rd) = std::fs::read_dir(root.join("t")) {
+        for e in rd.flatten() {
+            if e.path().is_dir() {
+                let t = e.file_name().to_string_lossy().into_owned();
+                server.add_tenant(&t);
+                dirs.push((e.path(), t));
+            }
+        }
+    }
+    for (d, tenant) in dirs {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+            .collect();
+        files.sort();
+        for f in files {
+            let xml = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+            server
+                .seed_xml(&tenant, &xml)
+                .map_err(|e| format!("{}: {e}", f.display()))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+fn write_state(path: &Path, snap: &SandboxSnapshot) {
+    match serde_json::to_vec_pretty(snap) {
+        Ok(bytes) => {
+            let tmp = path.with_extension("tmp");
+            if std::fs::write(&tmp, bytes)
+                .and_then(|_| std::fs::rename(&tmp, path))
+                .is_err()
+            {
+                eprintln!("wso2-sim: could not write {}", path.display());
+            } else {
+                eprintln!("wso2-sim: state written to {}", path.display());
+            }
+        }
+        Err(e) => eprintln!("wso2-sim: could not serialise state: {e}"),
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => fail(format!("cannot start the runtime: {e}")),
+    };
+    rt.block_on(run(args));
+}
+
+async fn run(args: Args) {
+    let mut faults = Vec::new();
+    for f in &args.faults {
+        match parse_fault(f) {
+            Ok(x) => faults.push(x),
+            Err(e) => fail(e),
+        }
+    }
+    let mut b = Sandbox::builder()
+        .host(args.host.clone())
+        .is_port(args.is_port)
+        .apim_port(args.apim_port)
+        .admin_password(args.admin_password.clone())
+        .latency(Duration::from_millis(args.latency_ms))
+        .leaf(match args.leaf.as_str() {
+            "expired" => LeafKind::Expired,
+            "wrong-host" => LeafKind::WrongHost,
+            _ => LeafKind::Good,
+        });
+    if !args.tenants.is_empty() {
+        b = b.tenants(args.tenants.clone());
+    }
+    if args.http {
+        b = b.http();
+    }
+    if args.require_client_cert {
+        b = b.require_client_cert();
+    }
+    let sandbox = match b.start().await {
+        Ok(s) => s,
+        Err(e) => fail(format!(
+            "{e}: {}",
+            std::error::Error::source(&e)
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        )),
+    };
+    for s in [sandbox.is(), sandbox.apim()] {
+        s.update_quirks(|q| {
+            q.hang = Duration::from_secs(args.hang_secs);
+            q.mutual_tls_conflict = args.mutual_tls_conflict;
+            q.add_idp_500_after_commit = args.add_idp_500_after_commit;
+            q.lenient_elements = args.lenient_elements;
+        });
+    }
+    let state_file = args.state_dir.as_ref().map(|d| d.join("state.json"));
+    if let Some(d) = &args.state_dir {
+        if let Err(e) = std::fs::create_dir_all(d) {
+            fail(format!("cannot create {}: {e}", d.display()));
+        }
+    }
+    if let Some(f) = state_file.as_ref().filter(|f| f.exists()) {
+        match std::fs::read(f)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<SandboxSnapshot>(&b).map_err(|e| e.to_string()))
+        {
+            Ok(snap) => {
+                sandbox.is().restore(&snap.is);
+                sandbox.apim().restore(&snap.apim);
+            }
+            Err(e) => fail(format!("cannot load {}: {e}", f.display())),
+        }
+    }
+    if let Some(dir) = &args.seed_dir {
+        for (s, name) in [(sandbox.is(), "is"), (sandbox.apim(), "apim")] {
+            match load_seeds(dir, s, name) {
+                Ok(n) if n > 0 => eprintln!("wso2-sim: {n} seed objects loaded into {name}"),
+                Ok(_) => {}
+                Err(e) => fail(e),
+            }
+        }
+    }
+    if args.seed > 0 {
+        sandbox
+            .is()
+            .seed(wso2_testkit::SUPER_TENANT, SeedCounts::spread(args.seed));
+        sandbox
+            .apim()
+            .seed(wso2_testkit::SUPER_TENANT, SeedCounts::spread(args.seed));
+    }
+    if args.portals {
+        sandbox.apim().ensure_portal_apps();
+    }
+    for (server, rule) in faults {
+        let s = if server == "is" {
+            sandbox.is()
+        } else {
+            sandbox.apim()
+        };
+        s.inject(rule);
+    }
+    let ca_path = args
+        .ca_out
+        .clone()
+        .unwrap_or_else(|| match &args.state_dir {
+            Some(d) => d.join("ca.pem"),
+            None => std::env::temp_dir().join(format!("wso2-sim-ca-{}.pem", std::process::id())),
+        });
+    if let Err(e) = std::fs::write(&ca_path, sandbox.ca_pem()) {
+        fail(format!("cannot write the CA to {}: {e}", ca_path.display()));
+    }
+    let ready = serde_json::json!({
+        "is_url": sandbox.is().base_url(),
+        "apim_url": sandbox.apim().base_url(),
+        "ca_path": ca_path,
+        "pid": std::process::id(),
+        "admin": "admin",
+        "tenants": args.tenants,
+    });
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "wso2-sim: IS   {}", sandbox.is().base_url());
+        let _ = writeln!(out, "wso2-sim: APIM {}", sandbox.apim().base_url());
+        let _ = writeln!(out, "wso2-sim: CA   {}", ca_path.display());
+        let _ = writeln!(out, "WSO2_SIM_READY {ready}");
+        let _ = out.flush();
+    }
+    wait_for_signals(&sandbox, &args, state_file.as_deref()).await;
+}
+
+#[cfg(unix)]
+async fn wait_for_signals(sandbox: &Sandbox, args: &Args, state_file: Option<&Path>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut usr1), Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        fail("cannot install signal handlers");
+    };
+    loop {
+        tokio::select! {
+            _ = usr1.recv() => {
+                let snap = sandbox.snapshot();
+                if let Some(f) = &args.dump_state { write_state(f, &snap); }
+                if let Some(f) = state_file { write_state(f, &snap); }
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    if let Some(f) = state_file {
+        write_state(f, &sandbox.snapshot());
+    }
+    sandbox.shutdown();
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signals(sandbox: &Sandbox, _args: &Args, state_file: Option<&Path>) {
+    let _ = tokio::signal::ctrl_c().await;
+    if let Some(f) = state_file {
+        write_state(f, &sandbox.snapshot());
+    }
+    sandbox.shutdown();
+}

@@ -1,0 +1,271 @@
+//! The WSDL facts the SOAP services need: element order of each type, the served operations, and
+//! an Axis2-ADB-like validator that refuses unknown and out-of-order child elements.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use crate::wsdl_table::{OPS, TYPES};
+use crate::xml::{Element, Prefixes, XSI, escape};
+
+/// XML Schema namespace (simple types).
+pub(crate) const XS: &str = "http://www.w3.org/2001/XMLSchema";
+
+/// One element of a complex type's sequence.
+#[derive(Debug)]
+pub(crate) struct Field {
+    pub(crate) ns: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) ty: (&'static str, &'static str),
+    pub(crate) many: bool,
+}
+
+/// A complex type with its fields in WSDL order.
+#[derive(Debug)]
+pub(crate) struct TypeDef {
+    pub(crate) ns: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) fields: &'static [Field],
+}
+
+/// What an operation answers.
+#[derive(Debug)]
+pub(crate) enum Output {
+    /// No output message: HTTP 202, empty body.
+    InOnly,
+    /// Output message without parts: `<ns:return xsi:nil="true"/>`.
+    Void,
+    /// A `return` element (repeated when `many`).
+    Return {
+        ty: (&'static str, &'static str),
+        /// An array return (kept as a WSDL fact; the encoder writes whatever values it gets).
+        #[allow(dead_code)]
+        many: bool,
+    },
+}
+
+/// The fault element declared for an operation.
+#[derive(Debug)]
+pub(crate) struct FaultDef {
+    pub(crate) ns: &'static str,
+    pub(crate) element: &'static str,
+    pub(crate) inner: &'static str,
+    pub(crate) ty: (&'static str, &'static str),
+}
+
+/// A served operation.
+#[derive(Debug)]
+pub(crate) struct OpDef {
+    pub(crate) service: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) ns: &'static str,
+    pub(crate) params: &'static [Field],
+    pub(crate) output: Output,
+    pub(crate) fault: Option<FaultDef>,
+}
+
+fn type_index() -> &'static HashMap<&'static str, Vec<&'static TypeDef>> {
+    static IDX: OnceLock<HashMap<&'static str, Vec<&'static TypeDef>>> = OnceLock::new();
+    IDX.get_or_init(|| {
+        let mut m: HashMap<&'static str, Vec<&'static TypeDef>> = HashMap::new();
+        for t in TYPES {
+            m.entry(t.name).or_default().push(t);
+        }
+        m
+    })
+}
+
+/// The complex type `ty`, if the table has it.
+pub(crate) fn type_def(ty: (&str, &str)) -> Option<&'static TypeDef> {
+    type_index()
+        .get(ty.1)?
+        .iter()
+        .find(|t| t.ns == ty.0)
+        .copied()
+}
+
+/// The operation `name` of `service`.
+pub(crate) fn op(service: &str, name: &str) -> Option<&'static OpDef> {
+    OPS.iter().find(|o| o.service == service && o.name == name)
+}
+
+/// All served operations (for documentation and tests).
+pub fn served_operations() -> Vec<(&'static str, &'static str)> {
+    OPS.iter().map(|o| (o.service, o.name)).collect()
+}
+
+/// Model namespace of the SP and IdP types.
+pub(crate) const NS_MODEL: &str = "http://model.common.application.identity.carbon.wso2.org/xsd";
+/// Wrapper namespace of the IdP service.
+pub(crate) const NS_IDP: &str = "http://mgt.idp.carbon.wso2.org";
+/// Namespace of OAuthConsumerAppDTO.
+pub(crate) const NS_OAUTH_DTO: &str = "http://dto.oauth.identity.carbon.wso2.org/xsd";
+/// The Axis2 wrapper namespace.
+pub(crate) const NS_AXIS2: &str = "http://org.apache.axis2/xsd";
+
+/// `(ns, name)` of a model type.
+pub(crate) fn model(name: &'static str) -> (&'static str, &'static str) {
+    (NS_MODEL, name)
+}
+
+/// Checks `el`'s children against `fields` the way Axis2 ADB reads a sequence: each child must be
+/// a known element (qualified name) appearing at or after the previous one's position; repeats
+/// only for unbounded fields. Returns the Axis2-like fault string on the first problem.
+pub(crate) fn validate_fields(el: &Element, fields: &[Field]) -> Result<(), String> {
+    let mut last: Option<usize> = None;
+    for child in &el.children {
+        let pos = fields
+            .iter()
+            .position(|f| f.name == child.name && f.ns == child.ns);
+        let Some(pos) = pos else {
+            return Err(unexpected(child));
+        };
+        let field = &fields[pos];
+        match last {
+            Some(l) if pos < l || (pos == l && !field.many) => return Err(unexpected(child)),
+            _ => {}
+        }
+        last = Some(pos);
+        validate_value(child, field.ty)?;
+    }
+    Ok(())
+}
+
+/// Checks one element's content against its declared type.
+pub(crate) fn validate_value(el: &Element, ty: (&str, &str)) -> Result<(), String> {
+    if el.nil {
+        return Ok(());
+    }
+    if ty.0 == XS {
+        if !el.children.is_empty() {
+            return Err(unexpected(&el.children[0]));
+        }
+        let t = el.text.trim();
+        let ok = match ty.1 {
+            "int" => t.parse::<i32>().is_ok(),
+            "long" => t.parse::<i64>().is_ok(),
+            "boolean" => matches!(t, "true" | "false" | "1" | "0"),
+            _ => true,
+        };
+        if !ok {
+            return Err(format!("For input string: \"{}\"", el.text));
+        }
+        return Ok(());
+    }
+    match type_def(ty) {
+        Some(def) => validate_fields(el, def.fields),
+        None => Ok(()),
+    }
+}
+
+fn unexpected(child: &Element) -> String {
+    format!("Unexpected subelement {{{}}}{}", child.ns, child.name)
+}
+
+/// Reorders the children of `el` (recursively) into WSDL order for type `ty`, dropping nothing.
+/// Used for trees the simulator builds itself.
+pub(crate) fn normalize(el: &mut Element, ty: (&str, &str)) {
+    let Some(def) = type_def(ty) else { return };
+    el.children.sort_by_key(|c| {
+        def.fields
+            .iter()
+            .position(|f| f.name == c.name)
+            .unwrap_or(usize::MAX)
+    });
+    for c in &mut el.children {
+        if let Some(f) = def.fields.iter().find(|f| f.name == c.name) {
+            c.ns = f.ns.to_owned();
+            if f.ty.0 != XS {
+                normalize(c, f.ty);
+            }
+        }
+    }
+}
+
+/// Writes `el` (renamed to `{ns}name`) as a typed value the way Axis2 RPC answers: complex values
+/// carry `xsi:type`, children use their declared namespaces.
+pub(crate) fn write_typed(
+    out: &mut String,
+    ns: &str,
+    name: &str,
+    el: &Element,
+    ty: (&str, &str),
+    p: &mut Prefixes,
+) {
+    let pre = p.prefix(ns);
+    if el.nil {
+        let x = p.prefix(XSI);
+        let _ = write!(out, "<{pre}:{name} {x}:nil=\"true\"/>");
+        return;
+    }
+    if ty.0 == XS {
+        if el.text.is_empty() {
+            let _ = write!(out, "<{pre}:{name}/>");
+        } else {
+            let _ = write!(out, "<{pre}:{name}>{}</{pre}:{name}>", escape(&el.text));
+        }
+        return;
+    }
+    let x = p.prefix(XSI);
+    let tp = p.prefix(ty.0);
+    let _ = write!(out, "<{pre}:{name} {x}:type=\"{tp}:{}\">", ty.1);
+    match type_def(ty) {
+        // Axis2's bean writer emits every property in order: values, `xsi:nil` for null
+        // objects, defaults for primitives; empty arrays produce nothing.
+        Some(def) => {
+            for f in def.fields {
+                let mut any = false;
+                for c in el.children.iter().filter(|c| c.name == f.name) {
+                    any = true;
+                    write_typed(out, f.ns, f.name, c, f.ty, p);
+                    if !f.many {
+                        break;
+                    }
+                }
+                if !any && !f.many {
+                    let fp = p.prefix(f.ns);
+                    match (f.ty.0, f.ty.1) {
+                        (XS, "int" | "long") => {
+                            let _ = write!(out, "<{fp}:{0}>0</{fp}:{0}>", f.name);
+                        }
+                        (XS, "boolean") => {
+                            let _ = write!(out, "<{fp}:{0}>false</{fp}:{0}>", f.name);
+                        }
+                        _ => {
+                            let _ = write!(out, "<{fp}:{} {x}:nil=\"true\"/>", f.name);
+                        }
+                    }
+                }
+            }
+        }
+        None => {
+            for c in &el.children {
+                write_typed(out, &c.ns, &c.name, c, (XS, "string"), p);
+            }
+        }
+    }
+    let _ = write!(out, "</{pre}:{name}>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_the_service_provider_in_order() {
+        let sp = type_def(model("ServiceProvider")).expect("ServiceProvider");
+        let names: Vec<_> = sp.fields.iter().map(|f| f.name).collect();
+        assert_eq!(names[0], "applicationID");
+        assert_eq!(names[1], "applicationName");
+        assert!(names.contains(&"localAndOutBoundAuthenticationConfig"));
+    }
+
+    #[test]
+    fn out_of_order_children_are_refused() {
+        let sp = Element::new(NS_AXIS2, "serviceProvider")
+            .with(Element::leaf(NS_MODEL, "description", "d"))
+            .with(Element::leaf(NS_MODEL, "applicationName", "x"));
+        let err = validate_value(&sp, model("ServiceProvider")).expect_err("refused");
+        assert!(err.contains("applicationName"), "{err}");
+    }
+}
