@@ -6,6 +6,8 @@ mod application;
 mod contract;
 mod fixtures;
 mod hostile;
+mod oidc;
+mod peers;
 mod scim2;
 mod secrets;
 mod support;
