@@ -616,8 +616,21 @@ impl Ctx<'_> {
         };
         let mut hits = Vec::new();
         for v in all {
+            // `displayName eq x` finds the PRIMARY group `PRIMARY/x` too.
+            let bare = match (kind, v["displayName"].as_str()) {
+                (Kind::Group, Some(d)) => d.strip_prefix("PRIMARY/").map(|b| {
+                    let mut w = v.clone();
+                    w["displayName"] = Value::String(b.to_owned());
+                    w
+                }),
+                _ => None,
+            };
             match &filter {
-                Some(f) => match matches_filter(&v, f) {
+                Some(f) => match matches_filter(&v, f).map(|m| {
+                    m || bare
+                        .as_ref()
+                        .is_some_and(|b| matches_filter(b, f).unwrap_or(false))
+                }) {
                     Ok(true) => hits.push(v),
                     Ok(false) => {}
                     Err(e) => return error(400, Some("invalidFilter"), &e),

@@ -556,6 +556,9 @@ impl Inner {
             }
             if fault.is_some() {
                 c.fired += 1;
+                if let Some(rec) = c.log.iter_mut().rev().find(|r| r.seq == seq) {
+                    rec.fault = fault.clone();
+                }
             }
             (fault, c.quirks.hang)
         };
