@@ -186,10 +186,10 @@ impl Plan {
         for c in &self.changes {
             let mut longest: Vec<StepId> = Vec::new();
             for d in &c.depends_on {
-                if let Some(p) = best.get(d) {
-                    if p.len() > longest.len() {
-                        longest = p.clone();
-                    }
+                if let Some(p) = best.get(d)
+                    && p.len() > longest.len()
+                {
+                    longest = p.clone();
                 }
             }
             if c.action.is_mutating() {

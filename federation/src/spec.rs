@@ -596,13 +596,13 @@ impl FederationBuilder {
         for (i, (name, password, user_roles)) in self.users.iter().enumerate() {
             let field = format!("users[{i}]");
             let checked = v.name(&format!("{field}.name"), name, UserName::new);
-            if let Some(n) = &checked {
-                if !user_names.insert(n.clone()) {
-                    v.problem(
-                        format!("{field}.name"),
-                        format!("user {name:?} is listed twice"),
-                    );
-                }
+            if let Some(n) = &checked
+                && !user_names.insert(n.clone())
+            {
+                v.problem(
+                    format!("{field}.name"),
+                    format!("user {name:?} is listed twice"),
+                );
             }
             if password.expose_secret().is_empty() {
                 v.problem(format!("{field}.password"), "must not be empty");
@@ -713,18 +713,17 @@ impl FederationBuilder {
             );
         }
 
-        if let Some(id) = &self.client_id {
-            if id.len() < 8
+        if let Some(id) = &self.client_id
+            && (id.len() < 8
                 || id.len() > 255
                 || !id
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            {
-                v.problem(
-                    "client_id",
-                    "must be 8-255 characters of letters, digits, '-', '_' or '.'",
-                );
-            }
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        {
+            v.problem(
+                "client_id",
+                "must be 8-255 characters of letters, digits, '-', '_' or '.'",
+            );
         }
         if let Some(secret) = &self.client_secret {
             let s = secret.expose_secret();

@@ -45,17 +45,28 @@ impl SoapFault {
         self.code.rsplit(':').next().unwrap_or(&self.code)
     }
 
-    /// Whether the fault reports an authentication failure (code `50977`, or WSO2's
-    /// "Authentication failure" / "Please login first" wordings).
+    /// Whether the fault reports refused credentials: code `50977` (`Access Denied.
+    /// Authentication failed - Invalid credentials provided.`, `Access Denied. Please login
+    /// first.`), except the bare `Authentication failure`, which Carbon sends when authentication
+    /// itself crashed (a server-side, transient error: see [`is_transient`](Self::is_transient)).
     pub fn is_auth_failure(&self) -> bool {
-        self.code_local() == "50977"
-            || self.message.contains("Authentication failure")
+        (self.code_local() == "50977" && !self.is_transient())
             || self.message.contains("Please login first")
     }
 
-    /// Whether the fault reports a denied authorization (user authenticated but not allowed).
+    /// Whether the fault reports a server-side failure during authentication (`Authentication
+    /// failure`, e.g. the fresh-server race of IS 5.9): retrying a read is reasonable.
+    pub fn is_transient(&self) -> bool {
+        self.message.trim() == "Authentication failure"
+    }
+
+    /// Whether the fault reports a denied authorization: the user is authenticated but lacks the
+    /// permission (`Access Denied.` without code 50977), or the application-level `User not
+    /// authorized` (which IS 5.9 also answers for a service provider that does not exist).
     pub fn is_access_denied(&self) -> bool {
-        self.message.contains("Failed authorization attempt")
+        (self.code_local() != "50977" && self.message.starts_with("Access Denied"))
+            || self.message.contains("Failed authorization attempt")
+            || self.message.trim() == "User not authorized"
     }
 
     /// Whether the fault says the object already exists (the wordings of IS 5.x-7.x).
@@ -280,8 +291,8 @@ pub enum Error {
         operation: &'static str,
         /// HTTP status of the answer (usually 500, sometimes 200).
         status: u16,
-        /// The fault.
-        fault: SoapFault,
+        /// The fault (boxed: it is the largest variant).
+        fault: Box<SoapFault>,
     },
 
     /// The server answered with an HTTP error status and no usable error document.
@@ -466,6 +477,7 @@ impl Error {
             Self::Http { status, .. } | Self::UnexpectedAnswer { status, .. } => {
                 matches!(status, 502..=504)
             }
+            Self::Fault { fault, .. } => fault.is_transient(),
             _ => false,
         }
     }

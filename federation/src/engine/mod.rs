@@ -627,7 +627,11 @@ impl<'r, R: Runner> Engine<'r, R> {
     /// Undoes, from a journal, every effect of its last apply run that is not undone yet
     /// (idempotent: run it again after a failed undo or a crash).
     pub async fn rollback(&self, journal_path: &std::path::Path) -> Result<RunReport, EngineError> {
-        let (steps, mut states, marker) = fold_journal::<R::Kind>(journal_path)?;
+        let FoldedJournal {
+            steps,
+            mut states,
+            marker,
+        } = fold_journal::<R::Kind>(journal_path)?;
         self.record(&Record::RunStarted {
             run_id: new_run_id(),
             operation: "rollback".into(),
@@ -650,12 +654,23 @@ impl<'r, R: Runner> Engine<'r, R> {
     }
 }
 
+/// A journal folded back into the steps of its last apply run.
+#[derive(Debug, Clone)]
+pub struct FoldedJournal<K> {
+    /// The steps, in plan order.
+    pub steps: Vec<StepDef<K>>,
+    /// Their states, in the same order.
+    pub states: Vec<StepState>,
+    /// The ownership marker of the run.
+    pub marker: String,
+}
+
 /// Folds a journal into the steps of its last apply run and their states (undo records of
 /// later rollback runs included). Steps started without a finish record have an unknown
 /// effect.
 pub fn fold_journal<K: DeserializeOwned>(
     path: &std::path::Path,
-) -> Result<(Vec<StepDef<K>>, Vec<StepState>, String), EngineError> {
+) -> Result<FoldedJournal<K>, EngineError> {
     let shown = path.display().to_string();
     let records = journal::read_journal(path).map_err(|source| EngineError::Journal {
         path: shown.clone(),
@@ -750,20 +765,24 @@ pub fn fold_journal<K: DeserializeOwned>(
                 }
             }
             Record::UndoFailed { step, error } => {
-                if let Some(i) = pos(step) {
-                    if let Some(effect) = states[i].pending_undo().cloned() {
-                        states[i] = StepState::UndoFailed {
-                            error: error.clone(),
-                            effect,
-                        };
-                    }
+                if let Some(i) = pos(step)
+                    && let Some(effect) = states[i].pending_undo().cloned()
+                {
+                    states[i] = StepState::UndoFailed {
+                        error: error.clone(),
+                        effect,
+                    };
                 }
             }
             Record::UndoStarted { .. } | Record::RunFinished { .. } | Record::RunStarted { .. } => {
             }
         }
     }
-    Ok((steps, states, marker.clone()))
+    Ok(FoldedJournal {
+        steps,
+        states,
+        marker: marker.clone(),
+    })
 }
 
 /// The server of a step, from its id prefix (`is.` or `apim.`).

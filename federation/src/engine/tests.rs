@@ -283,7 +283,7 @@ async fn a_crash_leaves_a_journal_from_which_rollback_reaches_a_clean_slate() {
     .unwrap();
     drop(j);
 
-    let (_, states, marker) = fold_journal::<String>(&path).unwrap();
+    let FoldedJournal { states, marker, .. } = fold_journal::<String>(&path).unwrap();
     assert_eq!(marker, "m");
     assert!(matches!(
         states[3],

@@ -299,11 +299,22 @@ impl<'c> Applications<'c> {
     }
 
     /// The service provider named `name`, or `None` when there is none.
+    ///
+    /// IS 5.x answers a name that does not exist with the fault `User not authorized` (it checks
+    /// the caller's `Application/{name}` role before reading), which also is the answer for an
+    /// application the caller may not see. Both read as `None` here: to this caller, the
+    /// application is not there.
     pub async fn get(&self, name: &ApplicationName) -> Result<Option<ServiceProvider>> {
         match self.client.call(&GetApplication::new(name)).await {
             Ok(Some(sp)) if sp.application_name.is_some() => Ok(Some(sp)),
             Ok(_) => Ok(None),
-            Err(e) if e.is_not_found() => Ok(None),
+            Err(e)
+                if e.is_not_found()
+                    || e.fault()
+                        .is_some_and(|f| f.message.trim() == "User not authorized") =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(e),
         }
     }
@@ -343,7 +354,9 @@ impl<'c> Applications<'c> {
         Ok(sp)
     }
 
-    /// Deletes the service provider named `name`.
+    /// Deletes the service provider named `name`. On IS 5.x this also deletes the OAuth
+    /// application linked by its `oauth2` inbound configuration. A name that does not exist
+    /// faults with `User not authorized` (see [`get`](Self::get)).
     pub async fn delete(&self, name: &ApplicationName) -> Result<()> {
         self.client.call(&DeleteApplication::new(name)).await
     }

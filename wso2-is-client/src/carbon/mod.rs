@@ -501,11 +501,17 @@ impl CarbonClient {
                 Err(Error::Fault {
                     operation: O::NAME,
                     status: answer.status,
-                    fault,
+                    fault: Box::new(fault),
                 })
             }
             Err(AnswerError::Unexpected(kind)) => {
                 if answer.status == 401 {
+                    if may_relogin && self.inner.auth_mode == AuthMode::Session {
+                        // Carbon answers an expired or unknown session with a bare 401: the
+                        // request was refused, so logging in again and resending is safe.
+                        self.invalidate_session(generation).await;
+                        return Box::pin(self.call_once::<O>(request, false)).await;
+                    }
                     return Err(Error::Http {
                         operation: O::NAME,
                         status: 401,
@@ -596,7 +602,7 @@ impl CarbonClient {
                 return Err(Error::Fault {
                     operation: Login::NAME,
                     status: answer.status,
-                    fault,
+                    fault: Box::new(fault),
                 });
             }
             Err(AnswerError::Unexpected(kind)) => {
@@ -659,7 +665,7 @@ impl CarbonClient {
             Err(AnswerError::Fault(fault)) => Err(Error::Fault {
                 operation: "logout",
                 status: answer.status,
-                fault,
+                fault: Box::new(fault),
             }),
             Err(AnswerError::Unexpected(kind)) => Err(Error::UnexpectedAnswer {
                 operation: "logout",

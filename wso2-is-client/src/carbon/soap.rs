@@ -521,7 +521,7 @@ mod tests {
     #[test]
     fn faults_are_typed_in_500_and_in_200() {
         let fault = envelope(
-            r#"<soapenv:Fault><faultcode xmlns:axis2ns2="http://x">axis2ns2:50977</faultcode><faultstring>Authentication failure</faultstring><detail/></soapenv:Fault>"#,
+            r#"<soapenv:Fault><faultcode xmlns:axis2ns2="http://x">axis2ns2:50977</faultcode><faultstring>Access Denied. Authentication failed - Invalid credentials provided.</faultstring><detail/></soapenv:Fault>"#,
         );
         for status in [500, 200] {
             match decode::<GetName>(status, Some("text/xml"), fault.as_bytes()) {

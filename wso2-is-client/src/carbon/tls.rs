@@ -260,14 +260,15 @@ pub(crate) fn tls_problem(err: &(dyn std::error::Error + 'static)) -> Option<Tls
         if let Some(t) = e.downcast_ref::<rustls::Error>() {
             return Some(classify(t));
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref() {
-                if let Some(t) = inner.downcast_ref::<rustls::Error>() {
-                    return Some(classify(t));
-                }
-                if let Some(p) = tls_problem(inner) {
-                    return Some(p);
-                }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            if let Some(t) = inner.downcast_ref::<rustls::Error>() {
+                return Some(classify(t));
+            }
+            if let Some(p) = tls_problem(inner) {
+                return Some(p);
             }
         }
         current = e.source();

@@ -1,6 +1,8 @@
 //! Shared test support: a fresh wiremock server per test with a catch-all that fails loudly,
 //! exact SOAP matchers, canned WSO2 answers, and canonical XML comparison.
 
+#![allow(dead_code)] // Shared by several test binaries; each uses a part.
+
 use std::sync::{Arc, Mutex};
 
 use wiremock::matchers::{header, method, path};
@@ -169,7 +171,7 @@ pub fn respond_fault(message: &str) -> ResponseTemplate {
 /// WSO2's authentication failure fault (code 50977).
 pub fn respond_auth_failure() -> ResponseTemplate {
     let body = envelope(
-        r#"<soapenv:Fault><faultcode xmlns:axis2ns2="http://wso2.org/carbon/errors">axis2ns2:50977</faultcode><faultstring>Authentication failure</faultstring><detail/></soapenv:Fault>"#,
+        r#"<soapenv:Fault><faultcode xmlns:axis2ns2="http://wso2.org/carbon/errors">axis2ns2:50977</faultcode><faultstring>Access Denied. Authentication failed - Invalid credentials provided.</faultstring><detail/></soapenv:Fault>"#,
     );
     ResponseTemplate::new(500)
         .insert_header("content-type", "text/xml; charset=UTF-8")
