@@ -57,11 +57,13 @@ pub enum Error {
 
     /// The portal's service provider did not appear after its login endpoints were called.
     #[error(
-        "the service provider of {portal} did not appear after calling its login endpoints and reading {attempts} times over {waited:?}; log in to the portal once in a browser, or check that the portal web app is deployed"
+        "the service provider of the {portal} portal did not appear (looked for {}) after calling its login endpoints and reading {attempts} times over {waited:?}; log in to the portal once in a browser, or check that the portal web app is deployed (APIM 3.0 has no admin portal service provider)", tried.join(", ")
     )]
     PortalUnavailable {
         /// The portal.
         portal: Portal,
+        /// The service provider names looked for.
+        tried: Vec<String>,
         /// Reads made.
         attempts: u32,
         /// Time waited.
@@ -71,7 +73,7 @@ pub enum Error {
     /// The portal's service provider does not exist (it appears after the portal's first login;
     /// see `Portals::ensure`).
     #[error(
-        "the service provider of {portal} does not exist (it is created at the portal's first login)"
+        "the service provider of the {portal} portal does not exist (it is created at the portal's first login)"
     )]
     PortalMissing {
         /// The portal.
@@ -79,7 +81,7 @@ pub enum Error {
     },
 
     /// A snapshot cannot be restored as it is.
-    #[error("cannot restore {portal}: {reason}")]
+    #[error("cannot restore the {portal} portal: {reason}")]
     RestoreImpossible {
         /// The portal.
         portal: Portal,

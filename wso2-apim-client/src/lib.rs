@@ -38,6 +38,7 @@ use wso2_is_client::carbon::CarbonClient;
 #[derive(Debug, Clone)]
 pub struct ApimClient {
     core: CarbonClient,
+    portal_names: portals::PortalNames,
 }
 
 impl ApimClient {
@@ -59,12 +60,21 @@ impl ApimClient {
 
     /// The portal service providers.
     pub fn portals(&self) -> portals::Portals<'_> {
-        portals::Portals::new(&self.core)
+        portals::Portals::with_names(&self.core, self.portal_names.clone())
+    }
+
+    /// The names under which the portal service providers were found (or were fixed in advance
+    /// with [`PortalNames::fix`](portals::PortalNames::fix)).
+    pub fn portal_names(&self) -> &portals::PortalNames {
+        &self.portal_names
     }
 }
 
 impl FromCarbon for ApimClient {
     fn from_carbon(core: CarbonClient) -> Self {
-        Self { core }
+        Self {
+            core,
+            portal_names: portals::PortalNames::default(),
+        }
     }
 }

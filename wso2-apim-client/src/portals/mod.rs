@@ -28,7 +28,9 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -59,12 +61,45 @@ impl Portal {
     /// Every portal.
     pub const ALL: [Portal; 3] = [Portal::Publisher, Portal::DevPortal, Portal::AdminPortal];
 
-    /// The service provider APIM creates for the portal.
+    /// The service provider name APIM 3.1 and later create for the portal (`apim_publisher`,
+    /// `apim_devportal`, `apim_admin_portal`).
     pub fn service_provider_name(self) -> &'static str {
         match self {
             Self::Publisher => "apim_publisher",
             Self::DevPortal => "apim_devportal",
             Self::AdminPortal => "apim_admin_portal",
+        }
+    }
+
+    /// Every name the portal's service provider has had across APIM versions, newest first, for
+    /// an APIM admin named `admin_user`:
+    ///
+    /// * APIM 3.1 and later: `apim_publisher`, `apim_devportal`, `apim_admin_portal` (the Admin
+    ///   portal has a service provider only from APIM 4.0 on);
+    /// * APIM 3.0.0 (carbon-apimgt 6.5.349): `{admin}_admin_publisher` and `{admin}_admin_store`,
+    ///   named `{owner}_{clientName}` by its client registration;
+    /// * builds between those: `{admin}_apim_publisher`, `{admin}_apim_devportal`.
+    ///
+    /// The owner part is the admin user without its tenant domain, `/` replaced by `_` and `@`
+    /// by `-AT-`, as carbon-apimgt writes it.
+    pub fn candidate_names(self, admin_user: &str) -> Vec<String> {
+        let owner = admin_user
+            .rsplit_once('@')
+            .map_or(admin_user, |(u, _)| u)
+            .replace('/', "_")
+            .replace('@', "-AT-");
+        match self {
+            Self::Publisher => vec![
+                "apim_publisher".to_owned(),
+                format!("{owner}_admin_publisher"),
+                format!("{owner}_apim_publisher"),
+            ],
+            Self::DevPortal => vec![
+                "apim_devportal".to_owned(),
+                format!("{owner}_admin_store"),
+                format!("{owner}_apim_devportal"),
+            ],
+            Self::AdminPortal => vec!["apim_admin_portal".to_owned()],
         }
     }
 
@@ -79,7 +114,8 @@ impl Portal {
 
     /// The endpoints whose first use makes APIM register the portal's service provider: the
     /// Publisher and Admin portal log in at `/services/auth/login`, the Developer Portal reads
-    /// `/services/configs` first. Both are called (as WSO2's own test harness does); errors are
+    /// `/services/configs` first (APIM 3.0 maps only that one for it). Both are called, as
+    /// WSO2's own test harness does; their answers (a redirect to the authorize endpoint) are
     /// ignored, the poll of `getApplication` decides.
     pub fn registration_paths(self) -> [String; 2] {
         let c = self.context();
@@ -97,8 +133,9 @@ impl Portal {
 }
 
 impl fmt::Display for Portal {
+    /// The portal's context: `publisher`, `devportal` or `admin`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.service_provider_name())
+        f.write_str(self.context())
     }
 }
 
@@ -313,19 +350,48 @@ pub fn restorable(snapshot: &PortalSnapshot, live: &ServiceProvider) -> Result<S
     Ok(sp)
 }
 
+/// The names under which the portals' service providers were found on one server (they differ
+/// across APIM versions; see [`Portal::candidate_names`]). Shared by the handlers of one
+/// `ApimClient`, so each name is looked up once. A name can also be fixed in advance.
+#[derive(Debug, Clone, Default)]
+pub struct PortalNames(Arc<Mutex<BTreeMap<Portal, String>>>);
+
+impl PortalNames {
+    /// Uses `name` for `portal` without looking it up.
+    pub fn fix(&self, portal: Portal, name: impl Into<String>) {
+        self.lock().insert(portal, name.into());
+    }
+
+    /// The name known for `portal`, if any.
+    pub fn known(&self, portal: Portal) -> Option<String> {
+        self.lock().get(&portal).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Portal, String>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// Handler for the portal service providers; get one with `ApimClient::portals()`.
 #[derive(Debug, Clone)]
 pub struct Portals<'c> {
     client: &'c CarbonClient,
     poll: PollPolicy,
+    names: PortalNames,
 }
 
 impl<'c> Portals<'c> {
-    /// The handler over a client core.
+    /// The handler over a client core, with its own name cache.
     pub fn new(client: &'c CarbonClient) -> Self {
+        Self::with_names(client, PortalNames::default())
+    }
+
+    /// The handler over a client core, sharing a name cache.
+    pub fn with_names(client: &'c CarbonClient, names: PortalNames) -> Self {
         Self {
             client,
             poll: PollPolicy::default(),
+            names,
         }
     }
 
@@ -339,9 +405,22 @@ impl<'c> Portals<'c> {
         Applications::new(self.client)
     }
 
-    /// The portal's service provider, if it exists.
+    /// The portal's service provider, if it exists. Its name is the one found before, or the
+    /// first of [`Portal::candidate_names`] that exists (one read per name tried).
     pub async fn get(&self, portal: Portal) -> Result<Option<ServiceProvider>> {
-        Ok(self.apps().get(&portal.application_name()).await?)
+        if let Some(name) = self.names.known(portal) {
+            return Ok(self.apps().get(&ApplicationName::new(name)?).await?);
+        }
+        for name in portal.candidate_names(self.client.username()) {
+            let Ok(checked) = ApplicationName::new(name.as_str()) else {
+                continue;
+            };
+            if let Some(sp) = self.apps().get(&checked).await? {
+                self.names.fix(portal, name);
+                return Ok(Some(sp));
+            }
+        }
+        Ok(None)
     }
 
     /// Which portals' service providers exist now (reads only).
@@ -387,6 +466,7 @@ impl<'c> Portals<'c> {
         }
         Err(Error::PortalUnavailable {
             portal,
+            tried: portal.candidate_names(self.client.username()),
             attempts: self.poll.attempts,
             waited: self.poll.total_wait(),
         })

@@ -144,6 +144,8 @@ fn a_redacted_secret_without_a_live_value_cannot_be_restored() {
     assert!(err.to_string().contains("step/1/idp/wso2is/"), "{err}");
 }
 
+/// APIM 3.0.0 names the Developer Portal's service provider `admin_admin_store` and answers
+/// `User not authorized` for names that do not exist.
 #[tokio::test]
 async fn ensure_calls_the_login_endpoints_then_polls_until_the_sp_appears() {
     let server = server().await;
@@ -158,14 +160,22 @@ async fn ensure_calls_the_login_endpoints_then_polls_until_the_sp_appears() {
             .mount(&server)
             .await;
     }
+    // Names are tried newest first; the older ones only while the newer are absent.
+    for (absent, reads) in [("apim_devportal", 4), ("admin_apim_devportal", 3)] {
+        soap_with(APP, "getApplication", AXIS2, &[("applicationName", absent)])
+            .respond_with(respond_fault("User not authorized"))
+            .expect(reads)
+            .mount(&server)
+            .await;
+    }
     // Absent for the first read, the read after the login calls and one poll; then present.
     soap_with(
         APP,
         "getApplication",
         AXIS2,
-        &[("applicationName", "apim_devportal")],
+        &[("applicationName", "admin_admin_store")],
     )
-    .respond_with(respond_void("getApplication", AXIS2))
+    .respond_with(respond_fault("User not authorized"))
     .up_to_n_times(3)
     .expect(3)
     .with_priority(1)
@@ -173,29 +183,38 @@ async fn ensure_calls_the_login_endpoints_then_polls_until_the_sp_appears() {
     .await;
     let mut sp = ServiceProvider::default();
     sp.application_id = Some(3);
-    sp.application_name = Some("apim_devportal".into());
+    sp.application_name = Some("admin_admin_store".into());
     soap_with(
         APP,
         "getApplication",
         AXIS2,
-        &[("applicationName", "apim_devportal")],
+        &[("applicationName", "admin_admin_store")],
     )
     .respond_with(respond("getApplication", AXIS2, &sp_return(&sp)))
-    .expect(1)
+    .expect(2)
     .with_priority(2)
     .mount(&server)
     .await;
     let clock = RecordingClock::default();
-    let got = apim_with_clock(&server, clock.clone())
-        .portals()
-        .ensure(Portal::DevPortal)
-        .await
-        .unwrap();
+    let apim = apim_with_clock(&server, clock.clone());
+    let got = apim.portals().ensure(Portal::DevPortal).await.unwrap();
     assert_eq!(got.application_id, Some(3));
     assert_eq!(
         clock.0.lock().unwrap().len(),
         2,
         "waited between polls, on the injected clock"
+    );
+    // The name found is remembered: the next read goes straight to it.
+    assert_eq!(
+        apim.portal_names().known(Portal::DevPortal).as_deref(),
+        Some("admin_admin_store")
+    );
+    assert!(
+        apim.portals()
+            .get(Portal::DevPortal)
+            .await
+            .unwrap()
+            .is_some()
     );
 }
 
@@ -213,9 +232,10 @@ async fn ensure_gives_up_with_a_clear_error() {
             .mount(&server)
             .await;
     }
+    // Nine reads (one before the login calls, eight polls) of the three names APIM versions use.
     soap(APP, "getApplication", AXIS2)
-        .respond_with(respond_void("getApplication", AXIS2))
-        .expect(9)
+        .respond_with(respond_fault("User not authorized"))
+        .expect(27)
         .mount(&server)
         .await;
     let err = apim(&server)
