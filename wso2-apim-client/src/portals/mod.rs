@@ -124,12 +124,6 @@ impl Portal {
             format!("{c}/services/configs"),
         ]
     }
-
-    fn application_name(self) -> ApplicationName {
-        // The three names are constants that pass validation.
-        ApplicationName::new(self.service_provider_name())
-            .unwrap_or_else(|_| unreachable!("valid portal name"))
-    }
 }
 
 impl fmt::Display for Portal {
