@@ -19,17 +19,21 @@ use crate::Federation;
 pub const DEFAULT_GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
 
 /// Which claim carries roles from IS to APIM.
+///
+/// In both cases the id_token carries the roles in a `groups` claim, and APIM's identity provider
+/// reads them from there: its role claim URI is `groups`, mapped to the local
+/// `http://wso2.org/claims/role`. (APIM's OIDC authenticator keys id_token claims by their raw
+/// names and never translates them, so a role claim URI of `http://wso2.org/claims/role` would
+/// find no roles.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum RoleClaim {
-    /// IS 5.x: the service provider requests `http://wso2.org/claims/role` (mandatory); APIM's
-    /// identity provider uses the local claim dialect with role claim
-    /// `http://wso2.org/claims/role`; scope `openid`.
+    /// IS 5.x: the service provider requests the local claim `http://wso2.org/claims/role`
+    /// (mandatory), which IS 5.9's OIDC dialect emits as `groups` in the `openid` scope.
     #[default]
     Wso2Role,
-    /// IS 6/7: the service provider requests `http://wso2.org/claims/groups`; APIM's identity
-    /// provider maps the `groups` claim to `http://wso2.org/claims/role` with role claim `groups`;
-    /// scopes `openid groups`.
+    /// IS 6/7: the service provider requests `http://wso2.org/claims/groups`, and APIM asks for
+    /// the `groups` scope (`scope=openid groups` in `commonAuthQueryParams`).
     Groups,
 }
 
@@ -42,7 +46,8 @@ impl RoleClaim {
         }
     }
 
-    /// The claim name that carries roles in the id_token.
+    /// The claim that carries roles in the id_token, and the role claim URI of APIM's identity
+    /// provider.
     pub fn token_claim(&self) -> &'static str {
         "groups"
     }
@@ -52,6 +57,15 @@ impl RoleClaim {
         match self {
             Self::Wso2Role => "openid",
             Self::Groups => "openid groups",
+        }
+    }
+
+    /// Extra query parameters of APIM's authorize request (`commonAuthQueryParams`): the
+    /// authenticator of APIM 3.0 has no scopes setting and asks for `openid` only.
+    pub fn query_params(&self) -> Option<String> {
+        match self {
+            Self::Wso2Role => None,
+            Self::Groups => Some(format!("scope={}", self.scopes())),
         }
     }
 }
