@@ -319,6 +319,8 @@ fn says_multiple_methods(description: &str) -> bool {
     d.contains("more than one authentication method")
         || d.contains("multiple client authentication")
         || d.contains("multiple authentication methods")
+        // IS 5.9 when a Basic header and body credentials come together.
+        || d.contains("request body and headers contain authorization information")
         || (d.contains("authentication")
             && d.contains("only")
             && (d.contains("one mechanism") || d.contains("one method")))

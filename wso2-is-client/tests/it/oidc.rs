@@ -307,6 +307,31 @@ async fn probe_with_both_methods_recognises_the_mutual_tls_refusal() {
     );
 }
 
+/// IS 5.9's own wording when a Basic header and body credentials come together.
+#[tokio::test]
+async fn probe_with_both_methods_recognises_is_59s_duplicate_credentials_wording() {
+    let server = server().await;
+    token_mock()
+        .and(header("authorization", CLIENT_BASIC))
+        .respond_with(json_answer(
+            400,
+            json!({"error_description": "Request body and headers contain authorization information", "error": "invalid_request"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let outcome = probe(&server, ClientAuthMethod::Both, SECRET)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            ProbeOutcome::MultipleAuthMethods { status: 400, .. }
+        ),
+        "{outcome:?}"
+    );
+}
+
 #[tokio::test]
 async fn probe_reports_other_answers_and_is_sent_once() {
     let server = server().await;
