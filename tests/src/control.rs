@@ -205,8 +205,22 @@ pub struct RequestRecord {
     pub fault: Option<FaultKind>,
 }
 
+/// Which names APIM gives its portal service providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortalNaming {
+    /// `apim_publisher`, `apim_devportal`, `apim_admin_portal` (carbon-apimgt from late 2019 on,
+    /// APIM 3.1+; what DESIGN.md and `wso2-apim-client` use).
+    #[default]
+    Apim31,
+    /// What APIM 3.0.0 (carbon-apimgt 6.5.349) really registers: `admin_admin_publisher` and
+    /// `admin_admin_store` (`{owner}_{clientName}`); its Jaggery admin app has no service provider.
+    Apim300,
+}
+
 /// Runtime switches for behaviours real servers show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Quirks {
     /// `addIdP` answers HTTP 500 (a SOAP fault) after it has stored the identity provider.
     pub add_idp_500_after_commit: bool,
@@ -221,6 +235,8 @@ pub struct Quirks {
     /// then refuses them with ADB's "Unexpected subelement" fault, so clients prove they send
     /// WSDL order (which zeep and the generated stubs require).
     pub lenient_elements: bool,
+    /// The portal service providers' names (APIM).
+    pub portal_naming: PortalNaming,
 }
 
 impl Default for Quirks {
@@ -230,6 +246,7 @@ impl Default for Quirks {
             mutual_tls_conflict: false,
             hang: Duration::from_secs(30),
             lenient_elements: false,
+            portal_naming: PortalNaming::Apim31,
         }
     }
 }

@@ -52,7 +52,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-pub use control::{FaultKind, FaultRule, Quirks, RequestRecord, Target, TrafficStats, When};
+pub use control::{
+    FaultKind, FaultRule, PortalNaming, Quirks, RequestRecord, Target, TrafficStats, When,
+};
 pub use oidc::callback_matches;
 pub use schema::served_operations;
 pub use seed::SEED_PASSWORD;

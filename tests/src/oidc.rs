@@ -125,6 +125,9 @@ pub(crate) fn route(kind: ServerKind, req: &SimRequest) -> Option<Route> {
     let action = match p {
         "/oauth2/token/.well-known/openid-configuration"
         | "/oauth2/oidcdiscovery/.well-known/openid-configuration" => "oidc.discovery",
+        p if p.starts_with("/oauth2/") && p.ends_with("/.well-known/openid-configuration") => {
+            "oidc.discovery_invalid"
+        }
         "/oauth2/authorize" => "oidc.authorize",
         "/commonauth" => "oidc.commonauth",
         "/authenticationendpoint/login.do" => "oidc.login_page",
@@ -146,6 +149,20 @@ pub(crate) fn route(kind: ServerKind, req: &SimRequest) -> Option<Route> {
 pub(crate) fn handle(inner: &Inner, req: &SimRequest, action: &str) -> SimResponse {
     match action {
         "oidc.discovery" => discovery(inner),
+        "oidc.discovery_invalid" => {
+            let seg = strip_tenant(&req.path)
+                .trim_start_matches("/oauth2/")
+                .split('/')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            SimResponse::text(
+                500,
+                &format!(
+                    "Invalid path to the discovery document. Received path : {seg} is not resolvable"
+                ),
+            )
+        }
         "oidc.jwks" => SimResponse::json(200, &lock(&inner.core).oidc.jwks()),
         "oidc.authorize" => authorize(inner, req),
         "oidc.commonauth" => commonauth(inner, req),
@@ -200,14 +217,14 @@ fn discovery(inner: &Inner) -> SimResponse {
             "scopes_supported": ["address", "phone", "email", "profile", "openid"],
             "response_types_supported": ["code", "id_token", "token", "code id_token", "id_token token", "code token", "code id_token token"],
             "grant_types_supported": ["refresh_token", "password", "client_credentials", "authorization_code", "implicit", "urn:ietf:params:oauth:grant-type:jwt-bearer", "urn:ietf:params:oauth:grant-type:saml2-bearer"],
-            "subject_types_supported": ["pairwise", "public"],
+            "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["ES256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "claims_supported": ["sub", "groups", "email", "given_name", "family_name", "preferred_username", "iss", "acr"],
             "request_parameter_supported": true,
             "claims_parameter_supported": true,
-            "backchannel_logout_supported": true,
-            "backchannel_logout_session_supported": true,
+            "backchannel_logout_supported": "true",
+            "backchannel_logout_session_supported": "true",
             "frontchannel_logout_supported": true,
             "frontchannel_logout_session_supported": true,
         }),
@@ -396,6 +413,12 @@ fn oauth_error(status: u16, error: &str, description: &str) -> SimResponse {
     .header("Pragma", "no-cache")
 }
 
+/// 401 `invalid_client` with IS's fixed description and its unquoted realm.
+fn client_auth_failed() -> SimResponse {
+    oauth_error(401, "invalid_client", "Client Authentication failed.")
+        .header("WWW-Authenticate", "Basic realm=localhost")
+}
+
 fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
     if req.method != http::Method::POST {
         return SimResponse::text(405, "Method Not Allowed");
@@ -404,11 +427,21 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
     let basic = req.header("authorization").and_then(parse_basic);
     let body_id = get(&f, "client_id").map(str::to_owned);
     let body_secret = get(&f, "client_secret").map(str::to_owned);
-    if basic.is_some() && body_secret.is_some() && inner.quirks().mutual_tls_conflict {
+    // IS's MutualTLS client authenticator engages for a body client_id when the caller presented
+    // a client certificate (as APIM's JVM does); with the Basic authenticator also engaged, the
+    // multi-authenticator check refuses the request before anything else.
+    if body_id.is_some() && inner.quirks().mutual_tls_conflict {
         return oauth_error(
             400,
             "invalid_request",
             "The client MUST NOT use more than one authentication method in each",
+        );
+    }
+    if basic.is_some() && body_id.is_some() && body_secret.is_some() {
+        return oauth_error(
+            400,
+            "invalid_request",
+            "Request body and headers contain authorization information",
         );
     }
     let (client_id, secret) = match (&basic, &body_id, &body_secret) {
@@ -416,12 +449,12 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
         (None, Some(id), Some(s)) => (id.clone(), s.clone()),
         (None, Some(id), None) => (id.clone(), String::new()),
         _ => {
-            return oauth_error(401, "invalid_client", "Client Authentication failed.");
+            return client_auth_failed();
         }
     };
     if let (Some((bid, _)), Some(id)) = (&basic, &body_id) {
         if bid != id {
-            return oauth_error(401, "invalid_client", "Client Authentication failed.");
+            return client_auth_failed();
         }
     }
     let mut core = lock(&inner.core);
@@ -434,7 +467,7 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
     };
     let tenant = tenant.clone();
     if app.text_of("oauthConsumerSecret") != Some(secret.as_str()) || secret.is_empty() {
-        return oauth_error(401, "invalid_client", "Client Authentication failed.");
+        return client_auth_failed();
     }
     let grants: Vec<String> = app
         .text_of("grantTypes")

@@ -1,36 +1,54 @@
-//! APIM 3.0's portals: their service providers come into being when a portal's login endpoint is
-//! first used (the portal registers itself through DCR), and look like what APIM creates then.
+//! APIM's portals: their service providers come into being when a portal's login endpoint is
+//! first used (the portal registers itself through DCR), and look like what APIM creates then
+//! (carbon-apimgt 6.5.349 `RegistrationServiceImpl`, per the research notes).
 
+use crate::control::PortalNaming;
 use crate::schema::{self, NS_AXIS2, NS_MODEL, NS_OAUTH_DTO, model};
 use crate::server::{Family, Inner, Route, ServerKind, SimRequest, SimResponse, lock};
 use crate::services::fresh_sp;
 use crate::state::{RoleRecord, now_rfc3339};
 use crate::xml::Element;
 
-/// One portal: route name, SP name, path prefix.
+/// One portal: route name, path prefix, DCR client name and SP name under both namings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Portal {
     pub(crate) route: &'static str,
-    pub(crate) sp: &'static str,
     pub(crate) prefix: &'static str,
+    /// `(client name, SP name)` for APIM 3.1+.
+    new: (&'static str, &'static str),
+    /// `(client name, SP name)` for APIM 3.0.0, if the portal registers one there.
+    old: Option<(&'static str, &'static str)>,
 }
 
-/// The three portals of APIM 3.0.
+impl Portal {
+    /// `(client name, SP name)` under `naming`, or `None` when this portal has no SP.
+    pub(crate) fn names(&self, naming: PortalNaming) -> Option<(&'static str, &'static str)> {
+        match naming {
+            PortalNaming::Apim31 => Some(self.new),
+            PortalNaming::Apim300 => self.old,
+        }
+    }
+}
+
+/// The three portals of APIM.
 pub(crate) const PORTALS: &[Portal] = &[
     Portal {
         route: "portal.publisher",
-        sp: "apim_publisher",
         prefix: "/publisher",
+        new: ("apim_publisher", "apim_publisher"),
+        old: Some(("admin_publisher", "admin_admin_publisher")),
     },
     Portal {
         route: "portal.devportal",
-        sp: "apim_devportal",
         prefix: "/devportal",
+        new: ("apim_devportal", "apim_devportal"),
+        old: Some(("admin_store", "admin_admin_store")),
     },
     Portal {
         route: "portal.admin",
-        sp: "apim_admin_portal",
         prefix: "/admin",
+        new: ("apim_admin_portal", "apim_admin_portal"),
+        old: None,
     },
 ];
 
@@ -56,38 +74,41 @@ pub(crate) fn route(kind: ServerKind, req: &SimRequest) -> Option<Route> {
     })
 }
 
-/// Handles a portal login: registers the portal's SP on first use, then answers as the portal does.
-pub(crate) fn handle(inner: &Inner, req: &SimRequest, action: &str) -> SimResponse {
+/// Handles a portal login: registers the portal's SP on first use, then answers as the portal
+/// does (302 to the authorize endpoint with a `CLIENT_ID` cookie).
+pub(crate) fn handle(inner: &Inner, _req: &SimRequest, action: &str) -> SimResponse {
     let Some(portal) = PORTALS.iter().find(|p| p.route == action) else {
         return SimResponse::text(404, "Not Found");
+    };
+    let naming = inner.quirks().portal_naming;
+    let Some((_, sp_name)) = portal.names(naming) else {
+        // APIM 3.0.0's admin app is the Jaggery one: a login page, no DCR, no SP.
+        let mut r = SimResponse::new(
+            200,
+            "text/html",
+            "<html><head><title>WSO2 API Manager - Admin</title></head><body><form action=\"login.jag\" method=\"post\"></form></body></html>",
+        );
+        r.mutated = Some(false);
+        return r;
     };
     let created = ensure(inner, crate::state::SUPER_TENANT, portal);
     let base = inner.base_url();
     let key = lock(&inner.core)
         .tenant(crate::state::SUPER_TENANT)
-        .and_then(|t| t.oauth_app_by_name(portal.sp).map(|(k, _)| k.clone()))
+        .and_then(|t| t.oauth_app_by_name(sp_name).map(|(k, _)| k.clone()))
         .unwrap_or_default();
-    let mut resp = if req.path.ends_with("/configs") {
-        SimResponse::json(
-            200,
-            &serde_json::json!({
-                "app": {
-                    "context": portal.prefix,
-                    "customUrl": {"enabled": false},
-                },
-                "clientId": key,
-            }),
-        )
-    } else {
-        let redirect = format!("{base}{}/services/auth/callback/login", portal.prefix);
-        let location = format!(
-            "{base}/oauth2/authorize?response_type=code&client_id={}&scope={}&redirect_uri={}",
-            enc(&key),
-            enc("apim:api_view apim:subscribe openid"),
-            enc(&redirect)
-        );
-        SimResponse::redirect(&location)
-    };
+    let redirect = format!("{base}{}/services/auth/callback/login", portal.prefix);
+    let location = format!(
+        "{base}/oauth2/authorize?response_type=code&client_id={}&scope={}&state={}&redirect_uri={}",
+        enc(&key),
+        enc("apim:api_view apim:subscribe openid"),
+        enc(portal.prefix),
+        enc(&redirect)
+    );
+    let mut resp = SimResponse::redirect(&location).header(
+        "Set-Cookie",
+        format!("CLIENT_ID={key}; Path={}/; Secure", portal.prefix),
+    );
     resp.mutated = Some(created);
     resp
 }
@@ -100,10 +121,13 @@ fn enc(s: &str) -> String {
 /// whether anything was created.
 pub(crate) fn ensure(inner: &Inner, tenant: &str, portal: &Portal) -> bool {
     let base = inner.base_url();
+    let Some((client_name, sp_name)) = portal.names(inner.quirks().portal_naming) else {
+        return false;
+    };
     let mut core = lock(&inner.core);
     if core
         .tenant(tenant)
-        .is_some_and(|t| t.applications.contains_key(portal.sp))
+        .is_some_and(|t| t.applications.contains_key(sp_name))
     {
         return false;
     }
@@ -121,14 +145,10 @@ pub(crate) fn ensure(inner: &Inner, tenant: &str, portal: &Portal) -> bool {
     app.children.extend([
         Element::leaf(d, "OAuthVersion", "OAuth-2.0"),
         Element::leaf(d, "applicationAccessTokenExpiryTime", "3600"),
-        Element::leaf(d, "applicationName", portal.sp),
+        Element::leaf(d, "applicationName", sp_name),
         Element::leaf(d, "bypassClientCredentials", "false"),
         Element::leaf(d, "callbackUrl", callback),
-        Element::leaf(
-            d,
-            "grantTypes",
-            "refresh_token urn:ietf:params:oauth:grant-type:saml2-bearer password client_credentials iwa:ntlm authorization_code urn:ietf:params:oauth:grant-type:jwt-bearer",
-        ),
+        Element::leaf(d, "grantTypes", "authorization_code refresh_token"),
         Element::leaf(d, "idTokenExpiryTime", "3600"),
         Element::leaf(d, "oauthConsumerKey", key.clone()),
         Element::leaf(d, "oauthConsumerSecret", secret),
@@ -142,13 +162,13 @@ pub(crate) fn ensure(inner: &Inner, tenant: &str, portal: &Portal) -> bool {
     schema::normalize(&mut app, (NS_OAUTH_DTO, "OAuthConsumerAppDTO"));
     let mut sp = fresh_sp(
         id,
-        portal.sp,
-        Some(&format!("Service Provider for application {}", portal.sp)),
+        sp_name,
+        Some(&format!("Service Provider for application {client_name}")),
         "admin",
         tenant,
     );
+    let m = NS_MODEL;
     if let Some(inbound) = sp.child_mut("inboundAuthenticationConfig") {
-        let m = NS_MODEL;
         inbound.children.push(
             Element::new(m, "inboundAuthenticationRequestConfigs")
                 .with_leaf("inboundAuthKey", key.clone())
@@ -156,16 +176,26 @@ pub(crate) fn ensure(inner: &Inner, tenant: &str, portal: &Portal) -> bool {
         );
     }
     sp.set_text("saasApp", "true");
-    if let Some(claims) = sp.child_mut("claimConfig") {
-        claims.set_text("localClaimDialect", "true");
-    }
+    let prop = |display: Option<&str>, name: &str, value: &str| {
+        let mut p = Element::new(m, "spProperties");
+        if let Some(d) = display {
+            p.children.push(Element::leaf(m, "displayName", d));
+        }
+        p.children.push(Element::leaf(m, "name", name));
+        p.children.push(Element::leaf(m, "value", value));
+        p
+    };
+    sp.children.push(prop(None, "DisplayName", sp_name));
+    sp.children.push(prop(None, "TokenType", "DEFAULT"));
+    sp.children
+        .push(prop(Some("Skip Consent"), "skipConsent", "true"));
     schema::normalize(&mut sp, model("ServiceProvider"));
     let now = now_rfc3339();
     let t = core.tenant_mut(tenant);
     t.oauth_apps.insert(key, app);
-    t.applications.insert(portal.sp.to_owned(), sp);
+    t.applications.insert(sp_name.to_owned(), sp);
     t.roles
-        .entry(format!("Application/{}", portal.sp))
+        .entry(format!("Application/{sp_name}"))
         .or_insert_with(|| RoleRecord {
             users: ["admin".to_owned()].into_iter().collect(),
             permissions: Vec::new(),

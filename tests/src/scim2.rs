@@ -187,16 +187,23 @@ fn service_provider_config(base: &str) -> Value {
         "patch": {"supported": true},
         "bulk": {"supported": true, "maxOperations": 1000, "maxPayloadSize": 1048576},
         "filter": {"supported": true, "maxResults": 200},
-        "changePassword": {"supported": false},
+        "changePassword": {"supported": true},
         "sort": {"supported": false},
         "etag": {"supported": false},
         "authenticationSchemes": [{
+            "name": "OAuth Bearer Token",
+            "description": "Authentication scheme using the OAuth Bearer Token Standard",
+            "specUri": "http://www.rfc-editor.org/info/rfc6750",
+            "documentationUri": "http://example.com/help/oauth.html",
+            "type": "oauthbearertoken",
+            "primary": true
+        }, {
             "name": "HTTP Basic",
             "description": "Authentication scheme using the HTTP Basic Standard",
             "specUri": "http://www.rfc-editor.org/info/rfc2617",
             "documentationUri": "http://example.com/help/httpBasic.html",
             "type": "httpbasic",
-            "primary": true
+            "primary": false
         }],
         "meta": {"location": format!("{base}/ServiceProviderConfig"), "resourceType": "ServiceProviderConfig"}
     })
@@ -597,6 +604,17 @@ impl Ctx<'_> {
             .unwrap_or(1)
             .max(1) as usize;
         let count = n("count").or_else(|| qget(q, "count").and_then(|v| v.parse().ok()));
+        if qget(q, "sortBy").is_some() || search.is_some_and(|b| b.get("sortBy").is_some()) {
+            return error(501, None, "Sorting is not supported");
+        }
+        if kind == Kind::Group
+            && filter.as_ref().is_some_and(|f| {
+                let l = f.to_ascii_lowercase();
+                l.contains(" and ") || l.contains(" or ")
+            })
+        {
+            return error(501, None, "Complex filters are not supported yet");
+        }
         let core = lock(&self.inner.core);
         let Some(t) = core.tenant(&self.tenant()) else {
             return ok(200, &list_response(Vec::new(), 1));
@@ -714,7 +732,7 @@ impl Ctx<'_> {
         if t.users.contains_key(&name) {
             return error(
                 409,
-                Some("uniqueness"),
+                None,
                 &format!("User with the name: {name} already exists in the system."),
             );
         }
@@ -865,7 +883,23 @@ impl Ctx<'_> {
         };
         for m in items {
             let id = m.get("value").and_then(Value::as_str).unwrap_or("");
+            // IS 5.9 works out membership from the members' display names.
+            let display = m.get("display").and_then(Value::as_str);
             match t.users.iter().find(|(_, u)| u.scim_id == id) {
+                Some((n, _)) if display.is_some_and(|d| d != n) => {
+                    return Err(error(
+                        400,
+                        Some("invalidValue"),
+                        "Given SCIM user Id and name does not match..",
+                    ));
+                }
+                Some((_, _)) if display.is_none() => {
+                    return Err(error(
+                        400,
+                        Some("invalidValue"),
+                        &format!("Display name of the member {id} is required"),
+                    ));
+                }
                 Some((n, _)) => {
                     out.insert(n.clone());
                 }
@@ -901,7 +935,7 @@ impl Ctx<'_> {
         if t.roles.contains_key(&role) {
             return error(
                 409,
-                Some("uniqueness"),
+                None,
                 &format!(
                     "Group with name: {} already exists in the system.",
                     group_display(&role)
@@ -949,7 +983,7 @@ impl Ctx<'_> {
         if new_name != name && t.roles.contains_key(&new_name) {
             return error(
                 409,
-                Some("uniqueness"),
+                None,
                 &format!(
                     "Group with name: {} already exists in the system.",
                     group_display(&new_name)
@@ -1054,7 +1088,7 @@ impl Ctx<'_> {
                         if t.roles.contains_key(&new_name) {
                             return error(
                                 409,
-                                Some("uniqueness"),
+                                None,
                                 &format!(
                                     "Group with name: {} already exists in the system.",
                                     group_display(&new_name)

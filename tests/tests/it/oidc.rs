@@ -348,17 +348,34 @@ async fn client_authentication_errors_and_the_mutual_tls_conflict() {
         ("client_id", "cid"),
         ("client_secret", "csecret"),
     ];
-    // Off by default: both methods at once are tolerated.
+    // Header and body credentials together: IS's Basic authenticator refuses them itself.
     let r = token(&c, is, &both, Some(("cid", "csecret"))).await;
-    assert_eq!(r.json()["error"], "invalid_grant");
-    is.update_quirks(|q| q.mutual_tls_conflict = true);
-    let r = token(&c, is, &both, Some(("cid", "csecret"))).await;
-    assert_eq!(r.status, 400);
     assert_eq!(
         r.body,
-        r#"{"error_description":"The client MUST NOT use more than one authentication method in each","error":"invalid_request"}"#
+        r#"{"error_description":"Request body and headers contain authorization information","error":"invalid_request"}"#
     );
-    // One method only still works with the switch on.
+    // A wrong secret for a known client carries IS's unquoted realm; an unknown client does not.
+    let r = token(&c, is, &bogus, Some(("cid", "wrong"))).await;
+    assert_eq!(r.header("www-authenticate"), Some("Basic realm=localhost"));
+    let r = token(&c, is, &bogus, Some(("nobody", "x"))).await;
+    assert!(
+        r.json()["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("could not be found"))
+    );
+    assert!(r.header("www-authenticate").is_none());
+    // With the MutualTLS authenticator engaged (a caller presenting a client certificate, as
+    // APIM's JVM does), any body client_id gets the double-authentication error...
+    is.update_quirks(|q| q.mutual_tls_conflict = true);
+    for basic in [Some(("cid", "csecret")), None] {
+        let r = token(&c, is, &both, basic).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.body,
+            r#"{"error_description":"The client MUST NOT use more than one authentication method in each","error":"invalid_request"}"#
+        );
+    }
+    // ...while the Basic header alone (IsBasicAuthEnabled=true) still works with the switch on.
     let r = token(&c, is, &bogus, Some(("cid", "csecret"))).await;
     assert_eq!(r.json()["error"], "invalid_grant");
 }

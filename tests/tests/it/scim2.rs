@@ -43,7 +43,15 @@ async fn users_groups_filters_patch_and_uniqueness() {
     )
     .await;
     assert_eq!(dup.status, 409);
-    assert_eq!(dup.json()["scimType"], "uniqueness");
+    assert_eq!(dup.json()["status"], "409");
+    assert_eq!(
+        dup.json()["detail"],
+        "User with the name: api_user already exists in the system."
+    );
+    assert!(
+        dup.json().get("scimType").is_none(),
+        "Charon's 409 has no scimType"
+    );
     let list = call(
         &c,
         format!("{base}/Users?filter=userName+eq+%22api_user%22"),
@@ -68,7 +76,9 @@ async fn users_groups_filters_patch_and_uniqueness() {
         &c,
         format!("{base}/Groups"),
         reqwest::Method::POST,
-        Some(json!({"displayName": "user_role", "members": [{"value": uid}]})),
+        Some(
+            json!({"displayName": "user_role", "members": [{"value": uid, "display": "api_user"}]}),
+        ),
         admin,
     )
     .await;
@@ -96,7 +106,10 @@ async fn users_groups_filters_patch_and_uniqueness() {
     let patch = call(&c, format!("{base}/Groups/{gid}"), reqwest::Method::PATCH, Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "remove", "path": format!("members[value eq \"{uid}\"]")}]})), admin).await;
     assert_eq!(patch.status, 200, "{}", patch.body);
     assert!(patch.json().get("members").is_none());
-    let patch = call(&c, format!("{base}/Groups/{gid}"), reqwest::Method::PATCH, Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}]})), admin).await;
+    // IS 5.9 needs the member's display name along with its id.
+    let no_display = call(&c, format!("{base}/Groups/{gid}"), reqwest::Method::PATCH, Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}]})), admin).await;
+    assert_eq!(no_display.status, 400);
+    let patch = call(&c, format!("{base}/Groups/{gid}"), reqwest::Method::PATCH, Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": uid, "display": "api_user"}]}]})), admin).await;
     assert_eq!(patch.json()["members"][0]["display"], "api_user");
     let dupg = call(
         &c,

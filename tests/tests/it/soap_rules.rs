@@ -720,6 +720,53 @@ async fn portal_service_providers_appear_after_their_login_endpoints() {
     )
     .await;
     assert!(!apim.requests().last().expect("logged").mutating);
+    // APIM 3.0.0's own names: admin_admin_publisher / admin_admin_store, no admin-portal SP.
+    let sb3 = Sandbox::start().await.expect("sandbox");
+    let c3 = http(&sb3);
+    sb3.apim()
+        .update_quirks(|q| q.portal_naming = wso2_testkit::PortalNaming::Apim300);
+    for path in [
+        "/publisher/services/auth/login",
+        "/devportal/services/configs",
+        "/admin/services/auth/login",
+    ] {
+        read(
+            c3.get(format!("{}{path}", sb3.apim().base_url()))
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await;
+    }
+    let sp = get_app(&c3, sb3.apim(), "admin_admin_publisher")
+        .await
+        .ret();
+    assert_eq!(
+        sp.text_of("description"),
+        Some("Service Provider for application admin_publisher")
+    );
+    assert_eq!(sp.text_of("saasApp"), Some("true"));
+    let props: Vec<&str> = sp
+        .children_named("spProperties")
+        .filter_map(|p| p.text_of("name"))
+        .collect();
+    assert_eq!(props, ["DisplayName", "TokenType", "skipConsent"]);
+    assert!(
+        get_app(&c3, sb3.apim(), "admin_admin_store")
+            .await
+            .ret()
+            .text_of("applicationID")
+            .is_some()
+    );
+    let apps = soap(
+        &c3,
+        sb3.apim(),
+        APP,
+        "getAllApplicationBasicInfo",
+        "<xsd:getAllApplicationBasicInfo/>",
+    )
+    .await;
+    assert_eq!(apps.returns().len(), 2, "no admin portal SP on 3.0.0");
     // IS has no portals.
     let r = read(
         c.get(format!(
