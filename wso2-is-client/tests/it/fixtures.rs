@@ -225,3 +225,41 @@ pub fn service_provider(name: &str) -> ServiceProvider {
     sp.sp_properties = vec![spp];
     sp
 }
+
+/// An OAuth application with every field of `OAuthConsumerAppDTO` (6.2.28) set, lists with two
+/// entries, and text that needs escaping.
+pub fn oauth_app(name: &str) -> wso2_is_client::oauth::OAuthConsumerAppDTO {
+    let mut app = wso2_is_client::oauth::OAuthConsumerAppDTO::default();
+    app.oauth_version = Some("OAuth-2.0".into());
+    app.application_access_token_expiry_time = Some(3600);
+    app.application_name = Some(name.into());
+    app.audiences = vec!["https://apim.example.com".into(), TRICKY.into()];
+    app.back_channel_logout_url = Some("https://apim.example.com/bc-logout".into());
+    app.bypass_client_credentials = Some(false);
+    app.callback_url = Some(
+        "regexp=(https://apim.example.com:9443/commonauth|https://apim.example.com:9443/t/x/commonauth)"
+            .into(),
+    );
+    app.frontchannel_logout_url = Some("https://apim.example.com/fc-logout?a=1&b=2".into());
+    app.grant_types = Some("authorization_code refresh_token".into());
+    app.id_token_encryption_algorithm = Some("RSA-OAEP".into());
+    app.id_token_encryption_enabled = Some(false);
+    app.id_token_encryption_method = Some("A128GCM".into());
+    app.id_token_expiry_time = Some(3600);
+    app.oauth_consumer_key = Some("fixture-consumer-key".into());
+    app.oauth_consumer_secret = Some(Secret::from("fixture-oauth-secret"));
+    app.pkce_mandatory = Some(false);
+    app.pkce_support_plain = Some(true);
+    app.refresh_token_expiry_time = Some(86400);
+    app.renew_refresh_token_enabled = Some("true".into());
+    app.request_object_signature_validation_enabled = Some(false);
+    app.scope_validators = vec![
+        "Role based scope validator".into(),
+        "XACML Scope Validator".into(),
+    ];
+    app.state = Some("ACTIVE".into());
+    app.token_type = Some("Default".into());
+    app.user_access_token_expiry_time = Some(3600);
+    app.username = Some("admin".into());
+    app
+}

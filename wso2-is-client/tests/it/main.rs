@@ -6,6 +6,7 @@ mod application;
 mod contract;
 mod fixtures;
 mod hostile;
+mod oauth;
 mod oidc;
 mod peers;
 mod scim2;
