@@ -44,6 +44,7 @@ mod services;
 mod soap;
 mod state;
 mod tls;
+#[rustfmt::skip]
 mod wsdl_table;
 mod xml;
 

@@ -57,11 +57,19 @@ pub(crate) fn route(kind: ServerKind, req: &SimRequest) -> Option<Route> {
         (["ServiceProviderConfig"], "GET") => "scim2.serviceProviderConfig",
         (["ResourceTypes"], "GET") | (["ResourceTypes", _], "GET") => "scim2.resourceTypes",
         (["Schemas"], "GET") | (["Schemas", _], "GET") => "scim2.schemas",
-        _ => "scim2.unsupported",
+        (
+            [
+                "Users" | "Groups" | "Bulk" | "ServiceProviderConfig" | "ResourceTypes" | "Schemas",
+                ..,
+            ],
+            _,
+        ) => "scim2.unsupported",
+        _ => "scim2.not_found",
     };
     let mutating = matches!(m, "POST" | "PUT" | "PATCH" | "DELETE")
         && !action.starts_with("scim2.search")
-        && action != "scim2.unsupported";
+        && action != "scim2.unsupported"
+        && action != "scim2.not_found";
     Some(Route {
         action: action.into(),
         mutating,
@@ -160,6 +168,11 @@ pub(crate) fn handle(inner: &Inner, req: &SimRequest, action: &str) -> SimRespon
         "scim2.patchGroup" => ctx.patch_group(&id, body.unwrap_or(Value::Null)),
         "scim2.deleteGroup" => ctx.delete(Kind::Group, &id),
         "scim2.bulk" => ctx.bulk(body.unwrap_or(Value::Null)),
+        "scim2.not_found" => error(
+            404,
+            None,
+            "Specified resource (e.g., User) or endpoint does not exist.",
+        ),
         _ => error(
             405,
             None,
@@ -277,14 +290,33 @@ fn complex(name: &str, multi: bool, subs: &[&str]) -> Value {
     a
 }
 
+/// Marks the `$ref` sub-attribute of `a` as a reference to `types`.
+fn with_ref(mut a: Value, types: &[&str]) -> Value {
+    if let Some(subs) = a["subAttributes"].as_array_mut() {
+        for s in subs {
+            if s["name"] == "$ref" {
+                s["type"] = Value::String("reference".into());
+                s["referenceTypes"] = json!(types);
+            }
+        }
+    }
+    a
+}
+
 fn schema_list() -> Vec<Value> {
-    let mut group_members = complex("members", true, &["value", "display", "$ref", "type"]);
+    let mut group_members = with_ref(
+        complex("members", true, &["value", "display", "$ref", "type"]),
+        &["User", "Group"],
+    );
     if let Some(subs) = group_members["subAttributes"].as_array_mut() {
         for s in subs {
             s["mutability"] = Value::String("immutable".into());
         }
     }
-    let mut user_groups = complex("groups", true, &["value", "display", "$ref", "type"]);
+    let mut user_groups = with_ref(
+        complex("groups", true, &["value", "display", "$ref", "type"]),
+        &["Group"],
+    );
     if let Some(subs) = user_groups["subAttributes"].as_array_mut() {
         for s in subs {
             s["mutability"] = Value::String("readOnly".into());
@@ -329,7 +361,7 @@ fn schema_list() -> Vec<Value> {
                 attr("organization", "string", false, false, "readWrite", "none"),
                 attr("division", "string", false, false, "readWrite", "none"),
                 attr("department", "string", false, false, "readWrite", "none"),
-                complex("manager", false, &["value", "$ref", "displayName"]),
+                with_ref(complex("manager", false, &["value", "$ref", "displayName"]), &["User"]),
             ],
             "meta": {"resourceType": "Schema", "location": format!("/Schemas/{ENTERPRISE}")}
         }),
@@ -813,6 +845,26 @@ impl Ctx<'_> {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
         };
+        for (_, path, value) in &ops {
+            let renames = match path.as_deref() {
+                Some(p) => {
+                    p.eq_ignore_ascii_case("userName")
+                        && value.as_ref().and_then(Value::as_str) != Some(name.as_str())
+                }
+                None => value
+                    .as_ref()
+                    .and_then(|v| v.get("userName"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n != name),
+            };
+            if renames {
+                return error(
+                    400,
+                    Some("mutability"),
+                    "userName is an immutable attribute and cannot be changed.",
+                );
+            }
+        }
         for (op, path, value) in ops {
             if let Some(p) = value
                 .as_ref()
@@ -1335,6 +1387,26 @@ fn apply_patch(
                     }
                 }
             }
+        }
+        return Ok(());
+    }
+    if let Some(rest) = path.strip_prefix(ENTERPRISE) {
+        let rest = rest.trim_start_matches(':');
+        if rest.is_empty() && op == "remove" {
+            doc.remove(ENTERPRISE);
+            return Ok(());
+        }
+        let ext = doc
+            .entry(ENTERPRISE.to_owned())
+            .or_insert_with(|| json!({}));
+        if let Value::Object(m) = ext {
+            apply_patch(m, op, (!rest.is_empty()).then_some(rest), value)?;
+        }
+        if doc
+            .get(ENTERPRISE)
+            .is_some_and(|e| e.as_object().is_some_and(Map::is_empty))
+        {
+            doc.remove(ENTERPRISE);
         }
         return Ok(());
     }

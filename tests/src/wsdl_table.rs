@@ -6,2051 +6,340 @@ use crate::schema::{FaultDef, Field, OpDef, Output, TypeDef};
 
 /// Every complex type reachable from the served operations, fields in WSDL order (base type first).
 pub(crate) static TYPES: &[TypeDef] = &[
-    TypeDef {
-        ns: "http://common.application.identity.carbon.wso2.org/xsd",
-        name: "IdentityApplicationManagementException",
-        fields: &[Field {
-            ns: "http://common.application.identity.carbon.wso2.org/xsd",
-            name: "message",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-    },
-    TypeDef {
-        ns: "http://common.core.carbon.wso2.org/xsd",
-        name: "AuthenticationException",
-        fields: &[],
-    },
-    TypeDef {
-        ns: "http://common.mgt.user.carbon.wso2.org/xsd",
-        name: "ClaimValue",
-        fields: &[
-            Field {
-                ns: "http://common.mgt.user.carbon.wso2.org/xsd",
-                name: "claimURI",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://common.mgt.user.carbon.wso2.org/xsd",
-                name: "value",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://core.user.carbon.wso2.org/xsd",
-        name: "UserStoreException",
-        fields: &[],
-    },
-    TypeDef {
-        ns: "http://dao.service.ws.um.carbon.wso2.org/xsd",
-        name: "PermissionDTO",
-        fields: &[
-            Field {
-                ns: "http://dao.service.ws.um.carbon.wso2.org/xsd",
-                name: "action",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dao.service.ws.um.carbon.wso2.org/xsd",
-                name: "resourceId",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-        name: "OAuthConsumerAppDTO",
-        fields: &[
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "OAuthVersion",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "applicationAccessTokenExpiryTime",
-                ty: ("http://www.w3.org/2001/XMLSchema", "long"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "applicationName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "audiences",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: true,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "backChannelLogoutUrl",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "bypassClientCredentials",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "callbackUrl",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "frontchannelLogoutUrl",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "grantTypes",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "idTokenEncryptionAlgorithm",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "idTokenEncryptionEnabled",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "idTokenEncryptionMethod",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "idTokenExpiryTime",
-                ty: ("http://www.w3.org/2001/XMLSchema", "long"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "oauthConsumerKey",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "oauthConsumerSecret",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "pkceMandatory",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "pkceSupportPlain",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "refreshTokenExpiryTime",
-                ty: ("http://www.w3.org/2001/XMLSchema", "long"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "renewRefreshTokenEnabled",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "requestObjectSignatureValidationEnabled",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "scopeValidators",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: true,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "state",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "tokenType",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "userAccessTokenExpiryTime",
-                ty: ("http://www.w3.org/2001/XMLSchema", "long"),
-                many: false,
-            },
-            Field {
-                ns: "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                name: "username",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://mgt.idp.carbon.wso2.org/xsd",
-        name: "IdentityProviderManagementException",
-        fields: &[Field {
-            ns: "http://base.identity.carbon.wso2.org/xsd",
-            name: "errorCode",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "ApplicationBasicInfo",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "applicationId",
-                ty: ("http://www.w3.org/2001/XMLSchema", "int"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "applicationName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "description",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "ApplicationPermission",
-        fields: &[Field {
-            ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-            name: "value",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "AuthenticationStep",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "attributeStep",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "federatedIdentityProviders",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "IdentityProvider",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "localAuthenticatorConfigs",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "LocalAuthenticatorConfig",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "stepOrder",
-                ty: ("http://www.w3.org/2001/XMLSchema", "int"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "subjectStep",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "CertificateInfo",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "certValue",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "thumbPrint",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "Claim",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "claimId",
-                ty: ("http://www.w3.org/2001/XMLSchema", "int"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "claimUri",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "ClaimConfig",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "alwaysSendMappedLocalSubjectId",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "claimMappings",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "ClaimMapping",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "idpClaims",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "Claim",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "localClaimDialect",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "roleClaimURI",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "spClaimDialects",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "userClaimURI",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "ClaimMapping",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "defaultValue",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "localClaim",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "Claim",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "mandatory",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "remoteClaim",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "Claim",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "requested",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "FederatedAuthenticatorConfig",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "displayName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "enabled",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "name",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "properties",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "Property",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "valid",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "IdentityProvider",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "alias",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "certificate",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "certificateInfoArray",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "CertificateInfo",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "claimConfig",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "ClaimConfig",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "defaultAuthenticatorConfig",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "FederatedAuthenticatorConfig",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "defaultProvisioningConnectorConfig",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "ProvisioningConnectorConfig",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "displayName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "enable",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "federatedAuthenticatorConfigs",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "FederatedAuthenticatorConfig",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "federationHub",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "homeRealmId",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "id",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "identityProviderDescription",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "identityProviderName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "idpProperties",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "IdentityProviderProperty",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "justInTimeProvisioningConfig",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "JustInTimeProvisioningConfig",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "permissionAndRoleConfig",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "PermissionsAndRoleConfig",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "primary",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "provisioningConnectorConfigs",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "ProvisioningConnectorConfig",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "provisioningRole",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "IdentityProviderProperty",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "displayName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "name",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "value",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "InboundAuthenticationConfig",
-        fields: &[Field {
-            ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-            name: "inboundAuthenticationRequestConfigs",
-            ty: (
-                "http://model.common.application.identity.carbon.wso2.org/xsd",
-                "InboundAuthenticationRequestConfig",
-            ),
-            many: true,
-        }],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "InboundAuthenticationRequestConfig",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "friendlyName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "inboundAuthKey",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "inboundAuthType",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "inboundConfigType",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "inboundConfiguration",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "properties",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "Property",
-                ),
-                many: true,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "InboundProvisioningConfig",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "dumbMode",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "provisioningEnabled",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "provisioningUserStore",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "JustInTimeProvisioningConfig",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "dumbMode",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "provisioningEnabled",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "provisioningUserStore",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "modifyUserNameAllowed",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "passwordProvisioningEnabled",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "promptConsent",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "userStoreClaimUri",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "LocalAndOutboundAuthenticationConfig",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "alwaysSendBackAuthenticatedListOfIdPs",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "authenticationScriptConfig",
-                ty: (
-                    "http://script.model.common.application.identity.carbon.wso2.org/xsd",
-                    "AuthenticationScriptConfig",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "authenticationStepForAttributes",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "AuthenticationStep",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "authenticationStepForSubject",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "AuthenticationStep",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "authenticationSteps",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "AuthenticationStep",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "authenticationType",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "enableAuthorization",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "subjectClaimUri",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "useTenantDomainInLocalSubjectIdentifier",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "useUserstoreDomainInLocalSubjectIdentifier",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "useUserstoreDomainInRoles",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "LocalAuthenticatorConfig",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "displayName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "enabled",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "name",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "properties",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "Property",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "valid",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "LocalRole",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "localRoleName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "userStoreId",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "OutboundProvisioningConfig",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "provisionByRoleList",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "provisioningIdentityProviders",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "IdentityProvider",
-                ),
-                many: true,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "PermissionsAndRoleConfig",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "idpRoles",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "permissions",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "ApplicationPermission",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "roleMappings",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "RoleMapping",
-                ),
-                many: true,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "Property",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "advanced",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "confidential",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "defaultValue",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "description",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "displayName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "displayOrder",
-                ty: ("http://www.w3.org/2001/XMLSchema", "int"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "name",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "required",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "type",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "value",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "ProvisioningConnectorConfig",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "blocking",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "enabled",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "name",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "provisioningProperties",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "Property",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "rulesEnabled",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "valid",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "RequestPathAuthenticatorConfig",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "displayName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "enabled",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "name",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "properties",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "Property",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "valid",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "RoleMapping",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "localRole",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "LocalRole",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "remoteRole",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "ServiceProvider",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "applicationID",
-                ty: ("http://www.w3.org/2001/XMLSchema", "int"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "applicationName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "certificateContent",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "claimConfig",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "ClaimConfig",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "description",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "inboundAuthenticationConfig",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "InboundAuthenticationConfig",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "inboundProvisioningConfig",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "InboundProvisioningConfig",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "localAndOutBoundAuthenticationConfig",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "LocalAndOutboundAuthenticationConfig",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "outboundProvisioningConfig",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "OutboundProvisioningConfig",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "owner",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "User",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "permissionAndRoleConfig",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "PermissionsAndRoleConfig",
-                ),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "requestPathAuthenticatorConfigs",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "RequestPathAuthenticatorConfig",
-                ),
-                many: true,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "saasApp",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "spProperties",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "ServiceProviderProperty",
-                ),
-                many: true,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "ServiceProviderProperty",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "displayName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "name",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "value",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-        name: "User",
-        fields: &[
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "tenantDomain",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "userName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://model.common.application.identity.carbon.wso2.org/xsd",
-                name: "userStoreDomain",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
-    TypeDef {
-        ns: "http://oauth.identity.carbon.wso2.org/xsd",
-        name: "IdentityOAuthAdminException",
-        fields: &[Field {
-            ns: "http://base.identity.carbon.wso2.org/xsd",
-            name: "errorCode",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-    },
-    TypeDef {
-        ns: "http://script.model.common.application.identity.carbon.wso2.org/xsd",
-        name: "AuthenticationScriptConfig",
-        fields: &[
-            Field {
-                ns: "http://script.model.common.application.identity.carbon.wso2.org/xsd",
-                name: "content",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://script.model.common.application.identity.carbon.wso2.org/xsd",
-                name: "enabled",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-            Field {
-                ns: "http://script.model.common.application.identity.carbon.wso2.org/xsd",
-                name: "language",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-    },
+    TypeDef { ns: "http://common.application.identity.carbon.wso2.org/xsd", name: "IdentityApplicationManagementException", fields: &[
+        Field { ns: "http://common.application.identity.carbon.wso2.org/xsd", name: "message", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://common.core.carbon.wso2.org/xsd", name: "AuthenticationException", fields: &[
+    ] },
+    TypeDef { ns: "http://common.mgt.user.carbon.wso2.org/xsd", name: "ClaimValue", fields: &[
+        Field { ns: "http://common.mgt.user.carbon.wso2.org/xsd", name: "claimURI", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://common.mgt.user.carbon.wso2.org/xsd", name: "value", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://core.user.carbon.wso2.org/xsd", name: "UserStoreException", fields: &[
+    ] },
+    TypeDef { ns: "http://dao.service.ws.um.carbon.wso2.org/xsd", name: "PermissionDTO", fields: &[
+        Field { ns: "http://dao.service.ws.um.carbon.wso2.org/xsd", name: "action", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dao.service.ws.um.carbon.wso2.org/xsd", name: "resourceId", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "OAuthConsumerAppDTO", fields: &[
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "OAuthVersion", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "applicationAccessTokenExpiryTime", ty: ("http://www.w3.org/2001/XMLSchema", "long"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "applicationName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "audiences", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "backChannelLogoutUrl", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "bypassClientCredentials", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "callbackUrl", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "frontchannelLogoutUrl", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "grantTypes", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "idTokenEncryptionAlgorithm", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "idTokenEncryptionEnabled", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "idTokenEncryptionMethod", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "idTokenExpiryTime", ty: ("http://www.w3.org/2001/XMLSchema", "long"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "oauthConsumerKey", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "oauthConsumerSecret", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "pkceMandatory", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "pkceSupportPlain", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "refreshTokenExpiryTime", ty: ("http://www.w3.org/2001/XMLSchema", "long"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "renewRefreshTokenEnabled", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "requestObjectSignatureValidationEnabled", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "scopeValidators", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "state", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "tokenType", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "userAccessTokenExpiryTime", ty: ("http://www.w3.org/2001/XMLSchema", "long"), many: false },
+        Field { ns: "http://dto.oauth.identity.carbon.wso2.org/xsd", name: "username", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://mgt.idp.carbon.wso2.org/xsd", name: "IdentityProviderManagementException", fields: &[
+        Field { ns: "http://base.identity.carbon.wso2.org/xsd", name: "errorCode", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "ApplicationBasicInfo", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "applicationId", ty: ("http://www.w3.org/2001/XMLSchema", "int"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "applicationName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "description", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "ApplicationPermission", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "value", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "AuthenticationStep", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "attributeStep", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "federatedIdentityProviders", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "IdentityProvider"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "localAuthenticatorConfigs", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "LocalAuthenticatorConfig"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "stepOrder", ty: ("http://www.w3.org/2001/XMLSchema", "int"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "subjectStep", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "CertificateInfo", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "certValue", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "thumbPrint", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "Claim", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "claimId", ty: ("http://www.w3.org/2001/XMLSchema", "int"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "claimUri", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "ClaimConfig", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "alwaysSendMappedLocalSubjectId", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "claimMappings", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "ClaimMapping"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "idpClaims", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "Claim"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "localClaimDialect", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "roleClaimURI", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "spClaimDialects", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "userClaimURI", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "ClaimMapping", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "defaultValue", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "localClaim", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "Claim"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "mandatory", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "remoteClaim", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "Claim"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "requested", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "FederatedAuthenticatorConfig", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "displayName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "enabled", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "name", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "properties", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "Property"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "valid", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "IdentityProvider", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "alias", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "certificate", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "certificateInfoArray", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "CertificateInfo"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "claimConfig", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "ClaimConfig"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "defaultAuthenticatorConfig", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "FederatedAuthenticatorConfig"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "defaultProvisioningConnectorConfig", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "ProvisioningConnectorConfig"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "displayName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "enable", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "federatedAuthenticatorConfigs", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "FederatedAuthenticatorConfig"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "federationHub", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "homeRealmId", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "id", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "identityProviderDescription", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "identityProviderName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "idpProperties", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "IdentityProviderProperty"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "justInTimeProvisioningConfig", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "JustInTimeProvisioningConfig"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "permissionAndRoleConfig", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "PermissionsAndRoleConfig"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "primary", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "provisioningConnectorConfigs", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "ProvisioningConnectorConfig"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "provisioningRole", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "IdentityProviderProperty", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "displayName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "name", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "value", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "InboundAuthenticationConfig", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "inboundAuthenticationRequestConfigs", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "InboundAuthenticationRequestConfig"), many: true },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "InboundAuthenticationRequestConfig", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "friendlyName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "inboundAuthKey", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "inboundAuthType", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "inboundConfigType", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "inboundConfiguration", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "properties", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "Property"), many: true },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "InboundProvisioningConfig", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "dumbMode", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "provisioningEnabled", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "provisioningUserStore", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "JustInTimeProvisioningConfig", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "dumbMode", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "provisioningEnabled", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "provisioningUserStore", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "modifyUserNameAllowed", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "passwordProvisioningEnabled", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "promptConsent", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "userStoreClaimUri", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "LocalAndOutboundAuthenticationConfig", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "alwaysSendBackAuthenticatedListOfIdPs", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "authenticationScriptConfig", ty: ("http://script.model.common.application.identity.carbon.wso2.org/xsd", "AuthenticationScriptConfig"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "authenticationStepForAttributes", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "AuthenticationStep"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "authenticationStepForSubject", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "AuthenticationStep"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "authenticationSteps", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "AuthenticationStep"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "authenticationType", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "enableAuthorization", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "subjectClaimUri", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "useTenantDomainInLocalSubjectIdentifier", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "useUserstoreDomainInLocalSubjectIdentifier", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "useUserstoreDomainInRoles", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "LocalAuthenticatorConfig", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "displayName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "enabled", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "name", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "properties", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "Property"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "valid", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "LocalRole", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "localRoleName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "userStoreId", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "OutboundProvisioningConfig", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "provisionByRoleList", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "provisioningIdentityProviders", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "IdentityProvider"), many: true },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "PermissionsAndRoleConfig", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "idpRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "permissions", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "ApplicationPermission"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "roleMappings", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "RoleMapping"), many: true },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "Property", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "advanced", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "confidential", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "defaultValue", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "description", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "displayName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "displayOrder", ty: ("http://www.w3.org/2001/XMLSchema", "int"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "name", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "required", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "type", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "value", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "ProvisioningConnectorConfig", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "blocking", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "enabled", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "name", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "provisioningProperties", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "Property"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "rulesEnabled", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "valid", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "RequestPathAuthenticatorConfig", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "displayName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "enabled", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "name", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "properties", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "Property"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "valid", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "RoleMapping", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "localRole", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "LocalRole"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "remoteRole", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "ServiceProvider", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "applicationID", ty: ("http://www.w3.org/2001/XMLSchema", "int"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "applicationName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "certificateContent", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "claimConfig", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "ClaimConfig"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "description", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "inboundAuthenticationConfig", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "InboundAuthenticationConfig"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "inboundProvisioningConfig", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "InboundProvisioningConfig"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "localAndOutBoundAuthenticationConfig", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "LocalAndOutboundAuthenticationConfig"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "outboundProvisioningConfig", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "OutboundProvisioningConfig"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "owner", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "User"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "permissionAndRoleConfig", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "PermissionsAndRoleConfig"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "requestPathAuthenticatorConfigs", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "RequestPathAuthenticatorConfig"), many: true },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "saasApp", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "spProperties", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "ServiceProviderProperty"), many: true },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "ServiceProviderProperty", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "displayName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "name", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "value", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "User", fields: &[
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "tenantDomain", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://model.common.application.identity.carbon.wso2.org/xsd", name: "userStoreDomain", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://oauth.identity.carbon.wso2.org/xsd", name: "IdentityOAuthAdminException", fields: &[
+        Field { ns: "http://base.identity.carbon.wso2.org/xsd", name: "errorCode", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
+    TypeDef { ns: "http://script.model.common.application.identity.carbon.wso2.org/xsd", name: "AuthenticationScriptConfig", fields: &[
+        Field { ns: "http://script.model.common.application.identity.carbon.wso2.org/xsd", name: "content", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://script.model.common.application.identity.carbon.wso2.org/xsd", name: "enabled", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+        Field { ns: "http://script.model.common.application.identity.carbon.wso2.org/xsd", name: "language", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ] },
 ];
 
 /// The served operations: request wrapper namespace and parameters, answer kind, fault element.
 pub(crate) static OPS: &[OpDef] = &[
-    OpDef {
-        service: "IdentityApplicationManagementService",
-        name: "createApplication",
-        ns: "http://org.apache.axis2/xsd",
-        params: &[Field {
-            ns: "http://org.apache.axis2/xsd",
-            name: "serviceProvider",
-            ty: (
-                "http://model.common.application.identity.carbon.wso2.org/xsd",
-                "ServiceProvider",
-            ),
-            many: false,
-        }],
-        output: Output::Void,
-        fault: Some(FaultDef {
-            ns: "http://org.apache.axis2/xsd",
-            element: "IdentityApplicationManagementServiceIdentityApplicationManagementException",
-            inner: "IdentityApplicationManagementException",
-            ty: (
-                "http://common.application.identity.carbon.wso2.org/xsd",
-                "IdentityApplicationManagementException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "IdentityApplicationManagementService",
-        name: "getApplication",
-        ns: "http://org.apache.axis2/xsd",
-        params: &[Field {
-            ns: "http://org.apache.axis2/xsd",
-            name: "applicationName",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-        output: Output::Return {
-            ty: (
-                "http://model.common.application.identity.carbon.wso2.org/xsd",
-                "ServiceProvider",
-            ),
-            many: false,
-        },
-        fault: Some(FaultDef {
-            ns: "http://org.apache.axis2/xsd",
-            element: "IdentityApplicationManagementServiceIdentityApplicationManagementException",
-            inner: "IdentityApplicationManagementException",
-            ty: (
-                "http://common.application.identity.carbon.wso2.org/xsd",
-                "IdentityApplicationManagementException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "IdentityApplicationManagementService",
-        name: "updateApplication",
-        ns: "http://org.apache.axis2/xsd",
-        params: &[Field {
-            ns: "http://org.apache.axis2/xsd",
-            name: "serviceProvider",
-            ty: (
-                "http://model.common.application.identity.carbon.wso2.org/xsd",
-                "ServiceProvider",
-            ),
-            many: false,
-        }],
-        output: Output::Void,
-        fault: Some(FaultDef {
-            ns: "http://org.apache.axis2/xsd",
-            element: "IdentityApplicationManagementServiceIdentityApplicationManagementException",
-            inner: "IdentityApplicationManagementException",
-            ty: (
-                "http://common.application.identity.carbon.wso2.org/xsd",
-                "IdentityApplicationManagementException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "IdentityApplicationManagementService",
-        name: "deleteApplication",
-        ns: "http://org.apache.axis2/xsd",
-        params: &[Field {
-            ns: "http://org.apache.axis2/xsd",
-            name: "applicationName",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-        output: Output::Void,
-        fault: Some(FaultDef {
-            ns: "http://org.apache.axis2/xsd",
-            element: "IdentityApplicationManagementServiceIdentityApplicationManagementException",
-            inner: "IdentityApplicationManagementException",
-            ty: (
-                "http://common.application.identity.carbon.wso2.org/xsd",
-                "IdentityApplicationManagementException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "IdentityApplicationManagementService",
-        name: "getAllApplicationBasicInfo",
-        ns: "http://org.apache.axis2/xsd",
-        params: &[],
-        output: Output::Return {
-            ty: (
-                "http://model.common.application.identity.carbon.wso2.org/xsd",
-                "ApplicationBasicInfo",
-            ),
-            many: true,
-        },
-        fault: Some(FaultDef {
-            ns: "http://org.apache.axis2/xsd",
-            element: "IdentityApplicationManagementServiceIdentityApplicationManagementException",
-            inner: "IdentityApplicationManagementException",
-            ty: (
-                "http://common.application.identity.carbon.wso2.org/xsd",
-                "IdentityApplicationManagementException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "OAuthAdminService",
-        name: "registerOAuthApplicationData",
-        ns: "http://org.apache.axis2/xsd",
-        params: &[Field {
-            ns: "http://org.apache.axis2/xsd",
-            name: "application",
-            ty: (
-                "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                "OAuthConsumerAppDTO",
-            ),
-            many: false,
-        }],
-        output: Output::Void,
-        fault: Some(FaultDef {
-            ns: "http://org.apache.axis2/xsd",
-            element: "OAuthAdminServiceIdentityOAuthAdminException",
-            inner: "IdentityOAuthAdminException",
-            ty: (
-                "http://oauth.identity.carbon.wso2.org/xsd",
-                "IdentityOAuthAdminException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "OAuthAdminService",
-        name: "registerAndRetrieveOAuthApplicationData",
-        ns: "http://org.apache.axis2/xsd",
-        params: &[Field {
-            ns: "http://org.apache.axis2/xsd",
-            name: "application",
-            ty: (
-                "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                "OAuthConsumerAppDTO",
-            ),
-            many: false,
-        }],
-        output: Output::Return {
-            ty: (
-                "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                "OAuthConsumerAppDTO",
-            ),
-            many: false,
-        },
-        fault: Some(FaultDef {
-            ns: "http://org.apache.axis2/xsd",
-            element: "OAuthAdminServiceIdentityOAuthAdminException",
-            inner: "IdentityOAuthAdminException",
-            ty: (
-                "http://oauth.identity.carbon.wso2.org/xsd",
-                "IdentityOAuthAdminException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "OAuthAdminService",
-        name: "getOAuthApplicationDataByAppName",
-        ns: "http://org.apache.axis2/xsd",
-        params: &[Field {
-            ns: "http://org.apache.axis2/xsd",
-            name: "appName",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-        output: Output::Return {
-            ty: (
-                "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                "OAuthConsumerAppDTO",
-            ),
-            many: false,
-        },
-        fault: Some(FaultDef {
-            ns: "http://org.apache.axis2/xsd",
-            element: "OAuthAdminServiceIdentityOAuthAdminException",
-            inner: "IdentityOAuthAdminException",
-            ty: (
-                "http://oauth.identity.carbon.wso2.org/xsd",
-                "IdentityOAuthAdminException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "OAuthAdminService",
-        name: "getOAuthApplicationData",
-        ns: "http://org.apache.axis2/xsd",
-        params: &[Field {
-            ns: "http://org.apache.axis2/xsd",
-            name: "consumerKey",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-        output: Output::Return {
-            ty: (
-                "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                "OAuthConsumerAppDTO",
-            ),
-            many: false,
-        },
-        fault: Some(FaultDef {
-            ns: "http://org.apache.axis2/xsd",
-            element: "OAuthAdminServiceIdentityOAuthAdminException",
-            inner: "IdentityOAuthAdminException",
-            ty: (
-                "http://oauth.identity.carbon.wso2.org/xsd",
-                "IdentityOAuthAdminException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "OAuthAdminService",
-        name: "updateConsumerApplication",
-        ns: "http://org.apache.axis2/xsd",
-        params: &[Field {
-            ns: "http://org.apache.axis2/xsd",
-            name: "consumerAppDTO",
-            ty: (
-                "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                "OAuthConsumerAppDTO",
-            ),
-            many: false,
-        }],
-        output: Output::Void,
-        fault: Some(FaultDef {
-            ns: "http://org.apache.axis2/xsd",
-            element: "OAuthAdminServiceIdentityOAuthAdminException",
-            inner: "IdentityOAuthAdminException",
-            ty: (
-                "http://oauth.identity.carbon.wso2.org/xsd",
-                "IdentityOAuthAdminException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "OAuthAdminService",
-        name: "removeOAuthApplicationData",
-        ns: "http://org.apache.axis2/xsd",
-        params: &[Field {
-            ns: "http://org.apache.axis2/xsd",
-            name: "consumerKey",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-        output: Output::Void,
-        fault: Some(FaultDef {
-            ns: "http://org.apache.axis2/xsd",
-            element: "OAuthAdminServiceIdentityOAuthAdminException",
-            inner: "IdentityOAuthAdminException",
-            ty: (
-                "http://oauth.identity.carbon.wso2.org/xsd",
-                "IdentityOAuthAdminException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "OAuthAdminService",
-        name: "getAllOAuthApplicationData",
-        ns: "http://org.apache.axis2/xsd",
-        params: &[],
-        output: Output::Return {
-            ty: (
-                "http://dto.oauth.identity.carbon.wso2.org/xsd",
-                "OAuthConsumerAppDTO",
-            ),
-            many: true,
-        },
-        fault: Some(FaultDef {
-            ns: "http://org.apache.axis2/xsd",
-            element: "OAuthAdminServiceIdentityOAuthAdminException",
-            inner: "IdentityOAuthAdminException",
-            ty: (
-                "http://oauth.identity.carbon.wso2.org/xsd",
-                "IdentityOAuthAdminException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "IdentityProviderMgtService",
-        name: "addIdP",
-        ns: "http://mgt.idp.carbon.wso2.org",
-        params: &[Field {
-            ns: "http://mgt.idp.carbon.wso2.org",
-            name: "identityProvider",
-            ty: (
-                "http://model.common.application.identity.carbon.wso2.org/xsd",
-                "IdentityProvider",
-            ),
-            many: false,
-        }],
-        output: Output::Void,
-        fault: Some(FaultDef {
-            ns: "http://mgt.idp.carbon.wso2.org",
-            element: "IdentityProviderMgtServiceIdentityProviderManagementException",
-            inner: "IdentityProviderManagementException",
-            ty: (
-                "http://mgt.idp.carbon.wso2.org/xsd",
-                "IdentityProviderManagementException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "IdentityProviderMgtService",
-        name: "getIdPByName",
-        ns: "http://mgt.idp.carbon.wso2.org",
-        params: &[Field {
-            ns: "http://mgt.idp.carbon.wso2.org",
-            name: "idPName",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-        output: Output::Return {
-            ty: (
-                "http://model.common.application.identity.carbon.wso2.org/xsd",
-                "IdentityProvider",
-            ),
-            many: false,
-        },
-        fault: Some(FaultDef {
-            ns: "http://mgt.idp.carbon.wso2.org",
-            element: "IdentityProviderMgtServiceIdentityProviderManagementException",
-            inner: "IdentityProviderManagementException",
-            ty: (
-                "http://mgt.idp.carbon.wso2.org/xsd",
-                "IdentityProviderManagementException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "IdentityProviderMgtService",
-        name: "updateIdP",
-        ns: "http://mgt.idp.carbon.wso2.org",
-        params: &[
-            Field {
-                ns: "http://mgt.idp.carbon.wso2.org",
-                name: "oldIdPName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://mgt.idp.carbon.wso2.org",
-                name: "identityProvider",
-                ty: (
-                    "http://model.common.application.identity.carbon.wso2.org/xsd",
-                    "IdentityProvider",
-                ),
-                many: false,
-            },
-        ],
-        output: Output::Void,
-        fault: Some(FaultDef {
-            ns: "http://mgt.idp.carbon.wso2.org",
-            element: "IdentityProviderMgtServiceIdentityProviderManagementException",
-            inner: "IdentityProviderManagementException",
-            ty: (
-                "http://mgt.idp.carbon.wso2.org/xsd",
-                "IdentityProviderManagementException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "IdentityProviderMgtService",
-        name: "deleteIdP",
-        ns: "http://mgt.idp.carbon.wso2.org",
-        params: &[Field {
-            ns: "http://mgt.idp.carbon.wso2.org",
-            name: "idPName",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-        output: Output::Void,
-        fault: Some(FaultDef {
-            ns: "http://mgt.idp.carbon.wso2.org",
-            element: "IdentityProviderMgtServiceIdentityProviderManagementException",
-            inner: "IdentityProviderManagementException",
-            ty: (
-                "http://mgt.idp.carbon.wso2.org/xsd",
-                "IdentityProviderManagementException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "IdentityProviderMgtService",
-        name: "getAllIdPs",
-        ns: "http://mgt.idp.carbon.wso2.org",
-        params: &[],
-        output: Output::Return {
-            ty: (
-                "http://model.common.application.identity.carbon.wso2.org/xsd",
-                "IdentityProvider",
-            ),
-            many: true,
-        },
-        fault: Some(FaultDef {
-            ns: "http://mgt.idp.carbon.wso2.org",
-            element: "IdentityProviderMgtServiceIdentityProviderManagementException",
-            inner: "IdentityProviderManagementException",
-            ty: (
-                "http://mgt.idp.carbon.wso2.org/xsd",
-                "IdentityProviderManagementException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "RemoteUserStoreManagerService",
-        name: "addUser",
-        ns: "http://service.ws.um.carbon.wso2.org",
-        params: &[
-            Field {
-                ns: "http://service.ws.um.carbon.wso2.org",
-                name: "userName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://service.ws.um.carbon.wso2.org",
-                name: "credential",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://service.ws.um.carbon.wso2.org",
-                name: "roleList",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: true,
-            },
-            Field {
-                ns: "http://service.ws.um.carbon.wso2.org",
-                name: "claims",
-                ty: ("http://common.mgt.user.carbon.wso2.org/xsd", "ClaimValue"),
-                many: true,
-            },
-            Field {
-                ns: "http://service.ws.um.carbon.wso2.org",
-                name: "profileName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://service.ws.um.carbon.wso2.org",
-                name: "requirePasswordChange",
-                ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-                many: false,
-            },
-        ],
-        output: Output::InOnly,
-        fault: Some(FaultDef {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            element: "RemoteUserStoreManagerServiceUserStoreException",
-            inner: "UserStoreException",
-            ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException"),
-        }),
-    },
-    OpDef {
-        service: "RemoteUserStoreManagerService",
-        name: "addRole",
-        ns: "http://service.ws.um.carbon.wso2.org",
-        params: &[
-            Field {
-                ns: "http://service.ws.um.carbon.wso2.org",
-                name: "roleName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://service.ws.um.carbon.wso2.org",
-                name: "userList",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: true,
-            },
-            Field {
-                ns: "http://service.ws.um.carbon.wso2.org",
-                name: "permissions",
-                ty: (
-                    "http://dao.service.ws.um.carbon.wso2.org/xsd",
-                    "PermissionDTO",
-                ),
-                many: true,
-            },
-        ],
-        output: Output::InOnly,
-        fault: Some(FaultDef {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            element: "RemoteUserStoreManagerServiceUserStoreException",
-            inner: "UserStoreException",
-            ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException"),
-        }),
-    },
-    OpDef {
-        service: "RemoteUserStoreManagerService",
-        name: "deleteUser",
-        ns: "http://service.ws.um.carbon.wso2.org",
-        params: &[Field {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            name: "userName",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-        output: Output::InOnly,
-        fault: Some(FaultDef {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            element: "RemoteUserStoreManagerServiceUserStoreException",
-            inner: "UserStoreException",
-            ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException"),
-        }),
-    },
-    OpDef {
-        service: "RemoteUserStoreManagerService",
-        name: "deleteRole",
-        ns: "http://service.ws.um.carbon.wso2.org",
-        params: &[Field {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            name: "roleName",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-        output: Output::InOnly,
-        fault: Some(FaultDef {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            element: "RemoteUserStoreManagerServiceUserStoreException",
-            inner: "UserStoreException",
-            ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException"),
-        }),
-    },
-    OpDef {
-        service: "RemoteUserStoreManagerService",
-        name: "isExistingUser",
-        ns: "http://service.ws.um.carbon.wso2.org",
-        params: &[Field {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            name: "userName",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-        output: Output::Return {
-            ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-            many: false,
-        },
-        fault: Some(FaultDef {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            element: "RemoteUserStoreManagerServiceUserStoreException",
-            inner: "UserStoreException",
-            ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException"),
-        }),
-    },
-    OpDef {
-        service: "RemoteUserStoreManagerService",
-        name: "isExistingRole",
-        ns: "http://service.ws.um.carbon.wso2.org",
-        params: &[Field {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            name: "roleName",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-        output: Output::Return {
-            ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-            many: false,
-        },
-        fault: Some(FaultDef {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            element: "RemoteUserStoreManagerServiceUserStoreException",
-            inner: "UserStoreException",
-            ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException"),
-        }),
-    },
-    OpDef {
-        service: "RemoteUserStoreManagerService",
-        name: "getRoleNames",
-        ns: "http://service.ws.um.carbon.wso2.org",
-        params: &[],
-        output: Output::Return {
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: true,
-        },
-        fault: Some(FaultDef {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            element: "RemoteUserStoreManagerServiceUserStoreException",
-            inner: "UserStoreException",
-            ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException"),
-        }),
-    },
-    OpDef {
-        service: "RemoteUserStoreManagerService",
-        name: "getRoleListOfUser",
-        ns: "http://service.ws.um.carbon.wso2.org",
-        params: &[Field {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            name: "userName",
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: false,
-        }],
-        output: Output::Return {
-            ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-            many: true,
-        },
-        fault: Some(FaultDef {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            element: "RemoteUserStoreManagerServiceUserStoreException",
-            inner: "UserStoreException",
-            ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException"),
-        }),
-    },
-    OpDef {
-        service: "RemoteUserStoreManagerService",
-        name: "updateRoleListOfUser",
-        ns: "http://service.ws.um.carbon.wso2.org",
-        params: &[
-            Field {
-                ns: "http://service.ws.um.carbon.wso2.org",
-                name: "userName",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://service.ws.um.carbon.wso2.org",
-                name: "deletedRoles",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: true,
-            },
-            Field {
-                ns: "http://service.ws.um.carbon.wso2.org",
-                name: "newRoles",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: true,
-            },
-        ],
-        output: Output::InOnly,
-        fault: Some(FaultDef {
-            ns: "http://service.ws.um.carbon.wso2.org",
-            element: "RemoteUserStoreManagerServiceUserStoreException",
-            inner: "UserStoreException",
-            ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException"),
-        }),
-    },
-    OpDef {
-        service: "AuthenticationAdmin",
-        name: "login",
-        ns: "http://authentication.services.core.carbon.wso2.org",
-        params: &[
-            Field {
-                ns: "http://authentication.services.core.carbon.wso2.org",
-                name: "username",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://authentication.services.core.carbon.wso2.org",
-                name: "password",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-            Field {
-                ns: "http://authentication.services.core.carbon.wso2.org",
-                name: "remoteAddress",
-                ty: ("http://www.w3.org/2001/XMLSchema", "string"),
-                many: false,
-            },
-        ],
-        output: Output::Return {
-            ty: ("http://www.w3.org/2001/XMLSchema", "boolean"),
-            many: false,
-        },
-        fault: Some(FaultDef {
-            ns: "http://authentication.services.core.carbon.wso2.org",
-            element: "loginAuthenticationException",
-            inner: "AuthenticationException",
-            ty: (
-                "http://common.core.carbon.wso2.org/xsd",
-                "AuthenticationException",
-            ),
-        }),
-    },
-    OpDef {
-        service: "AuthenticationAdmin",
-        name: "logout",
-        ns: "http://authentication.services.core.carbon.wso2.org",
-        params: &[],
-        output: Output::InOnly,
-        fault: Some(FaultDef {
-            ns: "http://authentication.services.core.carbon.wso2.org",
-            element: "logoutAuthenticationException",
-            inner: "AuthenticationException",
-            ty: (
-                "http://common.core.carbon.wso2.org/xsd",
-                "AuthenticationException",
-            ),
-        }),
-    },
+    OpDef { service: "IdentityApplicationManagementService", name: "createApplication", ns: "http://org.apache.axis2/xsd", params: &[
+        Field { ns: "http://org.apache.axis2/xsd", name: "serviceProvider", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "ServiceProvider"), many: false },
+    ], output: Output::Void, fault: Some(FaultDef { ns: "http://org.apache.axis2/xsd", element: "IdentityApplicationManagementServiceIdentityApplicationManagementException", inner: "IdentityApplicationManagementException", ty: ("http://common.application.identity.carbon.wso2.org/xsd", "IdentityApplicationManagementException") }) },
+    OpDef { service: "IdentityApplicationManagementService", name: "getApplication", ns: "http://org.apache.axis2/xsd", params: &[
+        Field { ns: "http://org.apache.axis2/xsd", name: "applicationName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "ServiceProvider"), many: false }, fault: Some(FaultDef { ns: "http://org.apache.axis2/xsd", element: "IdentityApplicationManagementServiceIdentityApplicationManagementException", inner: "IdentityApplicationManagementException", ty: ("http://common.application.identity.carbon.wso2.org/xsd", "IdentityApplicationManagementException") }) },
+    OpDef { service: "IdentityApplicationManagementService", name: "updateApplication", ns: "http://org.apache.axis2/xsd", params: &[
+        Field { ns: "http://org.apache.axis2/xsd", name: "serviceProvider", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "ServiceProvider"), many: false },
+    ], output: Output::Void, fault: Some(FaultDef { ns: "http://org.apache.axis2/xsd", element: "IdentityApplicationManagementServiceIdentityApplicationManagementException", inner: "IdentityApplicationManagementException", ty: ("http://common.application.identity.carbon.wso2.org/xsd", "IdentityApplicationManagementException") }) },
+    OpDef { service: "IdentityApplicationManagementService", name: "deleteApplication", ns: "http://org.apache.axis2/xsd", params: &[
+        Field { ns: "http://org.apache.axis2/xsd", name: "applicationName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Void, fault: Some(FaultDef { ns: "http://org.apache.axis2/xsd", element: "IdentityApplicationManagementServiceIdentityApplicationManagementException", inner: "IdentityApplicationManagementException", ty: ("http://common.application.identity.carbon.wso2.org/xsd", "IdentityApplicationManagementException") }) },
+    OpDef { service: "IdentityApplicationManagementService", name: "getAllApplicationBasicInfo", ns: "http://org.apache.axis2/xsd", params: &[
+    ], output: Output::Return { ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "ApplicationBasicInfo"), many: true }, fault: Some(FaultDef { ns: "http://org.apache.axis2/xsd", element: "IdentityApplicationManagementServiceIdentityApplicationManagementException", inner: "IdentityApplicationManagementException", ty: ("http://common.application.identity.carbon.wso2.org/xsd", "IdentityApplicationManagementException") }) },
+    OpDef { service: "OAuthAdminService", name: "registerOAuthApplicationData", ns: "http://org.apache.axis2/xsd", params: &[
+        Field { ns: "http://org.apache.axis2/xsd", name: "application", ty: ("http://dto.oauth.identity.carbon.wso2.org/xsd", "OAuthConsumerAppDTO"), many: false },
+    ], output: Output::Void, fault: Some(FaultDef { ns: "http://org.apache.axis2/xsd", element: "OAuthAdminServiceIdentityOAuthAdminException", inner: "IdentityOAuthAdminException", ty: ("http://oauth.identity.carbon.wso2.org/xsd", "IdentityOAuthAdminException") }) },
+    OpDef { service: "OAuthAdminService", name: "registerAndRetrieveOAuthApplicationData", ns: "http://org.apache.axis2/xsd", params: &[
+        Field { ns: "http://org.apache.axis2/xsd", name: "application", ty: ("http://dto.oauth.identity.carbon.wso2.org/xsd", "OAuthConsumerAppDTO"), many: false },
+    ], output: Output::Return { ty: ("http://dto.oauth.identity.carbon.wso2.org/xsd", "OAuthConsumerAppDTO"), many: false }, fault: Some(FaultDef { ns: "http://org.apache.axis2/xsd", element: "OAuthAdminServiceIdentityOAuthAdminException", inner: "IdentityOAuthAdminException", ty: ("http://oauth.identity.carbon.wso2.org/xsd", "IdentityOAuthAdminException") }) },
+    OpDef { service: "OAuthAdminService", name: "getOAuthApplicationDataByAppName", ns: "http://org.apache.axis2/xsd", params: &[
+        Field { ns: "http://org.apache.axis2/xsd", name: "appName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://dto.oauth.identity.carbon.wso2.org/xsd", "OAuthConsumerAppDTO"), many: false }, fault: Some(FaultDef { ns: "http://org.apache.axis2/xsd", element: "OAuthAdminServiceIdentityOAuthAdminException", inner: "IdentityOAuthAdminException", ty: ("http://oauth.identity.carbon.wso2.org/xsd", "IdentityOAuthAdminException") }) },
+    OpDef { service: "OAuthAdminService", name: "getOAuthApplicationData", ns: "http://org.apache.axis2/xsd", params: &[
+        Field { ns: "http://org.apache.axis2/xsd", name: "consumerKey", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://dto.oauth.identity.carbon.wso2.org/xsd", "OAuthConsumerAppDTO"), many: false }, fault: Some(FaultDef { ns: "http://org.apache.axis2/xsd", element: "OAuthAdminServiceIdentityOAuthAdminException", inner: "IdentityOAuthAdminException", ty: ("http://oauth.identity.carbon.wso2.org/xsd", "IdentityOAuthAdminException") }) },
+    OpDef { service: "OAuthAdminService", name: "updateConsumerApplication", ns: "http://org.apache.axis2/xsd", params: &[
+        Field { ns: "http://org.apache.axis2/xsd", name: "consumerAppDTO", ty: ("http://dto.oauth.identity.carbon.wso2.org/xsd", "OAuthConsumerAppDTO"), many: false },
+    ], output: Output::Void, fault: Some(FaultDef { ns: "http://org.apache.axis2/xsd", element: "OAuthAdminServiceIdentityOAuthAdminException", inner: "IdentityOAuthAdminException", ty: ("http://oauth.identity.carbon.wso2.org/xsd", "IdentityOAuthAdminException") }) },
+    OpDef { service: "OAuthAdminService", name: "removeOAuthApplicationData", ns: "http://org.apache.axis2/xsd", params: &[
+        Field { ns: "http://org.apache.axis2/xsd", name: "consumerKey", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Void, fault: Some(FaultDef { ns: "http://org.apache.axis2/xsd", element: "OAuthAdminServiceIdentityOAuthAdminException", inner: "IdentityOAuthAdminException", ty: ("http://oauth.identity.carbon.wso2.org/xsd", "IdentityOAuthAdminException") }) },
+    OpDef { service: "OAuthAdminService", name: "getAllOAuthApplicationData", ns: "http://org.apache.axis2/xsd", params: &[
+    ], output: Output::Return { ty: ("http://dto.oauth.identity.carbon.wso2.org/xsd", "OAuthConsumerAppDTO"), many: true }, fault: Some(FaultDef { ns: "http://org.apache.axis2/xsd", element: "OAuthAdminServiceIdentityOAuthAdminException", inner: "IdentityOAuthAdminException", ty: ("http://oauth.identity.carbon.wso2.org/xsd", "IdentityOAuthAdminException") }) },
+    OpDef { service: "IdentityProviderMgtService", name: "addIdP", ns: "http://mgt.idp.carbon.wso2.org", params: &[
+        Field { ns: "http://mgt.idp.carbon.wso2.org", name: "identityProvider", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "IdentityProvider"), many: false },
+    ], output: Output::Void, fault: Some(FaultDef { ns: "http://mgt.idp.carbon.wso2.org", element: "IdentityProviderMgtServiceIdentityProviderManagementException", inner: "IdentityProviderManagementException", ty: ("http://mgt.idp.carbon.wso2.org/xsd", "IdentityProviderManagementException") }) },
+    OpDef { service: "IdentityProviderMgtService", name: "getIdPByName", ns: "http://mgt.idp.carbon.wso2.org", params: &[
+        Field { ns: "http://mgt.idp.carbon.wso2.org", name: "idPName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "IdentityProvider"), many: false }, fault: Some(FaultDef { ns: "http://mgt.idp.carbon.wso2.org", element: "IdentityProviderMgtServiceIdentityProviderManagementException", inner: "IdentityProviderManagementException", ty: ("http://mgt.idp.carbon.wso2.org/xsd", "IdentityProviderManagementException") }) },
+    OpDef { service: "IdentityProviderMgtService", name: "updateIdP", ns: "http://mgt.idp.carbon.wso2.org", params: &[
+        Field { ns: "http://mgt.idp.carbon.wso2.org", name: "oldIdPName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://mgt.idp.carbon.wso2.org", name: "identityProvider", ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "IdentityProvider"), many: false },
+    ], output: Output::Void, fault: Some(FaultDef { ns: "http://mgt.idp.carbon.wso2.org", element: "IdentityProviderMgtServiceIdentityProviderManagementException", inner: "IdentityProviderManagementException", ty: ("http://mgt.idp.carbon.wso2.org/xsd", "IdentityProviderManagementException") }) },
+    OpDef { service: "IdentityProviderMgtService", name: "deleteIdP", ns: "http://mgt.idp.carbon.wso2.org", params: &[
+        Field { ns: "http://mgt.idp.carbon.wso2.org", name: "idPName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Void, fault: Some(FaultDef { ns: "http://mgt.idp.carbon.wso2.org", element: "IdentityProviderMgtServiceIdentityProviderManagementException", inner: "IdentityProviderManagementException", ty: ("http://mgt.idp.carbon.wso2.org/xsd", "IdentityProviderManagementException") }) },
+    OpDef { service: "IdentityProviderMgtService", name: "getAllIdPs", ns: "http://mgt.idp.carbon.wso2.org", params: &[
+    ], output: Output::Return { ty: ("http://model.common.application.identity.carbon.wso2.org/xsd", "IdentityProvider"), many: true }, fault: Some(FaultDef { ns: "http://mgt.idp.carbon.wso2.org", element: "IdentityProviderMgtServiceIdentityProviderManagementException", inner: "IdentityProviderManagementException", ty: ("http://mgt.idp.carbon.wso2.org/xsd", "IdentityProviderManagementException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "addUser", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "credential", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "roleList", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "claims", ty: ("http://common.mgt.user.carbon.wso2.org/xsd", "ClaimValue"), many: true },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "profileName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "requirePasswordChange", ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false },
+    ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "addRole", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "roleName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userList", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "permissions", ty: ("http://dao.service.ws.um.carbon.wso2.org/xsd", "PermissionDTO"), many: true },
+    ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "deleteUser", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "deleteRole", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "roleName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "isExistingUser", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "isExistingRole", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "roleName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "getRoleNames", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "getRoleListOfUser", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "updateRoleListOfUser", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "deletedRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "newRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
+    ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "AuthenticationAdmin", name: "login", ns: "http://authentication.services.core.carbon.wso2.org", params: &[
+        Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "username", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "password", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "remoteAddress", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false }, fault: Some(FaultDef { ns: "http://authentication.services.core.carbon.wso2.org", element: "loginAuthenticationException", inner: "AuthenticationException", ty: ("http://common.core.carbon.wso2.org/xsd", "AuthenticationException") }) },
+    OpDef { service: "AuthenticationAdmin", name: "logout", ns: "http://authentication.services.core.carbon.wso2.org", params: &[
+    ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://authentication.services.core.carbon.wso2.org", element: "logoutAuthenticationException", inner: "AuthenticationException", ty: ("http://common.core.carbon.wso2.org/xsd", "AuthenticationException") }) },
 ];

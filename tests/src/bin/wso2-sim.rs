@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use wso2_testkit::{
-    FaultKind, FaultRule, LeafKind, Sandbox, SandboxSnapshot, SeedCounts, SimServer, Target, When,
+    FaultKind, FaultRule, LeafKind, PortalNaming, Sandbox, SandboxSnapshot, SeedCounts, SimServer,
+    Target, When,
 };
 
 /// Simulated WSO2 Identity Server 5.9 and API Manager 3.0 (SOAP admin services, SCIM2, OIDC,
@@ -93,6 +94,10 @@ struct Args {
     /// Create APIM's portal service providers at start (as if each portal had been logged into).
     #[arg(long)]
     portals: bool,
+    /// Portal SP names: `apim31` (apim_publisher, apim_devportal, apim_admin_portal) or `apim300`
+    /// (what APIM 3.0.0 registers: admin_admin_publisher, admin_admin_store).
+    #[arg(long, value_parser = ["apim31", "apim300"], default_value = "apim31")]
+    portal_naming: String,
 }
 
 fn fail(msg: impl std::fmt::Display) -> ! {
@@ -263,6 +268,11 @@ async fn run(args: Args) {
             q.mutual_tls_conflict = args.mutual_tls_conflict;
             q.add_idp_500_after_commit = args.add_idp_500_after_commit;
             q.lenient_elements = args.lenient_elements;
+            q.portal_naming = if args.portal_naming == "apim300" {
+                PortalNaming::Apim300
+            } else {
+                PortalNaming::Apim31
+            };
         });
     }
     let state_file = args.state_dir.as_ref().map(|d| d.join("state.json"));

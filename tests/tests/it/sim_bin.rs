@@ -1,1 +1,189 @@
-//! (being written)
+//! The `wso2-sim` binary: startup line, control API, SIGUSR1 dump, and `--help`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use crate::support::*;
+
+struct Sim {
+    child: Child,
+    ready: serde_json::Value,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(args: &[&str]) -> Sim {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wso2-sim"))
+        .args(["--is-port", "0", "--apim-port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn wso2-sim");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut ready = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if let Some(json) = line.strip_prefix("WSO2_SIM_READY ") {
+            ready = Some(serde_json::from_str(json).expect("ready JSON"));
+            break;
+        }
+    }
+    Sim {
+        child,
+        ready: ready.expect("ready line"),
+    }
+}
+
+#[tokio::test]
+async fn starts_prints_a_ready_line_and_obeys_the_control_api() {
+    let dir = std::env::temp_dir().join(format!("wso2-sim-test-{}", std::process::id()));
+    let dump = dir.join("dump.json");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let sim = start(&[
+        "--dump-state",
+        dump.to_str().unwrap_or_default(),
+        "--portals",
+        "--fault",
+        "apim:addIdP:1:connection_reset",
+    ]);
+    let ca_path = sim.ready["ca_path"].as_str().expect("ca_path");
+    let ca = std::fs::read_to_string(ca_path).expect("CA file");
+    let c = client_with(tls_config(&ca, None));
+    let apim = sim.ready["apim_url"].as_str().expect("apim_url").to_owned();
+    let is = sim.ready["is_url"].as_str().expect("is_url").to_owned();
+    assert!(apim.starts_with("https://localhost:"));
+    // The --fault rule: the first addIdP on APIM loses its connection.
+    let r = c
+        .post(format!("{apim}/services/IdentityProviderMgtService"))
+        .basic_auth("admin", Some("admin"))
+        .header("SOAPAction", "urn:addIdP")
+        .body(envelope(&format!(
+            "<i:addIdP><i:identityProvider>{}</i:identityProvider></i:addIdP>",
+            idp_xml("x", true, &[])
+        )))
+        .send()
+        .await;
+    assert!(r.is_err(), "connection reset");
+    // Control API: stats, requests, latency, faults, seeding, state.
+    let stats = read(
+        c.get(format!("{apim}/__sim/stats"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+    .json();
+    assert_eq!(stats["faults_fired"], 1);
+    let reqs = read(
+        c.get(format!("{apim}/__sim/requests"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+    .json();
+    assert_eq!(reqs[0]["action"], "addIdP");
+    let r = c
+        .post(format!("{is}/__sim/faults"))
+        .body(r#"{"target": {"action": "getIdPByName"}, "when": "every", "kind": {"kind": "plain_text500"}}"#)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 204);
+    let r = read(
+        c.post(format!("{is}/services/IdentityProviderMgtService"))
+            .basic_auth("admin", Some("admin"))
+            .header("SOAPAction", "urn:getIdPByName")
+            .body(envelope(
+                "<i:getIdPByName><i:idPName>x</i:idPName></i:getIdPByName>",
+            ))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    let r = c
+        .post(format!("{is}/__sim/seed"))
+        .body(r#"{"users": 3}"#)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let state = read(
+        c.get(format!("{apim}/__sim/state"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+    .json();
+    assert!(
+        state["tenants"]["carbon.super"]["applications"]["apim_publisher"].is_object(),
+        "--portals"
+    );
+    // SIGUSR1 writes both snapshots.
+    let pid = sim.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-USR1", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    for _ in 0..100 {
+        if dump.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let snap: wso2_testkit::SandboxSnapshot =
+        serde_json::from_slice(&std::fs::read(&dump).expect("dump written"))
+            .expect("snapshot JSON");
+    assert_eq!(snap.is.tenants["carbon.super"].users.len(), 1 + 3);
+    drop(sim);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_documents_every_option() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wso2-sim"))
+        .arg("--help")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for opt in [
+        "--host",
+        "--is-port",
+        "--apim-port",
+        "--http",
+        "--require-client-cert",
+        "--leaf",
+        "--admin-password",
+        "--tenant",
+        "--ca-out",
+        "--seed-dir",
+        "--seed",
+        "--state-dir",
+        "--dump-state",
+        "--latency-ms",
+        "--fault",
+        "--hang-secs",
+        "--add-idp-500-after-commit",
+        "--mutual-tls-conflict",
+        "--lenient-elements",
+        "--portals",
+        "--portal-naming",
+        "--help",
+        "--version",
+    ] {
+        assert!(help.contains(opt), "--help lacks {opt}:\n{help}");
+    }
+}
