@@ -74,6 +74,8 @@ impl SoapFault {
         let m = self.message.to_ascii_lowercase();
         m.contains("already exist")
             || m.contains("already registered")
+            // addIdP: `An Identity Provider has already been registered with the name X ...`
+            || m.contains("already been registered")
             || m.contains("useralreadyexisting")
             || m.contains("duplicate")
     }
@@ -87,6 +89,8 @@ impl SoapFault {
             || m.contains("cannot find")
             || m.contains("could not find")
             || m.contains("not existing")
+            // deleteRole of a user-store role: `31806 - Cannot delete non-existing role`
+            || m.contains("non-existing")
             || m.contains("invalid consumer key")
             || m.contains("no such")
     }
