@@ -77,6 +77,8 @@ impl SoapFault {
             // addIdP: `An Identity Provider has already been registered with the name X ...`
             || m.contains("already been registered")
             || m.contains("useralreadyexisting")
+            // addRole: `30012 - RoleExistingRole name: X exists in the system. ...`
+            || m.contains("roleexisting")
             || m.contains("duplicate")
     }
 
