@@ -217,13 +217,13 @@ impl OAuthConsumerAppDTO {
             }
             (None, None) => {}
         }
-        if let Some(secret) = &self.oauth_consumer_secret {
-            if secret.expose() == Some("") {
-                return Err(Error::invalid(
-                    format!("{field}.oauthConsumerSecret"),
-                    "must not be empty (leave it out to have one generated)",
-                ));
-            }
+        if let Some(secret) = &self.oauth_consumer_secret
+            && secret.expose() == Some("")
+        {
+            return Err(Error::invalid(
+                format!("{field}.oauthConsumerSecret"),
+                "must not be empty (leave it out to have one generated)",
+            ));
         }
         self.check_callback(field)?;
         Ok(())
