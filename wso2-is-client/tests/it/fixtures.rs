@@ -263,3 +263,35 @@ pub fn oauth_app(name: &str) -> wso2_is_client::oauth::OAuthConsumerAppDTO {
     app.username = Some("admin".into());
     app
 }
+
+/// An identity provider whose OIDC authenticator carries every known property key (and one
+/// unknown), with the client secret `secret`, role mappings and JIT, as the federation sets it up.
+pub fn oidc_identity_provider(name: &str, secret: &str) -> IdentityProvider {
+    use wso2_is_client::idp::OidcAuthenticator;
+    use wso2_is_client::{IdpName, RoleName};
+    let oidc = OidcAuthenticator::new()
+        .with_client_id("apim-client")
+        .with_client_secret(secret)
+        .with_authorize_url("https://is.example.com:9444/oauth2/authorize")
+        .with_token_url("https://is-internal:9444/oauth2/token")
+        .with_callback_url("https://apim.example.com:9443/commonauth")
+        .with_user_info_url("https://is-internal:9444/oauth2/userinfo")
+        .with_logout_url("https://is.example.com:9444/oidc/logout")
+        .with_user_id_in_claims(false)
+        .with_basic_auth(true)
+        .with_common_auth_query_params("scope=openid groups&prompt=login")
+        .with_scopes("openid groups");
+    let mut idp =
+        IdentityProvider::named(&IdpName::new(name).unwrap()).with_role_claim_uri("groups");
+    idp.set_oidc_authenticator(oidc, true);
+    idp.just_in_time_provisioning_config =
+        Some(JustInTimeProvisioningConfig::provision_silently("PRIMARY"));
+    idp.set_role_mappings([
+        ("user_role", RoleName::new("Internal/subscriber").unwrap()),
+        (
+            "publisher_role",
+            RoleName::new("Internal/publisher").unwrap(),
+        ),
+    ]);
+    idp
+}

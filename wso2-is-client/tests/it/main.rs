@@ -6,6 +6,7 @@ mod application;
 mod contract;
 mod fixtures;
 mod hostile;
+mod idp;
 mod oauth;
 mod oidc;
 mod peers;
