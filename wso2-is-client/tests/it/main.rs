@@ -13,3 +13,4 @@ mod peers;
 mod scim2;
 mod secrets;
 mod support;
+mod users;
