@@ -63,7 +63,7 @@ pub use server::{Credentials, SeedCounts, SeedError, SeedKind, ServerKind, SimSe
 pub use state::{
     RoleRecord, SUPER_TENANT, SandboxSnapshot, Snapshot, SnapshotDiff, TenantState, UserRecord,
 };
-pub use tls::{CertifiedKey, LeafKind, TestCa, TlsError};
+pub use tls::{CertifiedKey, ClientAuth, LeafKind, TestCa, TlsError};
 pub use xml::Element;
 
 /// Why a sandbox could not start.
@@ -97,7 +97,7 @@ impl std::error::Error for SandboxError {
 #[derive(Debug, Clone)]
 pub struct SandboxBuilder {
     http: bool,
-    client_auth: bool,
+    client_auth: ClientAuth,
     leaf: LeafKind,
     host: String,
     is_port: u16,
@@ -111,7 +111,7 @@ impl Default for SandboxBuilder {
     fn default() -> Self {
         Self {
             http: false,
-            client_auth: false,
+            client_auth: ClientAuth::None,
             leaf: LeafKind::Good,
             host: "127.0.0.1".into(),
             is_port: 0,
@@ -133,7 +133,15 @@ impl SandboxBuilder {
     /// Demand a client certificate signed by the sandbox CA (mutual TLS); mint one with
     /// [`Sandbox::client_identity`].
     pub fn require_client_cert(mut self) -> Self {
-        self.client_auth = true;
+        self.client_auth = ClientAuth::Required;
+        self
+    }
+
+    /// Ask for a client certificate without requiring one (what WSO2's HTTPS connector does):
+    /// IS's token endpoint then refuses a body `client_id` from a caller that presented one with
+    /// "The client MUST NOT use more than one authentication method in each".
+    pub fn request_client_cert(mut self) -> Self {
+        self.client_auth = ClientAuth::Optional;
         self
     }
 

@@ -108,10 +108,10 @@ fn b64(bytes: &[u8]) -> String {
 
 /// The path without a `/t/{tenant}` prefix.
 fn strip_tenant(path: &str) -> &str {
-    if let Some(rest) = path.strip_prefix("/t/") {
-        if let Some(i) = rest.find('/') {
-            return &rest[i..];
-        }
+    if let Some(rest) = path.strip_prefix("/t/")
+        && let Some(i) = rest.find('/')
+    {
+        return &rest[i..];
     }
     path
 }
@@ -427,10 +427,11 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
     let basic = req.header("authorization").and_then(parse_basic);
     let body_id = get(&f, "client_id").map(str::to_owned);
     let body_secret = get(&f, "client_secret").map(str::to_owned);
-    // IS's MutualTLS client authenticator engages for a body client_id when the caller presented
-    // a client certificate (as APIM's JVM does); with the Basic authenticator also engaged, the
-    // multi-authenticator check refuses the request before anything else.
-    if body_id.is_some() && inner.quirks().mutual_tls_conflict {
+    // IS's MutualTLS client authenticator (on by default in IS 5.9) engages for a body client_id
+    // when the caller presented a client certificate (as APIM's JVM does); with the Basic
+    // authenticator also engaged, the multi-authenticator check refuses the request before
+    // anything else. The quirk makes it engage as if every caller presented one.
+    if body_id.is_some() && (req.client_cert || inner.quirks().mutual_tls_conflict) {
         return oauth_error(
             400,
             "invalid_request",
@@ -452,10 +453,10 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
             return client_auth_failed();
         }
     };
-    if let (Some((bid, _)), Some(id)) = (&basic, &body_id) {
-        if bid != id {
-            return client_auth_failed();
-        }
+    if let (Some((bid, _)), Some(id)) = (&basic, &body_id)
+        && bid != id
+    {
+        return client_auth_failed();
     }
     let mut core = lock(&inner.core);
     let Some((tenant, app)) = find_client(&core.tenants, &client_id) else {
@@ -479,7 +480,7 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
     if grant_type.is_empty() {
         return oauth_error(400, "invalid_request", "Missing grant_type parameter value");
     }
-    if !grants.iter().any(|g| *g == grant_type) {
+    if !grants.contains(&grant_type) {
         return oauth_error(
             400,
             "unauthorized_client",

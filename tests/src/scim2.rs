@@ -432,10 +432,10 @@ fn user_json(base: &str, t: &TenantState, name: &str, u: &UserRecord) -> Value {
         schemas.push(Value::String(ENTERPRISE.into()));
     }
     v["schemas"] = Value::Array(schemas);
-    if v.get("emails").is_none() {
-        if let Some(mail) = u.claims.get("http://wso2.org/claims/emailaddress") {
-            v["emails"] = json!([{"value": mail, "primary": true}]);
-        }
+    if v.get("emails").is_none()
+        && let Some(mail) = u.claims.get("http://wso2.org/claims/emailaddress")
+    {
+        v["emails"] = json!([{"value": mail, "primary": true}]);
     }
     let groups: Vec<Value> = t
         .roles
@@ -542,10 +542,10 @@ fn lookup(v: &Value, path: &str) -> Vec<String> {
                 other => vec![other],
             };
             for item in items {
-                if let Value::Object(m) = item {
-                    if let Some((_, x)) = m.iter().find(|(k, _)| k.eq_ignore_ascii_case(seg)) {
-                        next.push(x.clone());
-                    }
+                if let Value::Object(m) = item
+                    && let Some((_, x)) = m.iter().find(|(k, _)| k.eq_ignore_ascii_case(seg))
+                {
+                    next.push(x.clone());
                 }
             }
         }
@@ -801,14 +801,14 @@ impl Ctx<'_> {
         else {
             return not_found(Kind::User, id);
         };
-        if let Some(new_name) = obj.get("userName").and_then(Value::as_str) {
-            if new_name != name {
-                return error(
-                    400,
-                    Some("mutability"),
-                    "userName is an immutable attribute and cannot be changed.",
-                );
-            }
+        if let Some(new_name) = obj.get("userName").and_then(Value::as_str)
+            && new_name != name
+        {
+            return error(
+                400,
+                Some("mutability"),
+                "userName is an immutable attribute and cannot be changed.",
+            );
         }
         let Some(rec) = t.users.get_mut(&name) else {
             return not_found(Kind::User, id);
@@ -1211,16 +1211,15 @@ impl Ctx<'_> {
             }
             let bulk_id = op.get("bulkId").and_then(Value::as_str).map(str::to_owned);
             let mut data = op.get("data").cloned().unwrap_or(Value::Null);
-            if let Value::Object(m) = &mut data {
-                if let Some(Value::Array(members)) = m.get_mut("members") {
-                    for mem in members {
-                        if let Some(Value::String(v)) = mem.get_mut("value") {
-                            if let Some(bid) = v.strip_prefix("bulkId:") {
-                                if let Some(real) = bulk_ids.get(bid) {
-                                    *v = real.clone();
-                                }
-                            }
-                        }
+            if let Value::Object(m) = &mut data
+                && let Some(Value::Array(members)) = m.get_mut("members")
+            {
+                for mem in members {
+                    if let Some(Value::String(v)) = mem.get_mut("value")
+                        && let Some(bid) = v.strip_prefix("bulkId:")
+                        && let Some(real) = bulk_ids.get(bid)
+                    {
+                        *v = real.clone();
                     }
                 }
             }

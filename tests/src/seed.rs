@@ -130,10 +130,10 @@ pub(crate) fn generate(inner: &Inner, tenant: &str, counts: SeedCounts) {
                 modified: now.clone(),
             },
         );
-        if !role_names.is_empty() {
-            if let Some(r) = t.roles.get_mut(&role_names[i % role_names.len()]) {
-                r.users.insert(name);
-            }
+        if !role_names.is_empty()
+            && let Some(r) = t.roles.get_mut(&role_names[i % role_names.len()])
+        {
+            r.users.insert(name);
         }
     }
     for i in 0..counts.applications {

@@ -112,6 +112,8 @@ impl Core {
 
 /// An HTTP request, fully read.
 pub(crate) struct SimRequest {
+    /// Whether the TLS client presented a certificate.
+    pub(crate) client_cert: bool,
     pub(crate) method: http::Method,
     pub(crate) path: String,
     pub(crate) query: String,
@@ -473,6 +475,10 @@ impl http_body::Body for SimBody {
     }
 }
 
+/// Whether the connection's TLS client presented a certificate (request extension).
+#[derive(Debug, Clone, Copy)]
+struct ClientCert(bool);
+
 /// The connection is dropped without an answer.
 #[derive(Debug)]
 pub(crate) struct Dropped;
@@ -512,6 +518,7 @@ impl Inner {
             Err(_) => return Ok(to_http(SimResponse::text(413, "Request Entity Too Large"))),
         };
         let req = SimRequest {
+            client_cert: parts.extensions.get::<ClientCert>().is_some_and(|c| c.0),
             method: parts.method,
             path: parts.uri.path().to_owned(),
             query: parts.uri.query().unwrap_or("").to_owned(),
@@ -773,18 +780,32 @@ pub(crate) async fn listen(
             let acceptor = acceptor.clone();
             let mut stop = shutdown.clone();
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req| inner.clone().handle(req));
+                let service = |cert: bool| {
+                    hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                        req.extensions_mut().insert(ClientCert(cert));
+                        inner.clone().handle(req)
+                    })
+                };
                 let serve = async move {
                     let builder = hyper::server::conn::http1::Builder::new();
                     match acceptor {
                         Some(acc) => {
                             if let Ok(tls) = acc.accept(tcp).await {
+                                let cert = tls
+                                    .get_ref()
+                                    .1
+                                    .peer_certificates()
+                                    .is_some_and(|c| !c.is_empty());
                                 let _ = builder
-                                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                                    .serve_connection(
+                                        hyper_util::rt::TokioIo::new(tls),
+                                        service(cert),
+                                    )
                                     .await;
                             }
                         }
                         None => {
+                            let svc = service(false);
                             let _ = builder
                                 .serve_connection(hyper_util::rt::TokioIo::new(tcp), svc)
                                 .await;

@@ -278,10 +278,10 @@ fn app_op(inner: &Inner, who: Option<&Principal>, tenant: &str, op: &str, w: &El
             sp.ns = NS_AXIS2.into();
             sp.name = "serviceProvider".into();
             schema::normalize(&mut sp, model("ServiceProvider"));
-            if name != stored_name {
-                if let Some(r) = t.roles.remove(&app_role(&stored_name)) {
-                    t.roles.insert(app_role(&name), r);
-                }
+            if name != stored_name
+                && let Some(r) = t.roles.remove(&app_role(&stored_name))
+            {
+                t.roles.insert(app_role(&name), r);
             }
             // Post-update listener: the OAuth app takes the SP's name.
             for key in oauth_keys(&sp) {
@@ -381,10 +381,10 @@ fn validate_sp(t: &TenantState, sp: &Element) -> Result<(), Answer> {
                     .filter_map(|a| a.text_of("name"))
                     .collect();
                 for a in idp.children_named("federatedAuthenticatorConfigs") {
-                    if let Some(n) = a.text_of("name") {
-                        if !known.contains(n) {
-                            return Err(bad());
-                        }
+                    if let Some(n) = a.text_of("name")
+                        && !known.contains(n)
+                    {
+                        return Err(bad());
                     }
                 }
             }
@@ -398,10 +398,10 @@ fn validate_sp(t: &TenantState, sp: &Element) -> Result<(), Answer> {
     }
     if let Some(claims) = sp.child("claimConfig") {
         for m in claims.children_named("claimMappings") {
-            if let Some(uri) = m.text_at("localClaim/claimUri") {
-                if !uri.starts_with("http://wso2.org/claims/") {
-                    return Err(bad());
-                }
+            if let Some(uri) = m.text_at("localClaim/claimUri")
+                && !uri.starts_with("http://wso2.org/claims/")
+            {
+                return Err(bad());
             }
         }
     }
@@ -597,10 +597,10 @@ fn oauth_op(inner: &Inner, who: Option<&Principal>, tenant: &str, op: &str, w: &
                     "Callback Url is required for Code or Implicit grant types",
                 );
             }
-            if version == "OAuth-2.0" {
-                if let Err(a) = check_grants(&grants, "") {
-                    return a;
-                }
+            if version == "OAuth-2.0"
+                && let Err(a) = check_grants(&grants, "")
+            {
+                return a;
             }
             let key = app
                 .text_of("oauthConsumerKey")

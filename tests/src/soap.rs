@@ -198,10 +198,10 @@ pub(crate) fn handle(inner: &Inner, req: &SimRequest) -> SimResponse {
             op.name
         ));
     }
-    if !inner.quirks().lenient_elements {
-        if let Err(msg) = schema::validate_fields(wrapper, op.params) {
-            return server_fault(&msg);
-        }
+    if !inner.quirks().lenient_elements
+        && let Err(msg) = schema::validate_fields(wrapper, op.params)
+    {
+        return server_fault(&msg);
     }
     let answer = services::call(inner, principal.as_ref(), op, wrapper);
     encode(op, answer)

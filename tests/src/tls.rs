@@ -21,6 +21,19 @@ pub enum LeafKind {
     WrongHost,
 }
 
+/// Whether a server asks TLS clients for a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// No client certificate requested.
+    #[default]
+    None,
+    /// Requested but optional (as WSO2's connector "wants" one): a client signed by the CA may
+    /// present one; IS's MutualTLS client authenticator then engages on a body `client_id`.
+    Optional,
+    /// Required: handshakes without a certificate signed by the CA fail.
+    Required,
+}
+
 /// A certificate and its private key, both PEM.
 #[derive(Clone)]
 pub struct CertifiedKey {
@@ -182,24 +195,27 @@ impl TestCa {
     pub(crate) fn server_config(
         &self,
         leaf: &CertifiedKey,
-        require_client_cert: bool,
+        client_auth: ClientAuth,
     ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(err)?;
-        let builder = if require_client_cert {
+        let builder = if client_auth == ClientAuth::None {
+            builder.with_no_client_auth()
+        } else {
             let mut roots = rustls::RootCertStore::empty();
             roots.add(self.der.clone()).map_err(err)?;
             let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
                 Arc::new(roots),
                 provider,
-            )
-            .build()
-            .map_err(err)?;
-            builder.with_client_cert_verifier(verifier)
-        } else {
-            builder.with_no_client_auth()
+            );
+            let verifier = if client_auth == ClientAuth::Optional {
+                verifier.allow_unauthenticated()
+            } else {
+                verifier
+            };
+            builder.with_client_cert_verifier(verifier.build().map_err(err)?)
         };
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key_der.clone()));
         let mut cfg = builder

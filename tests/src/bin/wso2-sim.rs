@@ -39,6 +39,10 @@ struct Args {
     /// Demand client certificates signed by the sandbox CA (mutual TLS).
     #[arg(long)]
     require_client_cert: bool,
+    /// Ask for (but do not require) client certificates, as WSO2's connector does; IS's token
+    /// endpoint then refuses a body client_id from a caller that presented one.
+    #[arg(long, conflicts_with = "require_client_cert")]
+    request_client_cert: bool,
     /// Present an expired (`expired`) or wrong-host (`wrong-host`) server certificate.
     #[arg(long, value_parser = ["good", "expired", "wrong-host"], default_value = "good")]
     leaf: String,
@@ -253,6 +257,9 @@ async fn run(args: Args) {
     if args.require_client_cert {
         b = b.require_client_cert();
     }
+    if args.request_client_cert {
+        b = b.request_client_cert();
+    }
     let sandbox = match b.start().await {
         Ok(s) => s,
         Err(e) => fail(format!(
@@ -276,10 +283,10 @@ async fn run(args: Args) {
         });
     }
     let state_file = args.state_dir.as_ref().map(|d| d.join("state.json"));
-    if let Some(d) = &args.state_dir {
-        if let Err(e) = std::fs::create_dir_all(d) {
-            fail(format!("cannot create {}: {e}", d.display()));
-        }
+    if let Some(d) = &args.state_dir
+        && let Err(e) = std::fs::create_dir_all(d)
+    {
+        fail(format!("cannot create {}: {e}", d.display()));
     }
     if let Some(f) = state_file.as_ref().filter(|f| f.exists()) {
         match std::fs::read(f)

@@ -9,7 +9,7 @@ const CALLBACK: &str = "https://localhost:9443/commonauth";
 
 /// Registers an OAuth app (key `cid`, secret `csecret`) and its SP requesting the role claim.
 async fn setup(c: &reqwest::Client, is: &SimServer, grants: &str, role_claim: bool) {
-    let r = soap(&c, is, OAUTH, "registerOAuthApplicationData", &format!("<xsd:registerOAuthApplicationData><xsd:application><d:OAuthVersion>OAuth-2.0</d:OAuthVersion><d:applicationName>apim-sso</d:applicationName><d:callbackUrl>{CALLBACK}</d:callbackUrl><d:grantTypes>{grants}</d:grantTypes><d:oauthConsumerKey>cid</d:oauthConsumerKey><d:oauthConsumerSecret>csecret</d:oauthConsumerSecret></xsd:application></xsd:registerOAuthApplicationData>")).await;
+    let r = soap(c, is, OAUTH, "registerOAuthApplicationData", &format!("<xsd:registerOAuthApplicationData><xsd:application><d:OAuthVersion>OAuth-2.0</d:OAuthVersion><d:applicationName>apim-sso</d:applicationName><d:callbackUrl>{CALLBACK}</d:callbackUrl><d:grantTypes>{grants}</d:grantTypes><d:oauthConsumerKey>cid</d:oauthConsumerKey><d:oauthConsumerSecret>csecret</d:oauthConsumerSecret></xsd:application></xsd:registerOAuthApplicationData>")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     create_app(c, is, "apim-sso").await;
     let id = get_app(c, is, "apim-sso")
