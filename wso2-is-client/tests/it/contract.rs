@@ -13,6 +13,9 @@ use crate::support::*;
 pub fn all_cases() -> Vec<ContractCase> {
     let mut cases = Vec::new();
     cases.extend(crate::application::contract_cases());
+    cases.extend(crate::oauth::contract_cases());
+    cases.extend(crate::idp::contract_cases());
+    cases.extend(crate::users::contract_cases());
     cases.extend(auth_cases());
     cases
 }

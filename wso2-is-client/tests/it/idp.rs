@@ -6,7 +6,7 @@ use wso2_is_client::model::{IdentityProvider, LocalRole, Property, RoleMapping};
 use wso2_is_client::{Dispatch, Error, IdpName, RoleName};
 
 use crate::fixtures;
-use crate::oauth::{capture_crate_logs, check_cases, error_chain, param_names, sent_param};
+use crate::oauth::{check_cases, error_chain, param_names, sent_param};
 use crate::support::*;
 
 const SVC: &str = "IdentityProviderMgtService";
@@ -573,7 +573,7 @@ fn role_mappings_in_the_servers_form() {
 #[tokio::test]
 async fn client_secret_canary_stays_out_of_debug_errors_json_and_logs() {
     const CANARY: &str = "canary-idp-client-secret-33ab";
-    let (logs, _guard) = capture_crate_logs();
+    let (logs, _guard) = capture_logs();
     let server = server().await;
     let stored = fixtures::oidc_identity_provider("wso2is", CANARY);
     soap(SVC, "getIdPByName", IDP_MGT)

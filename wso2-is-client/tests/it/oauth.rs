@@ -521,7 +521,7 @@ fn full_oauth_app_round_trips() {
 #[tokio::test]
 async fn client_secret_canary_stays_out_of_debug_errors_json_and_logs() {
     const CANARY: &str = "canary-oauth-secret-5d1c";
-    let (logs, _guard) = capture_crate_logs();
+    let (logs, _guard) = capture_logs();
     let server = server().await;
     let mut stored = fixtures::oauth_app("canary");
     stored.oauth_consumer_secret = Some(Secret::from(CANARY));
@@ -577,21 +577,6 @@ async fn client_secret_canary_stays_out_of_debug_errors_json_and_logs() {
         );
     }
     assert!(!logs.contents().is_empty(), "TRACE logging was captured");
-}
-
-/// [`capture_logs`], made reliable while other tests run.
-///
-/// While exactly one dispatcher is alive, tracing-core computes a callsite's cached interest
-/// from the default subscriber of whichever thread hits it first: another test thread (with no
-/// subscriber) then caches "never" for every callsite of the crate, and this capture misses
-/// them. A second dispatcher kept alive for the whole run turns that shortcut off, so interest is
-/// computed from every registered dispatcher, this capture included.
-pub fn capture_crate_logs() -> (LogCapture, tracing::subscriber::DefaultGuard) {
-    static KEEP_TWO_DISPATCHERS: std::sync::OnceLock<tracing::Dispatch> =
-        std::sync::OnceLock::new();
-    KEEP_TWO_DISPATCHERS
-        .get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
-    capture_logs()
 }
 
 /// `Display` and `Debug` of an error and of every cause.

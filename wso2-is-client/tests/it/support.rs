@@ -274,8 +274,17 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
     }
 }
 
-/// Runs `f` with a TRACE subscriber writing into a capture, and returns the capture.
+/// Installs, for the current thread, a TRACE subscriber writing into a capture, and returns the
+/// capture and its guard.
+///
+/// A second, silent dispatcher is kept alive for the whole run: while only one subscriber
+/// exists, tracing may cache "no interest" in a callsite seen from another test thread and
+/// switch the crate's log lines off for everyone, which made captures come back empty.
 pub fn capture_logs() -> (LogCapture, tracing::subscriber::DefaultGuard) {
+    static KEEP_TWO_DISPATCHERS: std::sync::OnceLock<tracing::Dispatch> =
+        std::sync::OnceLock::new();
+    KEEP_TWO_DISPATCHERS
+        .get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
     let capture = LogCapture::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)

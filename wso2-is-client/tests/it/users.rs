@@ -3,7 +3,7 @@
 use wso2_is_client::users::*;
 use wso2_is_client::{Dispatch, Error, RoleName, Secret, UserName};
 
-use crate::oauth::{capture_crate_logs, check_cases, error_chain, param_names, sent_param};
+use crate::oauth::{check_cases, error_chain, param_names, sent_param};
 use crate::support::*;
 
 const SVC: &str = "RemoteUserStoreManagerService";
@@ -549,7 +549,7 @@ async fn bad_input_is_refused_before_sending() {
 #[tokio::test]
 async fn password_canary_stays_out_of_debug_errors_json_and_logs() {
     const CANARY: &str = "canary-user-password-a71e";
-    let (logs, _guard) = capture_crate_logs();
+    let (logs, _guard) = capture_logs();
     let server = server().await;
     soap(SVC, "addUser", UM)
         .respond_with(respond_fault(
