@@ -959,6 +959,17 @@ impl SimServer {
             .collect()
     }
 
+    /// Requests no simulated endpoint answers (their action starts with `unknown `): a test can
+    /// assert this is empty to catch a client calling something the simulator does not serve.
+    pub fn unknown_requests(&self) -> Vec<RequestRecord> {
+        lock(&self.inner.control)
+            .log
+            .iter()
+            .filter(|r| r.action.starts_with("unknown "))
+            .cloned()
+            .collect()
+    }
+
     /// Forgets the request log and resets the counters (including the in-flight maximum).
     pub fn clear_requests(&self) {
         let mut c = lock(&self.inner.control);

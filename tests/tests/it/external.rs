@@ -155,10 +155,11 @@ async fn scim2_tester_runs_against_the_simulated_scim2_endpoint() {
         println!("  {} | {} | {}", n[0], n[1], n[2]);
     }
     assert!(total > 0 && passed > 0, "{report}");
-    // The known differences are IS 5.9 behaviours (see tests/README.md); a drop means a regression.
+    // The known differences are IS 5.9 behaviours (see tests/README.md); a large drop means a
+    // regression (a ratio, not a count, so a newer scim2-tester with more checks still passes).
     assert!(
-        passed >= 110,
-        "scim2-tester passes dropped to {passed}: {report}"
+        passed * 100 >= total * 80,
+        "scim2-tester passes dropped to {passed} of {total}: {report}"
     );
 }
 

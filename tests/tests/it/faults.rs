@@ -181,6 +181,17 @@ async fn request_log_records_action_body_and_mutation() {
     assert!(log[0].seq < log[1].seq);
     sb.is().clear_requests();
     assert!(sb.is().requests().is_empty());
+    // Unserved paths are logged under an "unknown" action so tests can fail loudly on them.
+    let r = c
+        .get(format!("{}/api/server/v1/applications", sb.is().base_url()))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 404);
+    let unknown = sb.is().unknown_requests();
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0].action, "unknown GET /api/server/v1/applications");
+    sb.is().clear_requests();
     // Control requests are never logged.
     c.get(format!("{}/__sim/stats", sb.is().base_url()))
         .send()

@@ -187,3 +187,90 @@ fn help_documents_every_option() {
         assert!(help.contains(opt), "--help lacks {opt}:\n{help}");
     }
 }
+
+#[tokio::test]
+async fn seed_dir_and_state_dir() {
+    // Raw seeds: what a real getApplication / getIdPByName answered, one file each.
+    let source = wso2_testkit::Sandbox::start().await.expect("sandbox");
+    let c = http(&source);
+    create_app(&c, source.is(), "seeded-sp").await;
+    let sp_xml = get_app(&c, source.is(), "seeded-sp").await.body;
+    add_idp(&c, source.apim(), &idp_xml("seeded-idp", true, &[])).await;
+    let idp_answer = get_idp(&c, source.apim(), "seeded-idp").await.body;
+    let dir = std::env::temp_dir().join(format!("wso2-sim-seeds-{}", std::process::id()));
+    let tenant_dir = dir.join("is").join("t").join("example.org");
+    std::fs::create_dir_all(&tenant_dir).expect("dirs");
+    std::fs::create_dir_all(dir.join("apim")).expect("dirs");
+    std::fs::write(tenant_dir.join("sp.xml"), &sp_xml).expect("write");
+    std::fs::write(dir.join("apim").join("idp.xml"), &idp_answer).expect("write");
+    let state = dir.join("state");
+    let sim = start(&[
+        "--seed-dir",
+        dir.to_str().unwrap_or_default(),
+        "--state-dir",
+        state.to_str().unwrap_or_default(),
+    ]);
+    let ca = std::fs::read_to_string(sim.ready["ca_path"].as_str().expect("ca")).expect("ca file");
+    assert!(
+        state.join("ca.pem").exists(),
+        "CA written into the state dir"
+    );
+    let c = client_with(tls_config(&ca, None));
+    let is = sim.ready["is_url"].as_str().expect("is").to_owned();
+    let apim = sim.ready["apim_url"].as_str().expect("apim").to_owned();
+    let s = read(
+        c.get(format!("{is}/__sim/state"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+    .json();
+    assert!(
+        s["tenants"]["example.org"]["applications"]["seeded-sp"].is_object(),
+        "{s}"
+    );
+    let s = read(
+        c.get(format!("{apim}/__sim/state"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+    .json();
+    assert!(s["tenants"]["carbon.super"]["identity_providers"]["seeded-idp"].is_object());
+    // SIGTERM saves the state; a new run over the same state dir starts from it.
+    let pid = sim.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    for _ in 0..100 {
+        if state.join("state.json").exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(sim);
+    let sim = start(&["--state-dir", state.to_str().unwrap_or_default()]);
+    let ca = std::fs::read_to_string(sim.ready["ca_path"].as_str().expect("ca")).expect("ca file");
+    let c = client_with(tls_config(&ca, None));
+    let apim = sim.ready["apim_url"].as_str().expect("apim").to_owned();
+    let s = read(
+        c.get(format!("{apim}/__sim/state"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+    .json();
+    assert!(
+        s["tenants"]["carbon.super"]["identity_providers"]["seeded-idp"].is_object(),
+        "state restored"
+    );
+    drop(sim);
+    let _ = std::fs::remove_dir_all(&dir);
+}
