@@ -76,6 +76,13 @@ pub enum FaultKind {
     AuthFailureFault,
     /// The request is carried out, then HTTP 500 with a SOAP fault (JSON for REST routes).
     ServerErrorAfterCommit,
+    /// A SOAP fault with this message in an HTTP 200 answer (WSO2 sometimes does this).
+    SoapFaultIn200 {
+        /// The fault string.
+        message: String,
+    },
+    /// HTTP 200 with the management console's HTML login page (a proxy or session redirect).
+    HtmlLoginPage,
 }
 
 impl FaultKind {
@@ -105,6 +112,10 @@ impl FaultKind {
             FaultKind::Unauthorized,
             FaultKind::AuthFailureFault,
             FaultKind::ServerErrorAfterCommit,
+            FaultKind::SoapFaultIn200 {
+                message: "Injected fault in a 200 answer".into(),
+            },
+            FaultKind::HtmlLoginPage,
         ]
     }
 }

@@ -93,9 +93,15 @@ pub(crate) fn handle(inner: &Inner, _req: &SimRequest, action: &str) -> SimRespo
     };
     let created = ensure(inner, crate::state::SUPER_TENANT, portal);
     let base = inner.base_url();
+    let client_name = portal.names(naming).map(|(c, _)| c).unwrap_or_default();
     let key = lock(&inner.core)
         .tenant(crate::state::SUPER_TENANT)
-        .and_then(|t| t.oauth_app_by_name(sp_name).map(|(k, _)| k.clone()))
+        .and_then(|t| {
+            t.system_apps
+                .get(client_name)
+                .cloned()
+                .or_else(|| t.oauth_app_by_name(sp_name).map(|(k, _)| k.clone()))
+        })
         .unwrap_or_default();
     let redirect = format!("{base}{}/services/auth/callback/login", portal.prefix);
     let location = format!(
@@ -125,10 +131,10 @@ pub(crate) fn ensure(inner: &Inner, tenant: &str, portal: &Portal) -> bool {
         return false;
     };
     let mut core = lock(&inner.core);
-    if core
-        .tenant(tenant)
-        .is_some_and(|t| t.applications.contains_key(sp_name))
-    {
+    // The portal looks in AM_SYSTEM_APPS first: once registered, it never registers again.
+    if core.tenant(tenant).is_some_and(|t| {
+        t.system_apps.contains_key(client_name) || t.applications.contains_key(sp_name)
+    }) {
         return false;
     }
     let key = crate::services::random_key(&mut core);
@@ -192,6 +198,7 @@ pub(crate) fn ensure(inner: &Inner, tenant: &str, portal: &Portal) -> bool {
     schema::normalize(&mut sp, model("ServiceProvider"));
     let now = now_rfc3339();
     let t = core.tenant_mut(tenant);
+    t.system_apps.insert(client_name.to_owned(), key.clone());
     t.oauth_apps.insert(key, app);
     t.applications.insert(sp_name.to_owned(), sp);
     t.roles

@@ -647,6 +647,19 @@ impl Inner {
             FaultKind::AuthFailureFault => {
                 Ok((soap::auth_failure("Authentication failure"), false))
             }
+            FaultKind::SoapFaultIn200 { message } => {
+                let mut r = error_answer(route, &message);
+                r.status = 200;
+                Ok((r, false))
+            }
+            FaultKind::HtmlLoginPage => Ok((
+                SimResponse::new(
+                    200,
+                    "text/html;charset=UTF-8",
+                    "<!DOCTYPE html><html><head><title>WSO2 Management Console</title></head><body><form action=\"../admin/login_action.jsp\" method=\"POST\"><input type=\"text\" name=\"username\"/><input type=\"password\" name=\"password\"/></form></body></html>",
+                ),
+                false,
+            )),
             FaultKind::ServerErrorAfterCommit => {
                 let _ = self.dispatch(req, route);
                 Ok((

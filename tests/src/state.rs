@@ -14,8 +14,9 @@ use crate::xml::Element;
 /// The super tenant's domain.
 pub const SUPER_TENANT: &str = "carbon.super";
 
-/// A user of a tenant's user store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A user of a tenant's user store. Equality ignores `modified`, so a change that was undone
+/// compares equal to the original (clean-slate checks).
+#[derive(Debug, Clone, Eq, Serialize, Deserialize)]
 pub struct UserRecord {
     /// SHA-256 of the password, hex (the password itself is never stored or shown).
     pub password_sha256: String,
@@ -33,8 +34,8 @@ pub struct UserRecord {
     pub modified: String,
 }
 
-/// A role (SCIM2 group in IS 5.9).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A role (SCIM2 group in IS 5.9). Equality ignores `modified`.
+#[derive(Debug, Clone, Eq, Serialize, Deserialize)]
 pub struct RoleRecord {
     /// Members (user names). `Internal/everyone` holds everybody implicitly and lists nobody.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
@@ -50,6 +51,25 @@ pub struct RoleRecord {
     pub modified: String,
 }
 
+impl PartialEq for UserRecord {
+    fn eq(&self, o: &Self) -> bool {
+        self.password_sha256 == o.password_sha256
+            && self.claims == o.claims
+            && self.scim_id == o.scim_id
+            && self.scim == o.scim
+            && self.created == o.created
+    }
+}
+
+impl PartialEq for RoleRecord {
+    fn eq(&self, o: &Self) -> bool {
+        self.users == o.users
+            && self.permissions == o.permissions
+            && self.scim_id == o.scim_id
+            && self.created == o.created
+    }
+}
+
 /// Everything one tenant holds.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TenantState {
@@ -63,6 +83,10 @@ pub struct TenantState {
     pub identity_providers: BTreeMap<String, Element>,
     /// OAuth apps by consumer key (the `OAuthConsumerAppDTO` tree).
     pub oauth_apps: BTreeMap<String, Element>,
+    /// APIM's `AM_SYSTEM_APPS`: portal client name -> consumer key, kept once a portal registered
+    /// itself. A portal whose row exists never registers again, even if its SP was deleted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub system_apps: BTreeMap<String, String>,
 }
 
 impl TenantState {

@@ -78,7 +78,8 @@ struct Args {
     /// name (`addIdP`, `scim2.createUser`, `oidc.token`) or `*` (any) or `+` (any mutating), WHEN
     /// `N` (the nth call), `N+` (from the nth on) or `every`, KIND one of soap_fault,
     /// plain_text500, connection_reset, timeout_before_commit, timeout_after_commit,
-    /// malformed_body, truncated_body, unauthorized, auth_failure_fault, server_error_after_commit.
+    /// malformed_body, truncated_body, unauthorized, auth_failure_fault, server_error_after_commit,
+    /// soap_fault_in200, html_login_page.
     /// Repeatable.
     #[arg(long = "fault")]
     faults: Vec<String>,
@@ -123,6 +124,10 @@ fn parse_kind(s: &str) -> Result<FaultKind, String> {
         "unauthorized" => FaultKind::Unauthorized,
         "auth_failure_fault" => FaultKind::AuthFailureFault,
         "server_error_after_commit" => FaultKind::ServerErrorAfterCommit,
+        "soap_fault_in200" | "soap_fault_in_200" => FaultKind::SoapFaultIn200 {
+            message: "Injected fault".into(),
+        },
+        "html_login_page" => FaultKind::HtmlLoginPage,
         other => return Err(format!("unknown fault kind {other:?}")),
     })
 }

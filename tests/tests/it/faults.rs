@@ -79,6 +79,14 @@ async fn each_fault_kind_answers_as_documented_and_commits_only_when_it_says() {
                 assert_eq!(a.fault().as_deref(), Some("Authentication failure"));
             }
             (FaultKind::ServerErrorAfterCommit, Ok(a)) => assert_eq!(a.status, 500),
+            (FaultKind::SoapFaultIn200 { message }, Ok(a)) => {
+                assert_eq!(a.status, 200);
+                assert_eq!(a.fault().as_deref(), Some(message.as_str()));
+            }
+            (FaultKind::HtmlLoginPage, Ok(a)) => {
+                assert_eq!(a.status, 200);
+                assert!(a.body.contains("<html"), "{}", a.body);
+            }
             (FaultKind::MalformedBody, Ok(a)) => {
                 assert!(
                     wso2_testkit::Element::parse(&a.body).is_err(),

@@ -103,6 +103,7 @@ async fn users_groups_filters_patch_and_uniqueness() {
     )
     .await;
     assert_eq!(found.json()["totalResults"], 1, "{}", found.body);
+    let with_member = sb.snapshot();
     let patch = call(&c, format!("{base}/Groups/{gid}"), reqwest::Method::PATCH, Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "remove", "path": format!("members[value eq \"{uid}\"]")}]})), admin).await;
     assert_eq!(patch.status, 200, "{}", patch.body);
     assert!(patch.json().get("members").is_none());
@@ -111,6 +112,8 @@ async fn users_groups_filters_patch_and_uniqueness() {
     assert_eq!(no_display.status, 400);
     let patch = call(&c, format!("{base}/Groups/{gid}"), reqwest::Method::PATCH, Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": uid, "display": "api_user"}]}]})), admin).await;
     assert_eq!(patch.json()["members"][0]["display"], "api_user");
+    // Removed and added back: equal again (modification times do not count).
+    with_member.assert_same(&sb.snapshot());
     let dupg = call(
         &c,
         format!("{base}/Groups"),

@@ -720,6 +720,25 @@ async fn portal_service_providers_appear_after_their_login_endpoints() {
     )
     .await;
     assert!(!apim.requests().last().expect("logged").mutating);
+    // AM_SYSTEM_APPS: once registered, a deleted portal SP is not registered again.
+    soap(&c, apim, APP, "deleteApplication", "<xsd:deleteApplication><xsd:applicationName>apim_publisher</xsd:applicationName></xsd:deleteApplication>").await;
+    let again = read(
+        c.get(format!("{}/publisher/services/auth/login", apim.base_url()))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert!(
+        again
+            .header("location")
+            .is_some_and(|l| l.contains(&format!("client_id={key}"))),
+        "stale client id"
+    );
+    assert_eq!(
+        get_app(&c, apim, "apim_publisher").await.fault().as_deref(),
+        Some("User not authorized")
+    );
     // APIM 3.0.0's own names: admin_admin_publisher / admin_admin_store, no admin-portal SP.
     let sb3 = Sandbox::start().await.expect("sandbox");
     let c3 = http(&sb3);
