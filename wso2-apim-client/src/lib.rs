@@ -25,7 +25,9 @@
 //! ```
 
 mod error;
+pub mod idp;
 pub mod portals;
+pub mod roles;
 
 pub use error::{Dispatch, Error, MissingRole, Result};
 pub use wso2_is_client::{ClientBuilder, FromCarbon};
@@ -56,6 +58,22 @@ impl ApimClient {
     /// Service providers on APIM (the same service as on IS).
     pub fn applications(&self) -> wso2_is_client::application::Applications<'_> {
         wso2_is_client::application::Applications::new(&self.core)
+    }
+
+    /// Identity providers on APIM, added and updated with their roles checked and confirmed by
+    /// reading back.
+    pub fn identity_providers(&self) -> idp::ApimIdentityProviders<'_> {
+        idp::ApimIdentityProviders::new(&self.core)
+    }
+
+    /// APIM's local roles.
+    pub fn roles(&self) -> roles::LocalRoles<'_> {
+        roles::LocalRoles::new(&self.core)
+    }
+
+    /// Users and roles on APIM (the same service as on IS).
+    pub fn users(&self) -> wso2_is_client::users::Users<'_> {
+        wso2_is_client::users::Users::new(&self.core)
     }
 
     /// The portal service providers.

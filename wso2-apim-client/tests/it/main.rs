@@ -7,5 +7,7 @@ mod fixtures;
 #[path = "../../../wso2-is-client/tests/it/support.rs"]
 mod support;
 
+mod contract;
+mod idp;
 mod portals;
 mod util;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // Shared by several test binaries; each uses a part.
 
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use wiremock::matchers::{header, method, path};
@@ -359,4 +361,109 @@ pub fn contracts_dir() -> std::path::PathBuf {
 /// The Python interpreter for contract tools: `$WSO2_TEST_PYTHON`, or `python3`.
 pub fn python() -> String {
     std::env::var("WSO2_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+fn which(tool: &str) -> Option<String> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Checks `cases` against the real WSDLs with xmllint and zeep; returns the printed summary, or
+/// `None` when the tools are missing outside CI (the test is then skipped with a printed reason).
+pub fn check_contract(test: &str, cases: &[ContractCase]) -> Option<String> {
+    let contracts = contracts_dir().join("soap");
+    let xmllint = which("xmllint");
+    let python = python();
+    let zeep_ok = Command::new(&python)
+        .args(["-c", "import zeep, lxml"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let missing = if !contracts
+        .join("IdentityApplicationManagementService.wsdl")
+        .is_file()
+    {
+        Some(format!(
+            "WSO2 contracts not found at {} (set WSO2_CONTRACTS_DIR)",
+            contracts.display()
+        ))
+    } else if xmllint.is_none() {
+        Some("xmllint not found (apt install libxml2-utils)".to_owned())
+    } else if !zeep_ok {
+        Some(format!(
+            "{python} cannot import zeep and lxml (set WSO2_TEST_PYTHON)"
+        ))
+    } else {
+        None
+    };
+    if !require(test, missing) {
+        return None;
+    }
+
+    let job = serde_json::json!({
+        "contracts": contracts,
+        "xmllint": xmllint.unwrap(),
+        "cases": cases.iter().enumerate().map(|(i, c)| serde_json::json!({
+            "id": i.to_string(),
+            "wsdl": c.wsdl,
+            "operation": c.operation,
+            "body": c.request.body_element(),
+        })).collect::<Vec<_>>(),
+    });
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../wso2-is-client/tests/tools/soap_contract.py");
+    let mut child = Command::new(&python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A tool that dies early closes its input; its stderr (below) then says why.
+    let _ = child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(job.to_string().as_bytes());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "contract tool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), cases.len(), "one result per case");
+
+    let mut failures = Vec::new();
+    let (mut schema_ok, mut zeep_ok) = (0, 0);
+    for (case, result) in cases.iter().zip(results) {
+        let label = format!("{} {} ({})", case.wsdl, case.operation, case.label);
+        match result["xmllint"].as_str() {
+            Some("ok") => schema_ok += 1,
+            other => failures.push(format!("{label}: xmllint: {}", other.unwrap_or("?"))),
+        }
+        match result["zeep"].as_str() {
+            Some("ok") => zeep_ok += 1,
+            other => failures.push(format!("{label}: zeep: {}", other.unwrap_or("?"))),
+        }
+    }
+    let operations: std::collections::BTreeSet<_> =
+        cases.iter().map(|c| (c.wsdl, c.operation)).collect();
+    assert!(
+        failures.is_empty(),
+        "contract failures:\n{}",
+        failures.join("\n")
+    );
+    Some(format!(
+        "{} bodies of {} operations; xmllint --schema valid: {schema_ok}; equal to zeep's body: {zeep_ok}",
+        cases.len(),
+        operations.len()
+    ))
 }
