@@ -248,6 +248,11 @@ pub struct Quirks {
     pub lenient_elements: bool,
     /// The portal service providers' names (APIM).
     pub portal_naming: PortalNaming,
+    /// `MaxRoleNameListLength` of the user stores: `getRoleNames` lists at most this many roles
+    /// of the primary store and as many hybrid (`Internal/`, `Application/`) roles, as the real
+    /// user core does (100 in the shipped `user-mgt.xml`), so it cannot be used to check that a
+    /// role exists on a busy server. 0 means no limit.
+    pub max_role_name_list_length: usize,
 }
 
 impl Default for Quirks {
@@ -258,6 +263,7 @@ impl Default for Quirks {
             hang: Duration::from_secs(30),
             lenient_elements: false,
             portal_naming: PortalNaming::Apim31,
+            max_role_name_list_length: 100,
         }
     }
 }

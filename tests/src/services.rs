@@ -1206,13 +1206,24 @@ fn user_op(inner: &Inner, tenant: &str, op: &str, w: &Element) -> Answer {
             Answer::Simple(t.roles.contains_key(&role).to_string())
         }
         "getRoleNames" => {
-            // User-store roles first (no prefix), then the hybrid roles; system roles excluded.
-            let mut store: Vec<String> =
-                t.roles.keys().filter(|r| !is_hybrid(r)).cloned().collect();
+            // User-store roles first (no prefix), then the hybrid roles; system roles excluded;
+            // each list capped at MaxRoleNameListLength.
+            let cap = match inner.quirks().max_role_name_list_length {
+                0 => usize::MAX,
+                n => n,
+            };
+            let mut store: Vec<String> = t
+                .roles
+                .keys()
+                .filter(|r| !is_hybrid(r))
+                .take(cap)
+                .cloned()
+                .collect();
             let hybrid = t
                 .roles
                 .keys()
                 .filter(|r| is_hybrid(r) && r.as_str() != "Internal/system")
+                .take(cap)
                 .cloned();
             store.extend(hybrid);
             Answer::SimpleList(store)

@@ -86,6 +86,24 @@ async fn seeding_ten_thousand_objects_and_comparing_snapshots() {
     )
     .await;
     assert_eq!(r.ret().text, "true");
+    // getRoleNames is capped per store (MaxRoleNameListLength = 100), isExistingRole is not.
+    let names = soap(&c, sb.is(), USERS, "getRoleNames", "<u:getRoleNames/>")
+        .await
+        .returns();
+    assert_eq!(
+        names.len(),
+        200,
+        "100 user-store roles and 100 hybrid roles"
+    );
+    let r = soap(
+        &c,
+        sb.is(),
+        USERS,
+        "isExistingRole",
+        "<u:isExistingRole><u:roleName>seed1-role-999</u:roleName></u:isExistingRole>",
+    )
+    .await;
+    assert_eq!(r.ret().text, "true");
 }
 
 #[tokio::test]
