@@ -31,22 +31,52 @@ pub(crate) fn call(inner: &Inner, who: Option<&Principal>, op: &OpDef, w: &Eleme
     }
 }
 
+/// `AuthenticationAdmin.login`: `false` (no fault) for a wrong password, an unknown user or a user
+/// without the `/permission/admin/login` permission; a session cookie otherwise.
 fn login(inner: &Inner, w: &Element) -> Answer {
     let user = soap::param(w, "username").unwrap_or("");
     let pass = soap::param(w, "password").unwrap_or("");
-    match inner.check_password(user, pass) {
-        Some(p) => {
-            let sid = soap::new_session(inner, p);
-            let body = "<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><ns:loginResponse xmlns:ns=\"http://authentication.services.core.carbon.wso2.org\"><ns:return>true</ns:return></ns:loginResponse></soapenv:Body></soapenv:Envelope>";
-            Answer::Raw(
-                SimResponse::new(200, "text/xml; charset=UTF-8", body).header(
-                    "Set-Cookie",
-                    format!("JSESSIONID={sid}; Path=/; Secure; HttpOnly"),
-                ),
-            )
+    if let Some(addr) = soap::param(w, "remoteAddress").filter(|a| !a.is_empty()) {
+        let ok = addr
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".:-[]%".contains(c));
+        if !ok {
+            return ServiceFault::bean(format!(
+                "Authentication Failed : Invalid remote address passed - {addr}"
+            ));
         }
-        None => Answer::Simple("false".into()),
     }
+    if user.is_empty() || pass.is_empty() {
+        return Answer::Simple("false".into());
+    }
+    let Some(p) = inner.check_password(user, pass) else {
+        return Answer::Simple("false".into());
+    };
+    let may_login = {
+        let core = lock(&inner.core);
+        core.tenant(&p.tenant).is_some_and(|t| {
+            t.roles.values().any(|r| {
+                r.users.contains(&p.user)
+                    && r.permissions.iter().any(|perm| {
+                        "/permission/admin/login".starts_with(perm.as_str())
+                            && (perm.len() == "/permission/admin/login".len()
+                                || "/permission/admin/login".as_bytes().get(perm.len())
+                                    == Some(&b'/'))
+                    })
+            })
+        })
+    };
+    if !may_login {
+        return Answer::Simple("false".into());
+    }
+    let sid = soap::new_session(inner, p);
+    let body = "<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><ns:loginResponse xmlns:ns=\"http://authentication.services.core.carbon.wso2.org\"><ns:return>true</ns:return></ns:loginResponse></soapenv:Body></soapenv:Envelope>";
+    Answer::Raw(
+        SimResponse::new(200, "text/xml; charset=UTF-8", body).header(
+            "Set-Cookie",
+            format!("JSESSIONID={sid}; Path=/; Secure; HttpOnly"),
+        ),
+    )
 }
 
 // ---------------------------------------------------------------- service providers

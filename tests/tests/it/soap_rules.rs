@@ -564,6 +564,21 @@ async fn session_login_basic_auth_and_missing_credentials() {
             .expect("send"),
     )
     .await;
+    // A user without the login permission gets false too.
+    sb.is().add_user(SUPER_TENANT, "plain", "plain-pass", &[]);
+    let plain = envelope(
+        "<a:login><a:username>plain</a:username><a:password>plain-pass</a:password><a:remoteAddress>127.0.0.1</a:remoteAddress></a:login>",
+    );
+    let r = read(
+        c.post(&url)
+            .header("SOAPAction", "urn:login")
+            .body(plain)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(r.ret().text, "false");
     assert_eq!(bad.ret().text, "false");
     let ok = read(
         c.post(&url)
