@@ -349,7 +349,7 @@ async fn run(args: Args) {
         "ca_path": ca_path,
         "pid": std::process::id(),
         "admin": "admin",
-        "tenants": args.tenants,
+        "tenants": if args.tenants.is_empty() { vec!["example.com".to_owned()] } else { args.tenants.clone() },
     });
     {
         let mut out = std::io::stdout().lock();
