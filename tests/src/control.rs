@@ -241,10 +241,11 @@ pub struct Quirks {
     pub mutual_tls_conflict: bool,
     /// How long the timeout faults hang before the connection closes.
     pub hang: Duration,
-    /// Accept SOAP bodies whose elements are out of WSDL order or unknown, as the real servers'
-    /// Axis2 RPC receiver does (it binds bean properties by name). Off by default: the simulator
-    /// then refuses them with ADB's "Unexpected subelement" fault, so clients prove they send
-    /// WSDL order (which zeep and the generated stubs require).
+    /// Bind SOAP bodies as the real servers' Axis2 RPC receiver does: bean properties by name,
+    /// case-insensitively, in any order, unknown ones ignored; top-level parameters in order, an
+    /// unknown one faulting `Index N out of bounds for length N`. Off by default: the simulator
+    /// then refuses out-of-order or unknown elements with ADB's "Unexpected subelement" fault, so
+    /// clients prove they send WSDL order (which zeep and the generated stubs require).
     pub lenient_elements: bool,
     /// The portal service providers' names (APIM).
     pub portal_naming: PortalNaming,

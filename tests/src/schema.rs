@@ -162,6 +162,70 @@ fn unexpected(child: &Element) -> String {
     format!("Unexpected subelement {{{}}}{}", child.ns, child.name)
 }
 
+/// Binds a request wrapper the way the real servers' Axis2 RPC receiver does (the lenient mode):
+/// top-level parameters are matched by local name walking the parameter list in order (skipped
+/// ones stay absent, an unknown name runs the index past the end:
+/// `Index N out of bounds for length N`, trailing elements after the last parameter are ignored);
+/// inside beans, properties match case-insensitively in any order, unknown ones are dropped and
+/// the first occurrence of a single-valued one wins. Returns the wrapper as a strict server
+/// would have received it.
+pub(crate) fn lenient_bind(wrapper: &Element, op: &OpDef) -> Result<Element, String> {
+    let params = op.params;
+    let mut out = Element::new(&wrapper.ns, &wrapper.name);
+    let mut idx = 0usize;
+    for child in &wrapper.children {
+        if idx >= params.len() {
+            break;
+        }
+        let pos = params[idx..]
+            .iter()
+            .position(|p| p.name == child.name)
+            .map(|p| p + idx)
+            .or_else(|| {
+                (child.name.starts_with("arg") || child.name.starts_with("item")).then_some(idx)
+            });
+        let Some(pos) = pos else {
+            let n = params.len();
+            return Err(format!("Index {n} out of bounds for length {n}"));
+        };
+        let field = &params[pos];
+        let mut bound = child.clone();
+        bound.ns = field.ns.to_owned();
+        bound.name = field.name.to_owned();
+        if field.ty.0 != XS && !bound.nil {
+            lenient_bean(&mut bound, field.ty);
+        }
+        out.children.push(bound);
+        idx = if field.many { pos } else { pos + 1 };
+    }
+    Ok(out)
+}
+
+fn lenient_bean(el: &mut Element, ty: (&str, &str)) {
+    let Some(def) = type_def(ty) else { return };
+    let mut kept: Vec<Element> = Vec::new();
+    for mut c in std::mem::take(&mut el.children) {
+        let Some(f) = def
+            .fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(&c.name))
+        else {
+            continue;
+        };
+        if !f.many && kept.iter().any(|k| k.name == f.name) {
+            continue;
+        }
+        c.name = f.name.to_owned();
+        c.ns = f.ns.to_owned();
+        if f.ty.0 != XS && !c.nil {
+            lenient_bean(&mut c, f.ty);
+        }
+        kept.push(c);
+    }
+    el.children = kept;
+    normalize(el, ty);
+}
+
 /// Reorders the children of `el` (recursively) into WSDL order for type `ty`, dropping nothing.
 /// Used for trees the simulator builds itself.
 pub(crate) fn normalize(el: &mut Element, ty: (&str, &str)) {

@@ -198,11 +198,21 @@ pub(crate) fn handle(inner: &Inner, req: &SimRequest) -> SimResponse {
             op.name
         ));
     }
-    if !inner.quirks().lenient_elements
-        && let Err(msg) = schema::validate_fields(wrapper, op.params)
-    {
-        return server_fault(&msg);
-    }
+    let bound;
+    let wrapper = if inner.quirks().lenient_elements {
+        match schema::lenient_bind(wrapper, op) {
+            Ok(b) => {
+                bound = b;
+                &bound
+            }
+            Err(msg) => return server_fault(&msg),
+        }
+    } else {
+        if let Err(msg) = schema::validate_fields(wrapper, op.params) {
+            return server_fault(&msg);
+        }
+        wrapper
+    };
     let answer = services::call(inner, principal.as_ref(), op, wrapper);
     encode(op, answer)
 }

@@ -124,6 +124,24 @@ async fn elements_out_of_wsdl_order_get_an_axis2_fault() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    let sp = get_app(&c, sb.is(), "x").await.ret();
+    assert_eq!(sp.text_of("description"), Some("d"), "bound by name");
+    // Case-insensitive bean properties, unknown ones dropped.
+    let r = soap(&c, sb.is(), APP, "createApplication", "<xsd:createApplication><xsd:serviceProvider><m:APPLICATIONNAME>y</m:APPLICATIONNAME><m:colour>red</m:colour></xsd:serviceProvider></xsd:createApplication>").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        get_app(&c, sb.is(), "y")
+            .await
+            .ret()
+            .text_of("applicationName")
+            .is_some()
+    );
+    // A top-level element that names no parameter: the RPC receiver's index error.
+    let r = soap(&c, sb.is(), OAUTH, "updateConsumerApplication", "<xsd:updateConsumerApplication><xsd:application><d:applicationName>z</d:applicationName></xsd:application></xsd:updateConsumerApplication>").await;
+    assert_eq!(
+        r.fault().as_deref(),
+        Some("Index 1 out of bounds for length 1")
+    );
 }
 
 #[tokio::test]
