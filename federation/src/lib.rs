@@ -3,9 +3,15 @@
 
 pub mod config;
 pub mod engine;
+mod error;
 pub mod plan;
+mod planner;
+mod run;
 pub mod spec;
+pub mod steps;
 
+pub use error::FederationError;
+pub use run::{ApplyReport, RecoverReport, RunOptions, journal_marker, rollback_journal};
 pub use spec::{ClientAuthMode, FederationBuilder, JitSpec, Problem, RoleClaim, Spec, SpecError};
 
 use wso2_apim_client::ApimClient;

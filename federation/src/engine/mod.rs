@@ -665,9 +665,11 @@ pub struct FoldedJournal<K> {
     pub marker: String,
 }
 
-/// Folds a journal into the steps of its last apply run and their states (undo records of
-/// later rollback runs included). Steps started without a finish record have an unknown
-/// effect.
+/// Folds a journal into steps and states. Runs accumulate: an effect still to undo from an
+/// earlier apply run (a creation, the first pre-image) stays the one to undo even when a later
+/// run found the object unchanged or changed it again; undo records of rollback runs clear it.
+/// A step started without a finish record has an unknown effect. Step definitions are those of
+/// the latest run that planned the step.
 pub fn fold_journal<K: DeserializeOwned>(
     path: &std::path::Path,
 ) -> Result<FoldedJournal<K>, EngineError> {
@@ -680,64 +682,81 @@ pub fn fold_journal<K: DeserializeOwned>(
         path: shown.clone(),
         reason,
     };
-    let start = records
-        .iter()
-        .rposition(|r| matches!(r, Record::RunStarted { operation, .. } if operation != "rollback"))
-        .ok_or_else(|| bad("no apply run recorded".into()))?;
-    let Record::RunStarted {
-        steps: planned,
-        marker,
-        ..
-    } = &records[start]
-    else {
-        unreachable!()
-    };
-    let mut steps = Vec::with_capacity(planned.len());
-    for p in planned {
-        let kind = serde_json::from_value(p.definition.clone()).map_err(|e| {
-            bad(format!(
-                "step {} has a definition this version cannot read: {e}",
-                p.id
-            ))
-        })?;
-        steps.push(StepDef {
-            id: p.id.clone(),
-            server: server_of(&p.id),
-            deps: p.deps.clone(),
-            kind,
-        });
-    }
-    let index: BTreeMap<StepId, usize> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.clone(), i))
-        .collect();
-    let mut states = vec![StepState::Pending; steps.len()];
-    let mut intents: Vec<Option<(Action, Option<serde_json::Value>)>> = vec![None; steps.len()];
-    for r in &records[start + 1..] {
-        let pos = |id: &StepId| index.get(id).copied();
+
+    let mut steps: Vec<StepDef<K>> = Vec::new();
+    let mut index: BTreeMap<StepId, usize> = BTreeMap::new();
+    let mut states: Vec<StepState> = Vec::new();
+    // The run in which each step's pending effect was set.
+    let mut origin: Vec<usize> = Vec::new();
+    let mut intents: Vec<Option<(Action, Option<serde_json::Value>)>> = Vec::new();
+    let mut marker = None;
+    let mut run = 0usize;
+    for r in &records {
         match r {
+            Record::RunStarted {
+                steps: planned,
+                marker: m,
+                ..
+            } => {
+                run += 1;
+                if !planned.is_empty() {
+                    marker = Some(m.clone());
+                }
+                for p in planned {
+                    let kind = serde_json::from_value(p.definition.clone()).map_err(|e| {
+                        bad(format!(
+                            "step {} has a definition this version cannot read: {e}",
+                            p.id
+                        ))
+                    })?;
+                    let def = StepDef {
+                        id: p.id.clone(),
+                        server: server_of(&p.id),
+                        deps: p.deps.clone(),
+                        kind,
+                    };
+                    match index.get(&p.id) {
+                        Some(&i) => steps[i] = def,
+                        None => {
+                            index.insert(p.id.clone(), steps.len());
+                            steps.push(def);
+                            states.push(StepState::Pending);
+                            origin.push(0);
+                            intents.push(None);
+                        }
+                    }
+                }
+                for i in intents.iter_mut() {
+                    *i = None;
+                }
+            }
             Record::Intent {
                 step,
                 action,
                 pre_image,
             } => {
-                if let Some(i) = pos(step) {
+                if let Some(&i) = index.get(step) {
                     intents[i] = Some((*action, pre_image.clone()));
-                    states[i] = StepState::Failed {
-                        error: "interrupted (no outcome recorded)".into(),
-                        effect: Some(Effect::Unknown {
-                            action: *action,
-                            pre_image: pre_image.clone(),
-                        }),
-                    };
+                    if states[i].pending_undo().is_none() || origin[i] == run {
+                        states[i] = StepState::Failed {
+                            error: "interrupted (no outcome recorded)".into(),
+                            effect: Some(Effect::Unknown {
+                                action: *action,
+                                pre_image: pre_image.clone(),
+                            }),
+                        };
+                        origin[i] = run;
+                    }
                 }
             }
             Record::StepDone { step, effect } => {
-                if let Some(i) = pos(step) {
+                if let Some(&i) = index.get(step)
+                    && (states[i].pending_undo().is_none() || origin[i] == run)
+                {
                     states[i] = StepState::Done {
                         effect: effect.clone(),
                     };
+                    origin[i] = run;
                 }
             }
             Record::StepFailed {
@@ -745,7 +764,9 @@ pub fn fold_journal<K: DeserializeOwned>(
                 error,
                 outcome_unknown,
             } => {
-                if let Some(i) = pos(step) {
+                if let Some(&i) = index.get(step)
+                    && (states[i].pending_undo().is_none() || origin[i] == run)
+                {
                     let effect = outcome_unknown
                         .then(|| {
                             intents[i]
@@ -757,15 +778,16 @@ pub fn fold_journal<K: DeserializeOwned>(
                         error: error.clone(),
                         effect,
                     };
+                    origin[i] = run;
                 }
             }
             Record::UndoDone { step } => {
-                if let Some(i) = pos(step) {
+                if let Some(&i) = index.get(step) {
                     states[i] = StepState::Undone;
                 }
             }
             Record::UndoFailed { step, error } => {
-                if let Some(i) = pos(step)
+                if let Some(&i) = index.get(step)
                     && let Some(effect) = states[i].pending_undo().cloned()
                 {
                     states[i] = StepState::UndoFailed {
@@ -774,14 +796,14 @@ pub fn fold_journal<K: DeserializeOwned>(
                     };
                 }
             }
-            Record::UndoStarted { .. } | Record::RunFinished { .. } | Record::RunStarted { .. } => {
-            }
+            Record::UndoStarted { .. } | Record::RunFinished { .. } => {}
         }
     }
+    let marker = marker.ok_or_else(|| bad("no apply run recorded".into()))?;
     Ok(FoldedJournal {
         steps,
         states,
-        marker: marker.clone(),
+        marker,
     })
 }
 

@@ -113,16 +113,19 @@ impl Portal {
     }
 
     /// The endpoints whose first use makes APIM register the portal's service provider: the
-    /// Publisher and Admin portal log in at `/services/auth/login`, the Developer Portal reads
-    /// `/services/configs` first (APIM 3.0 maps only that one for it). Both are called, as
-    /// WSO2's own test harness does; their answers (a redirect to the authorize endpoint) are
-    /// ignored, the poll of `getApplication` decides.
-    pub fn registration_paths(self) -> [String; 2] {
+    /// Publisher and Admin portal log in at `/services/auth/login`; the Developer Portal reads
+    /// `/services/configs` (the only one APIM 3.0 maps for it; later versions also log in at
+    /// `/services/auth/login`, which is called too). Their answers (a redirect to the authorize
+    /// endpoint) are ignored: the poll of `getApplication` decides.
+    pub fn registration_paths(self) -> Vec<String> {
         let c = self.context();
-        [
-            format!("{c}/services/auth/login"),
-            format!("{c}/services/configs"),
-        ]
+        match self {
+            Self::DevPortal => vec![
+                format!("{c}/services/configs"),
+                format!("{c}/services/auth/login"),
+            ],
+            Self::Publisher | Self::AdminPortal => vec![format!("{c}/services/auth/login")],
+        }
     }
 }
 
@@ -323,6 +326,70 @@ pub fn is_federated_through(sp: &ServiceProvider, idp: &IdpName) -> bool {
             .federated_identity_providers
             .iter()
             .any(|p| p.identity_provider_name.as_deref() == Some(idp.as_str()))
+}
+
+/// Whether `sp` is already switched as [`federated`] would switch it, compared by meaning (the
+/// server echoes the step's identity provider with more fields than were sent): the
+/// authentication type, one step offering exactly `idp` (and the basic authenticator only with
+/// the fallback), and the subject and consent options.
+pub fn is_switched(sp: &ServiceProvider, idp: &IdpName, options: &SwitchOptions) -> bool {
+    let Some(auth) = sp.local_and_out_bound_authentication_config.as_ref() else {
+        return false;
+    };
+    let want_type = if options.local_login_fallback {
+        AuthenticationType::Flow
+    } else {
+        AuthenticationType::Federated
+    };
+    if auth
+        .authentication_type
+        .as_deref()
+        .map(AuthenticationType::parse)
+        != Some(want_type)
+    {
+        return false;
+    }
+    let [step] = auth.authentication_steps.as_slice() else {
+        return false;
+    };
+    let idps: Vec<Option<&str>> = step
+        .federated_identity_providers
+        .iter()
+        .map(|p| p.identity_provider_name.as_deref())
+        .collect();
+    if idps != [Some(idp.as_str())] {
+        return false;
+    }
+    let locals: Vec<Option<&str>> = step
+        .local_authenticator_configs
+        .iter()
+        .map(|l| l.name.as_deref())
+        .collect();
+    let want_locals: &[Option<&str>] = if options.local_login_fallback {
+        &[Some("BasicAuthenticator")]
+    } else {
+        &[]
+    };
+    if locals != want_locals {
+        return false;
+    }
+    if options.assert_identity_using_mapped_local_subject
+        && sp
+            .claim_config
+            .as_ref()
+            .and_then(|c| c.always_send_mapped_local_subject_id)
+            != Some(true)
+    {
+        return false;
+    }
+    if options.skip_consent
+        && !sp.sp_properties.iter().any(|p| {
+            p.name.as_deref() == Some(SKIP_CONSENT_PROPERTY) && p.value.as_deref() == Some("true")
+        })
+    {
+        return false;
+    }
+    true
 }
 
 /// `snapshot`'s service provider, ready to send: the id is the live one, and secrets withheld

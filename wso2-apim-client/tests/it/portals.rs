@@ -4,7 +4,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 use wso2_apim_client::Error;
 use wso2_apim_client::portals::{
-    Portal, PortalSnapshot, SwitchOptions, federated, is_federated_through, restorable,
+    Portal, PortalSnapshot, SwitchOptions, federated, is_federated_through, is_switched, restorable,
 };
 use wso2_is_client::IdpName;
 use wso2_is_client::application::AuthenticationType;
@@ -49,6 +49,8 @@ fn switch_builds_exactly_one_step_with_one_federated_idp() {
     );
     assert!(is_federated_through(&switched, &idp()));
     assert!(!is_federated_through(&rich, &idp()));
+    assert!(is_switched(&switched, &idp(), &SwitchOptions::default()));
+    assert!(!is_switched(&rich, &idp(), &SwitchOptions::default()));
     // Everything else is kept.
     assert_eq!(
         switched.inbound_authentication_config,
@@ -221,10 +223,7 @@ async fn ensure_calls_the_login_endpoints_then_polls_until_the_sp_appears() {
 #[tokio::test]
 async fn ensure_gives_up_with_a_clear_error() {
     let server = server().await;
-    for p in [
-        "/publisher/services/auth/login",
-        "/publisher/services/configs",
-    ] {
+    for p in ["/publisher/services/auth/login"] {
         Mock::given(method("GET"))
             .and(path(p))
             .respond_with(ResponseTemplate::new(404))

@@ -1,0 +1,5 @@
+//! Integration tests of `wso2-federation` against the testkit's simulated IS and APIM.
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub, dead_code)]
+
+mod saga;
+mod support;

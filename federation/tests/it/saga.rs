@@ -1,0 +1,174 @@
+//! The four standard saga tests, each ending with a check of the simulated servers.
+
+use wso2_federation::plan::PlanAction;
+use wso2_federation::{FederationError, engine::StepId};
+use wso2_testkit::{FaultKind, FaultRule, Sandbox};
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_succeeds_and_the_state_matches_the_spec() {
+    let sb = Sandbox::start().await.unwrap();
+    let fed = seed(&sb);
+    let journal = TempJournal::new();
+    let report = fed.apply(&journal.options()).await.unwrap();
+    assert!(
+        report
+            .plan
+            .changes
+            .iter()
+            .any(|c| c.action == PlanAction::Create)
+    );
+
+    // IS: roles, users with their roles, the OAuth app and the service provider.
+    let is = is_client(&sb);
+    for role in ["publisher_role", "user_role"] {
+        assert!(
+            is.users()
+                .role_exists(&role.parse().unwrap())
+                .await
+                .unwrap(),
+            "{role}"
+        );
+    }
+    let roles = is
+        .users()
+        .roles_of_user(&"api_publisher".parse().unwrap())
+        .await
+        .unwrap();
+    assert!(roles.iter().any(|r| r == "publisher_role"), "{roles:?}");
+    let sp = is
+        .applications()
+        .get(&"apim-federation".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let client_id = sp
+        .oauth_inbound()
+        .unwrap()
+        .inbound_auth_key
+        .clone()
+        .unwrap();
+    let app = is
+        .oauth_apps()
+        .get(&client_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.callback_url.as_deref(),
+        Some(format!("{}/commonauth", sb.apim().base_url()).as_str())
+    );
+
+    // APIM: the identity provider with its mappings, and both portals switched.
+    let apim = apim_client(&sb);
+    let idp = apim
+        .identity_providers()
+        .get(&"wso2-is".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(idp.role_mappings().len(), 2);
+    assert_eq!(
+        idp.oidc_authenticator().unwrap().client_id(),
+        Some(client_id.as_str())
+    );
+    for portal in [
+        wso2_apim_client::portals::Portal::Publisher,
+        wso2_apim_client::portals::Portal::DevPortal,
+    ] {
+        let sp = apim.portals().get(portal).await.unwrap().unwrap();
+        assert!(
+            wso2_apim_client::portals::is_federated_through(&sp, &"wso2-is".parse().unwrap()),
+            "{portal}"
+        );
+    }
+    let unknown: Vec<_> = sb
+        .is()
+        .unknown_requests()
+        .into_iter()
+        .chain(sb.apim().unknown_requests())
+        .map(|r| r.action)
+        .collect();
+    assert!(unknown.is_empty(), "{unknown:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_apply_sends_no_writes_and_its_plan_is_empty() {
+    let sb = Sandbox::start().await.unwrap();
+    let fed = seed(&sb);
+    let journal = TempJournal::new();
+    fed.apply(&journal.options()).await.unwrap();
+    let before = mutating(&sb);
+    let plan = fed.plan().await.unwrap();
+    assert!(plan.is_empty(), "{plan}");
+    fed.apply(&journal.options()).await.unwrap();
+    assert_eq!(mutating(&sb), before, "the second apply sent writes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_at_each_step_leaves_a_clean_slate() {
+    let sb = Sandbox::start().await.unwrap();
+    // The portals' service providers exist before (as after a first login), so that the clean
+    // slate includes them.
+    sb.apim().ensure_portal_apps();
+    let clean = sb.snapshot();
+    // Learn how many writes a successful apply sends to each server, then take it back.
+    let (is_writes, apim_writes) = {
+        let fed = seed(&sb);
+        let journal = TempJournal::new();
+        fed.apply(&journal.options()).await.unwrap();
+        let counts = (
+            sb.is().mutating_requests().len(),
+            sb.apim().mutating_requests().len(),
+        );
+        fed.destroy(&journal.options()).await.unwrap();
+        clean.assert_same(&sb.snapshot());
+        counts
+    };
+    assert!(is_writes > 0 && apim_writes > 0);
+    let mut cases = 0;
+    for (server, n) in [("is", is_writes), ("apim", apim_writes)] {
+        for k in 1..=n {
+            sb.is().clear_requests();
+            sb.apim().clear_requests();
+            let target = if server == "is" { sb.is() } else { sb.apim() };
+            target.inject(FaultRule::nth_mutating(
+                k as u32,
+                FaultKind::SoapFault {
+                    message: "injected".into(),
+                },
+            ));
+            let fed = seed(&sb);
+            let journal = TempJournal::new();
+            let result = fed.apply(&journal.options()).await;
+            sb.clear_faults();
+            match result {
+                Err(FederationError::RolledBack { .. }) => {}
+                other => panic!("fault at {server} write {k}: expected a rollback, got {other:?}"),
+            }
+            clean.assert_same(&sb.snapshot());
+            // Undoing twice is harmless.
+            fed.rollback(&journal.options()).await.unwrap();
+            clean.assert_same(&sb.snapshot());
+            cases += 1;
+        }
+    }
+    println!("saga: a fault at each of {cases} writes left a clean slate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_restores_the_portals_and_removes_only_what_the_federation_made() {
+    let sb = Sandbox::start().await.unwrap();
+    sb.apim().ensure_portal_apps();
+    let clean = sb.snapshot();
+    let fed = seed(&sb);
+    let journal = TempJournal::new();
+    fed.apply(&journal.options()).await.unwrap();
+    fed.destroy(&journal.options()).await.unwrap();
+    clean.assert_same(&sb.snapshot());
+    // Idempotent.
+    fed.destroy(&journal.options()).await.unwrap();
+    clean.assert_same(&sb.snapshot());
+    let _ = StepId::new("x");
+}
