@@ -9,6 +9,7 @@ mod planner;
 mod run;
 pub mod spec;
 pub mod steps;
+pub mod verify;
 
 pub use error::FederationError;
 pub use run::{ApplyReport, RecoverReport, RunOptions, journal_marker, rollback_journal};

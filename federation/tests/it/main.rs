@@ -3,3 +3,4 @@
 
 mod saga;
 mod support;
+mod verify;
