@@ -620,11 +620,17 @@ impl FederationBuilder {
             }
             if password.expose_secret().is_empty() {
                 v.problem(format!("{field}.password"), "must not be empty");
-            } else if password.expose_secret().chars().count() < 5 {
-                v.problem(
-                    format!("{field}.password"),
-                    "is shorter than IS's default minimum of 5 characters",
-                );
+            } else {
+                let pw = password.expose_secret();
+                let n = pw.chars().count();
+                if !(5..=30).contains(&n) || pw.chars().any(char::is_whitespace) {
+                    v.problem(
+                        format!("{field}.password"),
+                        format!(
+                            "breaks IS's default password rule of 5 to 30 characters without white space (^[\\S]{{5,30}}$): it has {n} characters"
+                        ),
+                    );
+                }
             }
             let mut rs = Vec::new();
             for (j, r) in user_roles.iter().enumerate() {
