@@ -99,7 +99,15 @@ pub(super) async fn apply(
         return Ok(Effect::Updated { pre_image: pre });
     }
     intent(ctx, Action::Create, None)?;
-    match apps.create_full(desired).await {
+    // IS 5.x stores only the name and description on create: create, read the id, update.
+    let created = async {
+        let read = apps.create(desired).await?;
+        let mut full = desired.clone();
+        full.application_id = read.application_id;
+        full.owner = read.owner;
+        apps.update(&full).await
+    };
+    match created.await {
         Ok(_) => Ok(Effect::Created),
         Err(e) => match apps.get(name).await {
             // Absent: the create failed; nothing to undo.

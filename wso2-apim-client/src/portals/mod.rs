@@ -546,7 +546,8 @@ impl<'c> Portals<'c> {
     }
 
     /// Switches the portal to federated authentication through `idp` (read, modify, write back
-    /// every field read). Returns the service provider as written.
+    /// every field read). Returns the service provider as written (or as read, when it was
+    /// already switched: nothing is sent then).
     pub async fn switch_to_federated(
         &self,
         portal: Portal,
@@ -557,10 +558,22 @@ impl<'c> Portals<'c> {
             .get(portal)
             .await?
             .ok_or(Error::PortalMissing { portal })?;
-        let switched = federated(&current, idp, options);
-        if switched != current {
-            self.apps().update(&switched).await?;
+        self.switch_read(&current, idp, options).await
+    }
+
+    /// Switches a portal's service provider that was just read (`current`, e.g. the value of a
+    /// snapshot), saving the second read of [`switch_to_federated`](Self::switch_to_federated).
+    pub async fn switch_read(
+        &self,
+        current: &ServiceProvider,
+        idp: &IdpName,
+        options: &SwitchOptions,
+    ) -> Result<ServiceProvider> {
+        if is_switched(current, idp, options) {
+            return Ok(current.clone());
         }
+        let switched = federated(current, idp, options);
+        self.apps().update(&switched).await?;
         Ok(switched)
     }
 
