@@ -115,8 +115,15 @@ pub(super) async fn apply(
             Ok(Some(live)) if r.owns(live.description.as_deref()) && matches(&live, desired) => {
                 Ok(Effect::Created)
             }
-            // Created but not completely configured: undo will delete it (it carries our tag).
-            Ok(Some(live)) if r.owns(live.description.as_deref()) => Err(StepFailure::unknown(e)),
+            // Created (it carries our tag) but its answer was lost before the configuration was
+            // written: finish it. If that fails too, undo deletes it.
+            Ok(Some(live)) if r.owns(live.description.as_deref()) => {
+                tracing::info!(error = %e, "the service provider was created but not configured: configuring it");
+                match apps.update(&merge(&live, desired)).await {
+                    Ok(()) => Ok(Effect::Created),
+                    Err(e2) => Err(StepFailure::unknown(e2)),
+                }
+            }
             Ok(Some(_)) => Err(StepFailure::clean(e)),
             Err(_) => Err(StepFailure::unknown(e)),
         },

@@ -1,6 +1,9 @@
 //! Integration tests of `wso2-federation` against the testkit's simulated IS and APIM.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub, dead_code)]
 
+#[path = "../../../wso2-is-client/tests/it/fixtures.rs"]
+mod fixtures;
+mod outcomes;
 mod saga;
 mod support;
 mod verify;
