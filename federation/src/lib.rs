@@ -1,5 +1,58 @@
 //! Make WSO2 Identity Server the external OpenID Connect identity provider of WSO2 API Manager,
-//! as one transaction: plan, apply with undo and a crash-safe journal, verify, destroy.
+//! as one transaction: `doctor`, `plan`, `apply` with undo and a crash-safe journal, `verify`,
+//! `rollback`, `recover`, `destroy`.
+//!
+//! What it does is WSO2's "Configure Identity Server as External IDP using OIDC" procedure: on
+//! IS, roles, users, an OAuth application and a service provider whose callback is APIM's
+//! `/commonauth` and which requests the role claim; on APIM, an OIDC identity provider pointing at
+//! IS with just-in-time provisioning and role mappings; then the Publisher and Developer Portal
+//! switched to log in through it. Everything on IS first, the identity provider next, the portals
+//! last; on any failure every change is undone in reverse order, back to the state found.
+//!
+//! ```no_run
+//! use wso2_apim_client::ApimClient;
+//! use wso2_federation::verify::VerifyOptions;
+//! use wso2_federation::{Federation, RunOptions};
+//! use wso2_is_client::IsClient;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let is: IsClient = IsClient::builder("https://is.example.com:9444")
+//!     .credentials("admin", std::env::var("IS_ADMIN_PASSWORD")?)
+//!     .ca_pem(std::fs::read("is-ca.pem")?)
+//!     .build()?;
+//! let apim: ApimClient = ApimClient::builder("https://apim.example.com:9443")
+//!     .credentials("admin", std::env::var("APIM_ADMIN_PASSWORD")?)
+//!     .ca_pem(std::fs::read("apim-ca.pem")?)
+//!     .build()?;
+//!
+//! // The seed setup of WSO2's guide. Every setting is checked here, all problems at once,
+//! // before any request.
+//! let federation = Federation::builder()
+//!     .is(is)
+//!     .apim(apim)
+//!     .role("publisher_role")
+//!     .role("user_role")
+//!     .user("api_publisher", std::env::var("PUBLISHER_PASSWORD")?, ["publisher_role"])
+//!     .user("api_user", std::env::var("USER_PASSWORD")?, ["user_role"])
+//!     .map_role("publisher_role", "Internal/publisher")
+//!     .map_role("user_role", "Internal/subscriber")
+//!     .build()?;
+//!
+//! let report = federation.doctor().await; // reads only
+//! assert!(report.is_ok(), "{report}");
+//! let plan = federation.plan().await?; // reads only
+//! println!("{plan}");
+//!
+//! // Journaled before every change; on failure, everything is undone (or the error names the
+//! // journal to re-run `rollback` with).
+//! let options = RunOptions::new("wso2-federation.journal");
+//! federation.apply_plan(&plan, &options).await?;
+//! println!("{}", federation.verify(&VerifyOptions::default()).await?);
+//!
+//! // Later: back to exactly how things were.
+//! federation.destroy(&options).await?;
+//! # Ok(()) }
+//! ```
 
 pub mod config;
 pub mod engine;
