@@ -1,0 +1,115 @@
+//! The CLI's main job, the example configuration, and stale plans.
+
+use std::process::Command;
+
+use wso2_federation::FederationError;
+use wso2_federation::config::{Config, SecretSource};
+use wso2_testkit::Sandbox;
+
+use crate::support::*;
+
+#[test]
+fn the_sandbox_main_job_prints_the_plan_each_step_and_a_passing_verify() {
+    let journal = TempJournal::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_wso2-federate"))
+        .args(["apply", "--sandbox", "--yes", "--journal"])
+        .arg(&journal.0)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "Plan: 7 to create, 2 to update",
+        "ok  is.service-provider:apim-federation: created",
+        "ok  apim.identity-provider:wso2-is: created",
+        "ok  apim.portal:publisher: updated",
+        "ok  apim.portal:devportal: updated",
+        "test login as api_publisher: the id_token carries publisher_role -> Internal/publisher",
+        "3 checks, 0 failed",
+        "A second plan: nothing to change",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}
+
+struct Env(Vec<(&'static str, &'static str)>);
+
+impl SecretSource for Env {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
+#[test]
+fn the_example_configuration_is_the_seed_setup() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("federation.toml");
+    let config = Config::load(&path).unwrap();
+    let env = Env(vec![
+        ("IS_ADMIN_PASSWORD", "admin-pw"),
+        ("APIM_ADMIN_PASSWORD", "admin-pw"),
+        ("API_PUBLISHER_PASSWORD", "publisher-pw"),
+        ("API_USER_PASSWORD", "user-pw"),
+    ]);
+    let dir = path.parent().unwrap();
+    assert!(config.to_builder(&env, dir).is_ok());
+    assert_eq!(
+        config
+            .users
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect::<Vec<_>>(),
+        ["api_publisher", "api_user"]
+    );
+    assert_eq!(
+        config
+            .roles
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>(),
+        ["publisher_role", "user_role"]
+    );
+    let maps: Vec<_> = config
+        .role_mappings
+        .iter()
+        .map(|m| (m.remote.as_str(), m.local.as_str()))
+        .collect();
+    assert_eq!(
+        maps,
+        [
+            ("publisher_role", "Internal/publisher"),
+            ("user_role", "Internal/subscriber")
+        ]
+    );
+    // The CA file named there is the operator's; without it the client settings say so.
+    let err = config.client_builder("is", &env, dir).unwrap_err();
+    assert!(err.iter().any(|p| p.field == "is.ca_pem"), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_made_before_the_servers_changed_is_refused_without_writing() {
+    let sb = Sandbox::start().await.unwrap();
+    let fed = seed(&sb);
+    let plan = fed.plan().await.unwrap();
+    // Someone creates one of the roles between plan and apply.
+    sb.is()
+        .add_role(wso2_testkit::SUPER_TENANT, "publisher_role");
+    let journal = TempJournal::new();
+    let err = fed.apply_plan(&plan, &journal.options()).await.unwrap_err();
+    assert!(matches!(err, FederationError::StalePlan { .. }), "{err}");
+    assert!(err.to_string().contains("publisher_role"), "{err}");
+    assert_eq!(mutating(&sb), 0, "nothing was written");
+    // A fresh plan applies.
+    let plan = fed.plan().await.unwrap();
+    fed.apply_plan(&plan, &journal.options()).await.unwrap();
+}
