@@ -525,8 +525,6 @@ impl<'r, R: Runner> Engine<'r, R> {
     ) {
         let _permit = sems.acquire(step.server).await;
         let span = tracing::info_span!("step", step = %step.id, server = %step.server);
-        let _enter = span.enter();
-        drop(_enter);
         self.emit(Event::StepStarted {
             step: step.id.clone(),
         });
