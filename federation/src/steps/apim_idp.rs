@@ -10,7 +10,9 @@ use wso2_is_client::model::{
     IdentityProvider, JustInTimeProvisioningConfig, fill_redacted_idp_secrets,
 };
 
-use super::{FedRunner, PreImage, delete_settled, failed, from_json, intent, to_json};
+use super::{
+    FedRunner, PreImage, delete_settled, failed, from_json, intent, still_there, update_read,
+};
 use crate::engine::{Action, Effect, StepCtx, StepFailure, StepId};
 
 /// `live` with the fields this federation manages taken from `desired`.
@@ -60,25 +62,21 @@ pub(super) async fn apply(
     let desired = &r.desired()?.idp;
     let idps = r.apim.identity_providers();
     if update {
-        let current = idps
-            .get(name)
-            .await
-            .map_err(StepFailure::clean)?
-            .ok_or_else(|| {
-                StepFailure::clean(format!(
-                    "identity provider {name} disappeared since the plan"
-                ))
-            })?;
-        if matches(&current, desired) {
-            return Ok(Effect::Unchanged);
-        }
-        let pre = to_json(&current)?;
-        r.remember(step, PreImage::Idp(Box::new(current.clone())));
-        intent(ctx, Action::Update, Some(pre.clone()))?;
-        idps.update_confirmed(name, &merge(&current, desired))
-            .await
-            .map_err(failed)?;
-        return Ok(Effect::Updated { pre_image: pre });
+        let current = still_there(idps.get(name).await, format!("identity provider {name}"));
+        return update_read(
+            r,
+            ctx,
+            step,
+            current,
+            |c| matches(c, desired),
+            |c| PreImage::Idp(Box::new(c)),
+            |c| async move {
+                idps.update_confirmed(name, &merge(&c, desired))
+                    .await
+                    .map(|_| ())
+            },
+        )
+        .await;
     }
     intent(ctx, Action::Create, None)?;
     match idps.add_confirmed(desired).await {

@@ -275,6 +275,47 @@ where
     }
 }
 
+/// An object read for an update, or the failure of finding it gone since the plan.
+pub(crate) fn still_there<T, E>(
+    read: Result<Option<T>, E>,
+    what: impl fmt::Display,
+) -> Result<T, StepFailure>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    read.map_err(StepFailure::clean)?
+        .ok_or_else(|| StepFailure::clean(format!("{what} disappeared since the plan")))
+}
+
+/// The update branch every object step shares: `current` is the object just read; when it
+/// already matches, nothing is sent; otherwise its pre-image is remembered (in memory, secrets
+/// included) and journaled (secrets withheld) before `write` changes it.
+pub(crate) async fn update_read<T, E, W, WF>(
+    r: &FedRunner<'_>,
+    ctx: &StepCtx<'_>,
+    step: &StepId,
+    current: Result<T, StepFailure>,
+    already: impl FnOnce(&T) -> bool,
+    image: impl FnOnce(T) -> PreImage,
+    write: W,
+) -> Result<Effect, StepFailure>
+where
+    T: Serialize + Clone,
+    E: std::error::Error + Send + Sync + 'static + WriteOutcome,
+    W: FnOnce(T) -> WF,
+    WF: Future<Output = Result<(), E>>,
+{
+    let current = current?;
+    if already(&current) {
+        return Ok(Effect::Unchanged);
+    }
+    let pre = to_json(&current)?;
+    r.remember(step, image(current.clone()));
+    intent(ctx, Action::Update, Some(pre.clone()))?;
+    write(current).await.map_err(failed)?;
+    Ok(Effect::Updated { pre_image: pre })
+}
+
 /// Deletes an object and settles a failure by reading it back: absent means done.
 pub(crate) async fn delete_settled<E, D, DF, X, XF>(delete: D, exists: X) -> Result<(), StepFailure>
 where

@@ -6,7 +6,7 @@
 use wso2_is_client::oauth::OAuthConsumerAppDTO;
 use wso2_is_client::{ConsumerKey, OAuthAppName};
 
-use super::{FedRunner, PreImage, create_settled, failed, from_json, intent, to_json};
+use super::{FedRunner, PreImage, create_settled, from_json, intent, still_there, update_read};
 use crate::engine::{Action, Effect, StepCtx, StepFailure, StepId};
 
 fn key(client_id: &str) -> Result<ConsumerKey, StepFailure> {
@@ -23,27 +23,27 @@ pub(super) async fn apply(
     let desired = &r.desired()?.oauth_app;
     let apps = r.is.oauth_apps();
     if update {
-        let current = apps
-            .get_by_name(name)
-            .await
-            .map_err(StepFailure::clean)?
-            .ok_or_else(|| {
-                StepFailure::clean(format!(
-                    "OAuth application {name} disappeared since the plan"
-                ))
-            })?;
-        let mut changed = current.clone();
-        changed.callback_url = desired.callback_url.clone();
-        changed.grant_types = desired.grant_types.clone();
-        changed.oauth_version = desired.oauth_version.clone();
-        if changed == current {
-            return Ok(Effect::Unchanged);
-        }
-        let pre = to_json(&current)?;
-        r.remember(step, PreImage::OAuthApp(Box::new(current)));
-        intent(ctx, Action::Update, Some(pre.clone()))?;
-        apps.update(&changed).await.map_err(failed)?;
-        return Ok(Effect::Updated { pre_image: pre });
+        let current = still_there(
+            apps.get_by_name(name).await,
+            format!("OAuth application {name}"),
+        );
+        let changed = |app: &OAuthConsumerAppDTO| {
+            let mut c = app.clone();
+            c.callback_url = desired.callback_url.clone();
+            c.grant_types = desired.grant_types.clone();
+            c.oauth_version = desired.oauth_version.clone();
+            c
+        };
+        return update_read(
+            r,
+            ctx,
+            step,
+            current,
+            |c| changed(c) == *c,
+            |c| PreImage::OAuthApp(Box::new(c)),
+            |c| async move { apps.update(&changed(&c)).await },
+        )
+        .await;
     }
     intent(ctx, Action::Create, None)?;
     create_settled(

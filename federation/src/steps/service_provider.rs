@@ -11,7 +11,7 @@ use wso2_is_client::model::{
     ClaimConfig, InboundAuthenticationConfig, ServiceProvider, fill_redacted_sp_secrets,
 };
 
-use super::{FedRunner, PreImage, delete_settled, failed, from_json, intent, to_json};
+use super::{FedRunner, PreImage, delete_settled, from_json, intent, still_there, update_read};
 use crate::engine::{Action, Effect, StepCtx, StepFailure, StepId};
 
 /// `live` with the fields this federation manages taken from `desired`.
@@ -78,55 +78,59 @@ pub(super) async fn apply(
     let desired = &r.desired()?.service_provider;
     let apps = r.is.applications();
     if update {
-        let current = apps
-            .get(name)
-            .await
-            .map_err(StepFailure::clean)?
-            .ok_or_else(|| {
-                StepFailure::clean(format!(
-                    "service provider {name} disappeared since the plan"
-                ))
-            })?;
-        if matches(&current, desired) {
-            return Ok(Effect::Unchanged);
-        }
-        let pre = to_json(&current)?;
-        r.remember(step, PreImage::ServiceProvider(Box::new(current.clone())));
-        intent(ctx, Action::Update, Some(pre.clone()))?;
-        apps.update(&merge(&current, desired))
-            .await
-            .map_err(failed)?;
-        return Ok(Effect::Updated { pre_image: pre });
+        let current = still_there(apps.get(name).await, format!("service provider {name}"));
+        return update_read(
+            r,
+            ctx,
+            step,
+            current,
+            |c| matches(c, desired),
+            |c| PreImage::ServiceProvider(Box::new(c)),
+            |c| async move { apps.update(&merge(&c, desired)).await },
+        )
+        .await;
     }
     intent(ctx, Action::Create, None)?;
-    // IS 5.x stores only the name and description on create: create, read the id, update.
-    let created = async {
-        let read = apps.create(desired).await?;
-        let mut full = desired.clone();
-        full.application_id = read.application_id;
-        full.owner = read.owner;
-        apps.update(&full).await
+    // IS 5.x stores only the name and description on create: create (which reads the id
+    // back), then write the configuration.
+    let read = match apps.create(desired).await {
+        Ok(read) => read,
+        Err(e) => return settle_create(r, name, desired, e).await,
     };
-    match created.await {
-        Ok(_) => Ok(Effect::Created),
-        Err(e) => match apps.get(name).await {
-            // Absent: the create failed; nothing to undo.
-            Ok(None) => Err(StepFailure::clean(e)),
-            Ok(Some(live)) if r.owns(live.description.as_deref()) && matches(&live, desired) => {
-                Ok(Effect::Created)
+    let mut full = desired.clone();
+    full.application_id = read.application_id;
+    full.owner = read.owner;
+    match apps.update(&full).await {
+        Ok(()) => Ok(Effect::Created),
+        // It exists now: the failure leaves an effect to undo (undo deletes it: it is ours).
+        Err(e) => Err(StepFailure::unknown(e)),
+    }
+}
+
+/// A create whose answer failed: read back. Absent, the create failed; present with our tag,
+/// the create was stored before its answer was lost, with only its name and description (all
+/// IS 5.x stores on create), so the configuration is written now.
+async fn settle_create(
+    r: &FedRunner<'_>,
+    name: &ApplicationName,
+    desired: &ServiceProvider,
+    e: wso2_is_client::Error,
+) -> Result<Effect, StepFailure> {
+    let apps = r.is.applications();
+    match apps.get(name).await {
+        Ok(None) => Err(StepFailure::clean(e)),
+        Ok(Some(live)) if r.owns(live.description.as_deref()) && matches(&live, desired) => {
+            Ok(Effect::Created)
+        }
+        Ok(Some(live)) if r.owns(live.description.as_deref()) => {
+            tracing::info!(error = %e, "the service provider was stored before its answer was lost: configuring it");
+            match apps.update(&merge(&live, desired)).await {
+                Ok(()) => Ok(Effect::Created),
+                Err(e2) => Err(StepFailure::unknown(e2)),
             }
-            // Created (it carries our tag) but its answer was lost before the configuration was
-            // written: finish it. If that fails too, undo deletes it.
-            Ok(Some(live)) if r.owns(live.description.as_deref()) => {
-                tracing::info!(error = %e, "the service provider was created but not configured: configuring it");
-                match apps.update(&merge(&live, desired)).await {
-                    Ok(()) => Ok(Effect::Created),
-                    Err(e2) => Err(StepFailure::unknown(e2)),
-                }
-            }
-            Ok(Some(_)) => Err(StepFailure::clean(e)),
-            Err(_) => Err(StepFailure::unknown(e)),
-        },
+        }
+        Ok(Some(_)) => Err(StepFailure::clean(e)),
+        Err(_) => Err(StepFailure::unknown(e)),
     }
 }
 
