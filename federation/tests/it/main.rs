@@ -2,9 +2,13 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub, dead_code)]
 
 mod cli;
+mod crash;
+mod fault_matrix;
 #[path = "../../../wso2-is-client/tests/it/fixtures.rs"]
 mod fixtures;
 mod outcomes;
+mod request_count;
 mod saga;
 mod support;
+mod undo_matrix;
 mod verify;

@@ -1,0 +1,197 @@
+//! Undo fault matrix: the seed apply fails at its last write (the second portal switch), and
+//! every request of the rollback that follows meets every fault kind, one case at a time. The
+//! rollback either absorbs the fault (it settles it by reading back) and ends on the clean slate,
+//! or reports the failed undo as `RollbackIncomplete` naming the journal; re-running `rollback`
+//! from that journal (alternately through `Federation::rollback` and through `rollback_journal`
+//! with fresh clients and no settings) then reaches the clean slate, and a third run changes
+//! nothing.
+//!
+//! `cargo test -p wso2-federation --all-features --test it undo_matrix -- --nocapture`
+
+use std::sync::{Arc, Mutex};
+
+use wso2_federation::engine::Event;
+use wso2_federation::{FederationError, RunOptions, journal_marker, rollback_journal};
+use wso2_testkit::{FaultKind, FaultRule, Sandbox};
+
+use crate::fault_matrix::{HANG, TIMEOUT, Verdict, report};
+use crate::support::*;
+
+const PARALLEL: usize = 8;
+
+/// The fault that makes the apply fail at its last write: the second portal switch.
+fn last_step_fault(sb: &Sandbox) {
+    sb.apim().inject(FaultRule::nth(
+        "updateApplication",
+        2,
+        FaultKind::SoapFault {
+            message: "Injected fault at the last step".into(),
+        },
+    ));
+}
+
+/// The requests of the rollback after the apply failed at its last step, numbered per action
+/// over the whole run (as fault rules count them).
+async fn undo_calls() -> Vec<Call> {
+    let sb = matrix_sandbox(HANG).await;
+    let before = sb.snapshot();
+    last_step_fault(&sb);
+    let fed = matrix_builder(&sb, TIMEOUT, 8).build().unwrap();
+    let journal = TempJournal::new();
+    let marks: Arc<Mutex<Option<(usize, usize)>>> = Arc::default();
+    let (is, apim, m) = (sb.is().clone(), sb.apim().clone(), marks.clone());
+    let sink: wso2_federation::engine::EventSink = Arc::new(move |e: &Event| {
+        if matches!(e, Event::UndoStarted { .. }) {
+            let mut m = m.lock().unwrap();
+            if m.is_none() {
+                *m = Some((is.requests().len(), apim.requests().len()));
+            }
+        }
+    });
+    let result = fed.apply(&RunOptions::new(&journal.0).events(sink)).await;
+    assert!(
+        matches!(result, Err(FederationError::RolledBack { .. })),
+        "the apply must fail at its last step and roll back: {result:?}"
+    );
+    before.assert_same(&sb.snapshot());
+    let (is_mark, apim_mark) = marks.lock().unwrap().unwrap();
+    let mut out = Vec::new();
+    for (name, log, mark) in [
+        ("is", sb.is().requests(), is_mark),
+        ("apim", sb.apim().requests(), apim_mark),
+    ] {
+        out.extend(calls(name, &log).into_iter().skip(mark));
+    }
+    out
+}
+
+struct Case {
+    call: Call,
+    kind: FaultKind,
+    /// Re-run the rollback with `rollback_journal` and fresh clients (else `Federation::rollback`).
+    from_journal_only: bool,
+}
+
+async fn run_case(case: &Case) -> Verdict {
+    let sb = matrix_sandbox(HANG).await;
+    let before = sb.snapshot();
+    last_step_fault(&sb);
+    let target = server(&sb, case.call.server);
+    target.inject(FaultRule::nth(
+        case.call.action.clone(),
+        case.call.nth,
+        case.kind.clone(),
+    ));
+    let fed = matrix_builder(&sb, TIMEOUT, 8).build().unwrap();
+    let journal = TempJournal::new();
+    let result = fed.apply(&journal.options()).await;
+    // The fault rule of the last step fired too: count only the undo fault.
+    let fired = target.stats().faults_fired - u64::from(case.call.server == "apim");
+    sb.clear_faults();
+    if fired == 0 {
+        return Verdict::Inconsistent("the undo fault was never reached".into());
+    }
+    match result {
+        Err(FederationError::RolledBack { .. }) => {
+            let after = sb.snapshot();
+            if before != after {
+                return Verdict::Inconsistent(format!(
+                    "reported as rolled back, but changes are left:\n{}",
+                    before.diff(&after)
+                ));
+            }
+            Verdict::CleanSlate
+        }
+        Err(FederationError::RollbackIncomplete {
+            journal: named,
+            undo_failures,
+            ..
+        }) => {
+            if named != journal.0 {
+                return Verdict::Inconsistent(format!(
+                    "RollbackIncomplete names the journal {}, not {}",
+                    named.display(),
+                    journal.0.display()
+                ));
+            }
+            if undo_failures.is_empty() {
+                return Verdict::Inconsistent("RollbackIncomplete lists no failed undo".into());
+            }
+            let rerun = if case.from_journal_only {
+                let tag = format!("[managed-by:{}]", journal_marker(&journal.0).unwrap());
+                let is = client_builder(&sb, sb.is(), sb.is().admin(), TIMEOUT)
+                    .build()
+                    .unwrap();
+                let apim = client_builder(&sb, sb.apim(), sb.apim().admin(), TIMEOUT)
+                    .build()
+                    .unwrap();
+                rollback_journal(&is, &apim, &tag, 8, &journal.options())
+                    .await
+                    .map(|_| ())
+            } else {
+                fed.rollback(&journal.options()).await.map(|_| ())
+            };
+            if let Err(e) = rerun {
+                return Verdict::Inconsistent(format!(
+                    "the re-run of rollback failed: {e} (undo failures: {undo_failures:?})"
+                ));
+            }
+            let after = sb.snapshot();
+            if before != after {
+                return Verdict::Inconsistent(format!(
+                    "the re-run of rollback left changes (undo failures: {undo_failures:?}):\n{}",
+                    before.diff(&after)
+                ));
+            }
+            if let Err(e) = fed.rollback(&journal.options()).await {
+                return Verdict::Inconsistent(format!("a third rollback failed: {e}"));
+            }
+            if before != sb.snapshot() {
+                return Verdict::Inconsistent("a third rollback changed something".into());
+            }
+            Verdict::CleanSlate
+        }
+        other => Verdict::Inconsistent(format!(
+            "expected RolledBack or RollbackIncomplete, got {other:?}"
+        )),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_in_each_undo_call_is_reported_and_a_rerun_of_rollback_cleans_up() {
+    let undo = undo_calls().await;
+    let kinds = FaultKind::all();
+    let mut cases = Vec::new();
+    for call in &undo {
+        for kind in &kinds {
+            if !selected(&format!("{call} {}", kind_name(kind))) {
+                continue;
+            }
+            cases.push(Case {
+                call: call.clone(),
+                kind: kind.clone(),
+                from_journal_only: cases.len() % 2 == 1,
+            });
+        }
+    }
+    println!(
+        "undo matrix: the rollback after a failure at the last step sends {} requests: {}",
+        undo.len(),
+        undo.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let rows = run_pool(cases, PARALLEL, |case| async move {
+        let verdict = run_case(&case).await;
+        (
+            format!("{} (undo)", case.call),
+            kind_name(&case.kind),
+            verdict,
+        )
+    })
+    .await;
+    let (run, consistent) = report("undo matrix", &rows);
+    println!("undo matrix: {run} cases run, {consistent} consistent");
+    assert_eq!(consistent, run, "inconsistent cases above");
+}
