@@ -1,6 +1,7 @@
 //! How close the seed apply and its rollback come to the network's limit.
 //!
 //! Run: `cargo bench -p wso2-federation --bench apply` (prints figures; no thresholds).
+//! The seed setup is that of the integration tests (see `common/mod.rs`).
 //! `BENCH_RUNS=N` sets the repetitions per configuration (default 3).
 //!
 //! The command measured is [`Federation::apply`]: plan (reads only) then the steps. Its wall time
@@ -30,14 +31,13 @@
     clippy::print_stdout
 )]
 
-#[path = "../tests/it/support.rs"]
-mod support;
+mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use support::{TempJournal, seed_builder};
+use common::{TempJournal, seed_builder};
 use wso2_federation::engine::{Event, Server, StepId, fold_journal};
 use wso2_federation::steps::StepSpec;
 use wso2_testkit::{FaultKind, FaultRule, RequestRecord, Sandbox};
@@ -569,7 +569,7 @@ fn main() {
         .build()
         .unwrap();
     println!(
-        "federation apply bench: the seed setup (tests/it/support.rs `seed`), a new sandbox per run"
+        "federation apply bench: the seed setup (as tests/it/support.rs `seed`), a new sandbox per run"
     );
     println!(
         "command measured: Federation::apply = plan (reads) + steps; {runs} runs per configuration"
