@@ -1,11 +1,13 @@
 //! Integration tests of `wso2-federation` against the testkit's simulated IS and APIM.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub, dead_code)]
 
+mod canary;
 mod cli;
 mod crash;
 mod fault_matrix;
 #[path = "../../../wso2-is-client/tests/it/fixtures.rs"]
 mod fixtures;
+mod load;
 mod outcomes;
 mod request_count;
 mod saga;
