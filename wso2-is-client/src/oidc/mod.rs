@@ -326,6 +326,13 @@ fn says_multiple_methods(description: &str) -> bool {
             && (d.contains("one mechanism") || d.contains("one method")))
 }
 
+/// Classifies a token endpoint's answer as [`ClientAuthProbe::send`] does, without I/O;
+/// `client_secret` is scrubbed from the server's text. Pure; for tests and fuzzing of the
+/// decoder.
+pub fn classify_token_answer(answer: &HttpAnswer, client_secret: &str) -> ProbeOutcome {
+    classify(answer, client_secret)
+}
+
 /// Classifies a token endpoint's answer to a probe. `secret` is scrubbed from the server's
 /// text. The body of a 2xx answer (tokens) is not read.
 pub(crate) fn classify(answer: &HttpAnswer, secret: &str) -> ProbeOutcome {

@@ -757,6 +757,19 @@ fn response_operations(answer: &crate::carbon::HttpAnswer) -> Result<Vec<Respons
         .collect())
 }
 
+/// Decodes a Bulk answer as [`Bulk::send`] does, without I/O: the outcome of each entry of its
+/// `Operations`, in the server's order (before they are paired with the operations sent); an
+/// error status as the error `send` records. Pure; for tests and fuzzing of the decoder.
+pub fn decode_bulk_answer(answer: &crate::carbon::HttpAnswer) -> Result<Vec<BulkOutcome>> {
+    if !wire::is_success(answer) {
+        return Err(wire::scim_error("bulk", answer, &[]));
+    }
+    Ok(response_operations(answer)?
+        .iter()
+        .map(|r| outcome_of(r, &[]))
+        .collect())
+}
+
 fn outcome_of(r: &ResponseOp, secrets: &[&str]) -> BulkOutcome {
     match r.status {
         None => BulkOutcome::Unknown {

@@ -61,7 +61,7 @@ use crate::names::{RoleName, UserName};
 
 pub use bulk::{
     Bulk, BulkMethod, BulkOperation, BulkOutcome, BulkReport, BulkResult,
-    DEFAULT_BULK_MAX_OPERATIONS, DEFAULT_BULK_MAX_PAYLOAD,
+    DEFAULT_BULK_MAX_OPERATIONS, DEFAULT_BULK_MAX_PAYLOAD, decode_bulk_answer,
 };
 pub use model::{
     BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, BulkSupport, ENTERPRISE_USER_SCHEMA, ERROR_SCHEMA,
@@ -325,6 +325,29 @@ pub(crate) fn group_body(group: &ScimGroup, create: bool) -> Result<Value> {
     }
     fill_schemas(&mut body, GROUP_SCHEMA);
     Ok(Value::Object(body))
+}
+
+/// Decodes a SCIM2 answer as the handlers here do, without I/O: a 2xx answer's JSON body as `T`
+/// ([`ScimUser`], [`ScimGroup`], [`ServiceProviderConfig`], ...), any other status as the error
+/// the handlers return. Pure; for tests and fuzzing of the decoders.
+pub fn decode_answer<T: DeserializeOwned>(
+    operation: &'static str,
+    answer: &HttpAnswer,
+) -> Result<T> {
+    if wire::is_success(answer) {
+        wire::decode_json(operation, answer)
+    } else {
+        Err(wire::scim_error(operation, answer, &[]))
+    }
+}
+
+/// Decodes a SCIM2 list answer (`ListResponse`) as the `find_by_name` handlers do: its
+/// `Resources`. Pure, like [`decode_answer`].
+pub fn decode_list_answer<T: DeserializeOwned>(
+    operation: &'static str,
+    answer: &HttpAnswer,
+) -> Result<Vec<T>> {
+    decode_answer::<ListResponse<T>>(operation, answer).map(|list| list.resources)
 }
 
 /// SCIM2 users; get one with [`Scim2::users`].
