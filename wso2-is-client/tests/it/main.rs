@@ -5,6 +5,7 @@
 mod application;
 mod contract;
 mod fixtures;
+mod fuzz;
 mod hostile;
 mod idp;
 mod oauth;
