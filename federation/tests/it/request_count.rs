@@ -94,8 +94,18 @@ async fn apply_reapply_and_destroy_send_exact_request_counts_however_full_the_se
     );
     // Fresh sandbox: the portals' service providers are brought into being by the apply.
     assert_eq!(apply.counts(), [14, 7, 28, 5], "apply: {:?}", apply.actions);
-    assert_eq!(reapply.counts(), [8, 0, 5, 0], "re-apply: {:?}", reapply.actions);
-    assert_eq!(destroy.counts(), [7, 5, 8, 3], "destroy: {:?}", destroy.actions);
+    assert_eq!(
+        reapply.counts(),
+        [8, 0, 5, 0],
+        "re-apply: {:?}",
+        reapply.actions
+    );
+    assert_eq!(
+        destroy.counts(),
+        [7, 5, 8, 3],
+        "destroy: {:?}",
+        destroy.actions
+    );
 
     let (apply_full, reapply_full, destroy_full) = apply_reapply_destroy(10_000).await;
     assert_eq!(apply_full, apply, "apply with 10,000 unrelated objects");
