@@ -395,8 +395,7 @@ fn main() {
         "XML codec bench: getApplicationResponse of the simulated IS, decoded into and encoded from"
     );
     println!(
-        "wso2_is_client::model::ServiceProvider by ours (wso2-is-client carbon::xml), quick-xml {} serde,",
-        "0.42"
+        "wso2_is_client::model::ServiceProvider by ours (wso2-is-client carbon::xml), quick-xml 0.42 serde,"
     );
     println!("and serde-xml-rs 0.8 (same structs, serde derives of the model)");
     if !with_callgrind {

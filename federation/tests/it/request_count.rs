@@ -23,7 +23,7 @@ impl Sent {
         let apim = sb.apim().requests();
         sb.clear_requests();
         let mutating = |log: &[RequestRecord]| log.iter().filter(|r| r.mutating).count();
-        let mut names = |log: &[RequestRecord]| {
+        let names = |log: &[RequestRecord]| {
             let mut v: Vec<String> = log.iter().map(|r| r.action.clone()).collect();
             // Concurrent requests arrive in any order.
             v.sort();
