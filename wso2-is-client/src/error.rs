@@ -192,7 +192,9 @@ impl fmt::Display for TlsProblem {
                  subjectAltName, or reissue the certificate with this name in its SAN",
             ),
             Self::ClientCertificate => f.write_str(
-                "the server requires a client certificate; give one with `client_identity_pem`",
+                "the server requires a client certificate and refused this client's (none was \
+                 given, or the server does not trust it); give one signed by a CA the server \
+                 trusts with `client_identity_pem`",
             ),
             Self::Other(m) => write!(f, "TLS handshake failed: {m}"),
         }

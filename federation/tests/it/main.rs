@@ -12,5 +12,6 @@ mod outcomes;
 mod request_count;
 mod saga;
 mod support;
+mod tls;
 mod undo_matrix;
 mod verify;

@@ -292,16 +292,65 @@ fn classify(e: &rustls::Error) -> TlsProblem {
             other => TlsProblem::Other(format!("{other:?}")),
         },
         rustls::Error::AlertReceived(alert) => {
-            let a = format!("{alert:?}");
-            if a.contains("CertificateRequired")
-                || a.contains("BadCertificate")
-                || a.contains("UnknownCA")
-            {
-                TlsProblem::ClientCertificate
-            } else {
-                TlsProblem::Other(format!("the server sent alert {a}"))
+            use rustls::AlertDescription as A;
+            match alert {
+                // A server sends the certificate alerts (RFC 8446 section 6.2) about the
+                // client's certificate: missing, untrusted, expired, refused. `decrypt_error`
+                // is what it sends when that certificate's signature does not verify (e.g. it
+                // was issued by another CA with the same name).
+                A::CertificateRequired
+                | A::BadCertificate
+                | A::UnknownCA
+                | A::UnsupportedCertificate
+                | A::CertificateRevoked
+                | A::CertificateExpired
+                | A::CertificateUnknown
+                | A::AccessDenied
+                | A::DecryptError => TlsProblem::ClientCertificate,
+                other => TlsProblem::Other(format!("the server sent alert {other:?}")),
             }
         }
         other => TlsProblem::Other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_about_the_client_certificate_say_to_give_one() {
+        use rustls::AlertDescription as A;
+        for alert in [
+            A::CertificateRequired,
+            A::BadCertificate,
+            A::UnknownCA,
+            A::CertificateExpired,
+            A::DecryptError,
+        ] {
+            assert_eq!(
+                classify(&rustls::Error::AlertReceived(alert)),
+                TlsProblem::ClientCertificate,
+                "{alert:?}"
+            );
+        }
+        assert!(matches!(
+            classify(&rustls::Error::AlertReceived(A::HandshakeFailure)),
+            TlsProblem::Other(_)
+        ));
+    }
+
+    #[test]
+    fn certificate_errors_are_named() {
+        let c = |e| classify(&rustls::Error::InvalidCertificate(e));
+        assert_eq!(
+            c(CertificateError::UnknownIssuer),
+            TlsProblem::UnknownIssuer
+        );
+        assert_eq!(c(CertificateError::Expired), TlsProblem::Expired);
+        assert_eq!(
+            c(CertificateError::NotValidForName),
+            TlsProblem::HostnameMismatch
+        );
     }
 }
