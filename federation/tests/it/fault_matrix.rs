@@ -4,13 +4,18 @@
 //! the servers hold what a faultless apply leaves) or on a clean slate equal to the starting
 //! snapshot (and a second rollback then changes nothing).
 //!
+//! Two scenarios: the seed apply on fresh servers (every object created), and an updating apply
+//! over an older version of the federation (grant types, a requested claim, a role mapping, a
+//! user's roles and the portals' login type changed: every object updated, pre-images taken).
+//!
 //! `cargo test -p wso2-federation --all-features --test it fault_matrix -- --nocapture`
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wso2_federation::RunOptions;
+use wso2_apim_client::portals::SwitchOptions;
 use wso2_federation::engine::Event;
+use wso2_federation::{Federation, FederationBuilder, RunOptions};
 use wso2_testkit::{FaultKind, FaultRule, Sandbox};
 
 use crate::support::*;
@@ -32,12 +37,104 @@ pub struct Reference {
     pub delta: Vec<String>,
 }
 
-/// Applies the seed setup on a fresh matrix sandbox and records its requests: those logged
-/// before the first step started are the plan's reads.
-pub async fn reference() -> Reference {
+/// Which apply the matrix faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// The seed setup on fresh servers: every object is created.
+    Create,
+    /// Version 2 of the setup over version 1: every object is updated.
+    Update,
+}
+
+impl Scenario {
+    /// How the end state is compared: exactly for creates (a clean slate is the starting
+    /// snapshot); as the servers answer for updates (a restored pre-image is written back as it
+    /// was read, with the defaults Axis2 answers for absent fields; see [`as_answered`]).
+    pub fn equality(self) -> Equality {
+        match self {
+            Scenario::Create => Equality::Exact,
+            Scenario::Update => Equality::AsAnswered,
+        }
+    }
+}
+
+/// The setup in version 1 (`v2 = false`: fewer grant types, no requested e-mail claim, one role
+/// mapping, `api_user` in one role, portals with local login kept) or 2 (the seed setup's grant
+/// types, the e-mail claim requested, both mappings, `api_user` in both roles, portals federated
+/// only), with the matrices' client settings.
+pub fn versioned_builder(
+    is: wso2_is_client::IsClient,
+    apim: wso2_apim_client::ApimClient,
+    v2: bool,
+) -> FederationBuilder {
+    let b = Federation::builder()
+        .is(is)
+        .apim(apim)
+        .role("publisher_role")
+        .role("user_role")
+        .user("api_publisher", PUBLISHER_PASSWORD, ["publisher_role"])
+        .map_role("publisher_role", "Internal/publisher")
+        .client_id(FIXED_CLIENT_ID)
+        .client_secret(CANARY_CLIENT_SECRET)
+        .concurrency(8);
+    if v2 {
+        b.user("api_user", USER_PASSWORD, ["user_role", "publisher_role"])
+            .map_role("user_role", "Internal/subscriber")
+            .grant_types(["authorization_code", "refresh_token", "password"])
+            .request_claim("http://wso2.org/claims/emailaddress")
+    } else {
+        b.user("api_user", USER_PASSWORD, ["user_role"])
+            .grant_types(["authorization_code", "refresh_token"])
+            .switch_options(SwitchOptions {
+                local_login_fallback: true,
+                ..SwitchOptions::default()
+            })
+    }
+}
+
+/// A matrix sandbox ready for `scenario` (version 1 applied for an update), with empty request
+/// logs, and the federation to apply on it.
+pub async fn scenario_sandbox(scenario: Scenario) -> (Sandbox, Federation) {
     let sb = matrix_sandbox(HANG).await;
+    let fed = match scenario {
+        Scenario::Create => matrix_builder(&sb, TIMEOUT, 8).build().unwrap(),
+        Scenario::Update => {
+            // One pair of clients for both versions: their connections are reused.
+            let is: wso2_is_client::IsClient =
+                client_builder(&sb, sb.is(), sb.is().admin(), TIMEOUT)
+                    .build()
+                    .unwrap();
+            let apim: wso2_apim_client::ApimClient =
+                client_builder(&sb, sb.apim(), sb.apim().admin(), TIMEOUT)
+                    .build()
+                    .unwrap();
+            let v1 = versioned_builder(is.clone(), apim.clone(), false)
+                .build()
+                .unwrap();
+            let journal = TempJournal::new();
+            v1.apply(&journal.options()).await.unwrap();
+            sb.clear_requests();
+            versioned_builder(is, apim, true).build().unwrap()
+        }
+    };
+    (sb, fed)
+}
+
+/// Applies the scenario's federation on a fresh matrix sandbox and records its requests: those
+/// logged before the first step started are the plan's reads.
+pub async fn reference(scenario: Scenario) -> Reference {
+    let (sb, fed) = scenario_sandbox(scenario).await;
     let before = sb.snapshot();
-    let fed = matrix_builder(&sb, TIMEOUT, 8).build().unwrap();
+    if scenario == Scenario::Update {
+        let plan = fed.plan().await.unwrap();
+        let updates = plan
+            .changes
+            .iter()
+            .filter(|c| c.action == wso2_federation::plan::PlanAction::Update)
+            .count();
+        println!("fault matrix (updating apply): the plan updates {updates} objects:\n{plan}");
+        sb.clear_requests();
+    }
     let journal = TempJournal::new();
     let plan_reads: Arc<Mutex<Option<(usize, usize)>>> = Arc::default();
     let (is, apim, marks) = (sb.is().clone(), sb.apim().clone(), plan_reads.clone());
@@ -71,7 +168,7 @@ pub async fn reference() -> Reference {
     }
     Reference {
         calls: out,
-        delta: state_delta(&sb, &before, &sb.snapshot()),
+        delta: delta(&sb, &before, &sb.snapshot(), scenario.equality()),
     }
 }
 
@@ -87,6 +184,7 @@ pub enum Verdict {
 }
 
 struct Case {
+    scenario: Scenario,
     call: Call,
     phase: &'static str,
     kind: FaultKind,
@@ -94,7 +192,7 @@ struct Case {
 
 async fn run_case(case: &Case, applied: &[String]) -> Verdict {
     for _ in 0..ATTEMPTS {
-        let sb = matrix_sandbox(HANG).await;
+        let (sb, fed) = scenario_sandbox(case.scenario).await;
         let before = sb.snapshot();
         let target = server(&sb, case.call.server);
         target.inject(FaultRule::nth(
@@ -102,12 +200,12 @@ async fn run_case(case: &Case, applied: &[String]) -> Verdict {
             case.call.nth,
             case.kind.clone(),
         ));
-        let fed = matrix_builder(&sb, TIMEOUT, 8).build().unwrap();
         let journal = TempJournal::new();
         let result = fed.apply(&journal.options()).await;
         let fired = target.stats().faults_fired;
         sb.clear_faults();
-        let verdict = settle(&sb, &fed, &journal, &before, result, applied).await;
+        let eq = case.scenario.equality();
+        let verdict = settle(&sb, &fed, &journal, &before, result, applied, eq).await;
         match verdict {
             // Another failure ended the run before the fault: consistent, but not this case.
             Verdict::Applied | Verdict::CleanSlate if fired == 0 => continue,
@@ -133,6 +231,7 @@ pub async fn settle(
     before: &wso2_testkit::SandboxSnapshot,
     result: Result<wso2_federation::ApplyReport, wso2_federation::FederationError>,
     applied: &[String],
+    eq: Equality,
 ) -> Verdict {
     match result {
         Ok(_) => {
@@ -145,7 +244,7 @@ pub async fn settle(
                     "applied, but the next plan is not empty:\n{plan}"
                 ));
             }
-            let delta = state_delta(sb, before, &sb.snapshot());
+            let delta = delta(sb, before, &sb.snapshot(), eq);
             let diff = line_diff(applied, &delta, 12);
             if diff.is_empty() {
                 Verdict::Applied
@@ -157,11 +256,9 @@ pub async fn settle(
             }
         }
         Err(e) => {
-            let after = sb.snapshot();
-            if *before != after {
+            if let Some(d) = difference(sb, before, &sb.snapshot(), eq) {
                 return Verdict::Inconsistent(format!(
-                    "failed ({e}) and left changes behind:\n{}",
-                    before.diff(&after)
+                    "failed ({e}) and left changes behind:\n{d}"
                 ));
             }
             // Undoing twice is harmless (a run that failed while planning wrote no journal).
@@ -173,11 +270,9 @@ pub async fn settle(
                     "failed ({e}), clean, but a second rollback failed: {e2}"
                 ));
             }
-            let again = sb.snapshot();
-            if *before != again {
+            if let Some(d) = difference(sb, before, &sb.snapshot(), eq) {
                 return Verdict::Inconsistent(format!(
-                    "failed ({e}), clean, but a second rollback changed:\n{}",
-                    before.diff(&again)
+                    "failed ({e}), clean, but a second rollback changed:\n{d}"
                 ));
             }
             Verdict::CleanSlate
@@ -218,9 +313,9 @@ pub fn report(title: &str, rows: &[(String, String, Verdict)]) -> (usize, usize)
     (rows.len(), consistent)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_fault_at_every_request_of_the_apply_ends_applied_or_clean() {
-    let reference = reference().await;
+/// Runs the forward matrix of `scenario`; returns (cases, consistent).
+async fn forward_matrix(scenario: Scenario, title: &str) -> (usize, usize) {
+    let reference = reference(scenario).await;
     let kinds = FaultKind::all();
     let mut cases = Vec::new();
     for (call, phase) in &reference.calls {
@@ -229,6 +324,7 @@ async fn every_fault_at_every_request_of_the_apply_ends_applied_or_clean() {
                 continue;
             }
             cases.push(Case {
+                scenario,
                 call: call.clone(),
                 phase,
                 kind: kind.clone(),
@@ -237,21 +333,37 @@ async fn every_fault_at_every_request_of_the_apply_ends_applied_or_clean() {
     }
     let writes = reference.calls.iter().filter(|(c, _)| c.mutating).count();
     println!(
-        "fault matrix: the seed apply sends {} requests ({writes} writes); {} fault kinds",
+        "{title}: the apply sends {} requests ({writes} writes); {} fault kinds",
         reference.calls.len(),
         kinds.len()
     );
-    let applied = &reference.delta;
-    let rows = run_pool(cases, PARALLEL, |case| async move {
-        let verdict = run_case(&case, applied).await;
-        (
-            format!("{} ({})", case.call, case.phase),
-            kind_name(&case.kind),
-            verdict,
-        )
+    let applied = std::sync::Arc::new(reference.delta);
+    let rows = run_pool(cases, PARALLEL, |case| {
+        let applied = applied.clone();
+        async move {
+            let verdict = run_case(&case, &applied).await;
+            (
+                format!("{} ({})", case.call, case.phase),
+                kind_name(&case.kind),
+                verdict,
+            )
+        }
     })
     .await;
-    let (run, consistent) = report("fault matrix", &rows);
+    report(title, &rows)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_at_every_request_of_the_apply_ends_applied_or_clean() {
+    let (run, consistent) = forward_matrix(Scenario::Create, "fault matrix").await;
     println!("fault matrix: {run} cases run, {consistent} consistent");
+    assert_eq!(consistent, run, "inconsistent cases above");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_at_every_request_of_an_updating_apply_ends_applied_or_restored() {
+    let title = "fault matrix (updating apply)";
+    let (run, consistent) = forward_matrix(Scenario::Update, title).await;
+    println!("{title}: {run} cases run, {consistent} consistent");
     assert_eq!(consistent, run, "inconsistent cases above");
 }
