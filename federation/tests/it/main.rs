@@ -1,6 +1,7 @@
 //! Integration tests of `wso2-federation` against the testkit's simulated IS and APIM.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub, dead_code)]
 
+mod bad_input;
 mod canary;
 mod cli;
 mod crash;
