@@ -165,3 +165,43 @@ async fn a_refused_connection_was_not_sent() {
     assert!(err.is_retryable());
     assert!(!err.outcome_unknown());
 }
+
+#[tokio::test]
+async fn a_1_gib_json_answer_is_cut_at_the_limit_on_the_rest_path() {
+    // SCIM2 and OIDC answers go through the REST path: the same cap, declared or not. The body is
+    // a JSON nesting bomb, which is never parsed since it is never read whole.
+    for declared in [true, false] {
+        let length = if declared {
+            "Content-Length: 1073741824\r\n"
+        } else {
+            "Connection: close\r\n"
+        };
+        let head =
+            format!("HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\n{length}\r\n");
+        let (url, server) = raw_server(head, vec![b'['; 64 * 1024], 16 * 1024).await;
+        let err = client(&url, 1024 * 1024)
+            .scim2()
+            .users()
+            .get("0a1b")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::BodyTooLarge {
+                    limit: 1_048_576,
+                    ..
+                }
+            ),
+            "declared {declared}: {err}"
+        );
+        let written = server.await.unwrap();
+        println!(
+            "1 GiB JSON answer (length declared: {declared}): cut at the 1 MiB cap; the server wrote {written} bytes before the client closed"
+        );
+        assert!(
+            written < 256 * 1024 * 1024,
+            "declared {declared}: the client stopped reading early ({written} bytes written)"
+        );
+    }
+}
