@@ -97,10 +97,9 @@ pub(super) async fn apply(
         Ok(read) => read,
         Err(e) => return settle_create(r, name, desired, e).await,
     };
-    let mut full = desired.clone();
-    full.application_id = read.application_id;
-    full.owner = read.owner;
-    match apps.update(&full).await {
+    // Every field read back is sent back (as when the create's answer was lost, below), so
+    // both ways to a created service provider leave the same one.
+    match apps.update(&merge(&read, desired)).await {
         Ok(()) => Ok(Effect::Created),
         // It exists now: the failure leaves an effect to undo (undo deletes it: it is ours).
         Err(e) => Err(StepFailure::unknown(e)),
