@@ -344,6 +344,7 @@ pub fn sim_binary() -> std::path::PathBuf {
 /// A `wso2-sim` process started by a test (killed when dropped).
 pub struct SimProcess {
     child: std::process::Child,
+    dir: std::path::PathBuf,
     pub is_url: String,
     pub apim_url: String,
     pub ca_path: std::path::PathBuf,
@@ -355,6 +356,7 @@ impl Drop for SimProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -362,8 +364,16 @@ impl SimProcess {
     /// Starts `wso2-sim` on free ports with `args`, and waits for its ready line.
     pub fn start(args: &[&str]) -> Self {
         use std::io::BufRead;
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "federation-sim-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
         let mut child = std::process::Command::new(sim_binary())
-            .args(["--is-port", "0", "--apim-port", "0"])
+            .args(["--is-port", "0", "--apim-port", "0", "--ca-out"])
+            .arg(dir.join("ca.pem"))
             .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -402,6 +412,7 @@ impl SimProcess {
             .unwrap();
         Self {
             child,
+            dir,
             is_url: ready["is_url"]
                 .as_str()
                 .unwrap()
