@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use wso2_apim_client::idp::OidcIdp;
@@ -18,7 +19,7 @@ use wso2_is_client::model::{
 use wso2_is_client::oauth::{GrantType, OAuthConsumerAppDTO};
 use wso2_is_client::{ConsumerKey, OAuthAppName, RoleName, UserName};
 
-use crate::engine::{StepDef, StepId};
+use crate::engine::{Server, StepDef, StepId};
 use crate::error::FederationError;
 use crate::plan::{FieldDiff, ObjectKind, Plan, PlanAction, PlannedChange, SecretChange, digest};
 use crate::steps::{Desired, Object, StepSpec, apim_idp, service_provider};
@@ -180,54 +181,91 @@ impl Federation {
         type ReadFuture<'f> = std::pin::Pin<
             Box<dyn std::future::Future<Output = Result<Read, FederationError>> + Send + 'f>,
         >;
-        let mut reads: Vec<ReadFuture<'_>> = Vec::new();
+        let mut reads: Vec<(Server, ReadFuture<'_>)> = Vec::new();
         let mapped = spec.mapped_local_roles();
-        reads.push(Box::pin(async move {
-            apim.roles().require(&mapped).await?;
-            Ok(Read::LocalRoles)
-        }));
+        reads.push((
+            Server::Apim,
+            Box::pin(async move {
+                apim.roles().require(&mapped).await?;
+                Ok(Read::LocalRoles)
+            }),
+        ));
         for role in &spec.roles {
             let name = role.name.clone();
-            reads.push(Box::pin(async move {
-                let exists = is.users().role_exists(&name).await?;
-                Ok(Read::Role(name, exists))
-            }));
+            reads.push((
+                Server::Is,
+                Box::pin(async move {
+                    let exists = is.users().role_exists(&name).await?;
+                    Ok(Read::Role(name, exists))
+                }),
+            ));
         }
         for user in &spec.users {
             let name = user.name.clone();
-            reads.push(Box::pin(async move {
-                let roles = if is.users().user_exists(&name).await? {
-                    Some(is.users().roles_of_user(&name).await?)
-                } else {
-                    None
-                };
-                Ok(Read::User(name, roles))
-            }));
+            reads.push((
+                Server::Is,
+                Box::pin(async move {
+                    let roles = if is.users().user_exists(&name).await? {
+                        Some(is.users().roles_of_user(&name).await?)
+                    } else {
+                        None
+                    };
+                    Ok(Read::User(name, roles))
+                }),
+            ));
         }
         let app_name = OAuthAppName::new(spec.service_provider.as_str())?;
-        reads.push(Box::pin(async move {
-            Ok(Read::OAuth(is.oauth_apps().get_by_name(&app_name).await?))
-        }));
-        reads.push(Box::pin(async move {
-            Ok(Read::Sp(
-                is.applications().get(&spec.service_provider).await?,
-            ))
-        }));
-        reads.push(Box::pin(async move {
-            Ok(Read::Idp(
-                apim.identity_providers()
-                    .get(&spec.identity_provider)
-                    .await?,
-            ))
-        }));
+        reads.push((
+            Server::Is,
+            Box::pin(async move { Ok(Read::OAuth(is.oauth_apps().get_by_name(&app_name).await?)) }),
+        ));
+        reads.push((
+            Server::Is,
+            Box::pin(async move {
+                Ok(Read::Sp(
+                    is.applications().get(&spec.service_provider).await?,
+                ))
+            }),
+        ));
+        reads.push((
+            Server::Apim,
+            Box::pin(async move {
+                Ok(Read::Idp(
+                    apim.identity_providers()
+                        .get(&spec.identity_provider)
+                        .await?,
+                ))
+            }),
+        ));
         for &portal in &spec.portals {
-            reads.push(Box::pin(async move {
-                Ok(Read::Portal(portal, apim.portals().get(portal).await?))
-            }));
+            reads.push((
+                Server::Apim,
+                Box::pin(
+                    async move { Ok(Read::Portal(portal, apim.portals().get(portal).await?)) },
+                ),
+            ));
         }
-        // At most `concurrency` reads in flight in all (so each server sees no more).
+        // At most `concurrency` reads in flight per server, as the engine allows for steps: a
+        // limit over both servers together held reads of one server back behind those of the
+        // other (the seed setup's ten reads took two round trips instead of one).
+        let is_reads = tokio::sync::Semaphore::new(spec.concurrency);
+        let apim_reads = tokio::sync::Semaphore::new(spec.concurrency);
         let mut live = Live::default();
-        let mut results = futures_util::stream::iter(reads).buffer_unordered(spec.concurrency);
+        let mut results: FuturesUnordered<_> = reads
+            .into_iter()
+            .map(|(server, read)| {
+                let limit = match server {
+                    Server::Is => &is_reads,
+                    Server::Apim => &apim_reads,
+                };
+                async move {
+                    let _permit = limit.acquire().await.map_err(|_| {
+                        FederationError::Internal("the read limiter was closed".into())
+                    })?;
+                    read.await
+                }
+            })
+            .collect();
         while let Some(read) = results.next().await {
             match read? {
                 Read::Role(n, e) => {
