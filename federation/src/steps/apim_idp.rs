@@ -11,9 +11,26 @@ use wso2_is_client::model::{
 };
 
 use super::{
-    FedRunner, PreImage, delete_settled, failed, from_json, intent, still_there, update_read,
+    FedRunner, PreImage, WriteOutcome, delete_settled, from_json, intent, still_there,
+    update_read,
 };
 use crate::engine::{Action, Effect, StepCtx, StepFailure, StepId};
+
+/// A failure of `add_confirmed` or `update_confirmed` once the write may have been sent. Their
+/// error can be the confirming read's, after a write that succeeded: a definite answer to the
+/// read (a 401, an HTML page) says nothing of the write, so only "not sent" is clean.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+struct Unconfirmed(ApimError);
+
+impl WriteOutcome for Unconfirmed {
+    fn changed_nothing(&self) -> bool {
+        self.0.dispatch() == wso2_is_client::Dispatch::NotSent
+    }
+    fn outcome_unknown_hint(&self) -> bool {
+        false
+    }
+}
 
 /// `live` with the fields this federation manages taken from `desired`.
 pub(crate) fn merge(live: &IdentityProvider, desired: &IdentityProvider) -> IdentityProvider {
@@ -74,6 +91,7 @@ pub(super) async fn apply(
                 idps.update_confirmed(name, &merge(&c, desired))
                     .await
                     .map(|_| ())
+                    .map_err(Unconfirmed)
             },
         )
         .await;
@@ -84,9 +102,11 @@ pub(super) async fn apply(
         Err(e @ (ApimError::IdpNotCreated { .. } | ApimError::MissingLocalRoles { .. })) => {
             Err(StepFailure::clean(e))
         }
-        // Stored, but not as sent: undo deletes it (it carries our tag).
-        Err(e @ ApimError::IdpMismatch { .. }) => Err(StepFailure::unknown(e)),
-        Err(e) => Err(failed(e)),
+        // Refused as a duplicate: not ours to undo.
+        Err(e) if e.is_already_exists() => Err(StepFailure::clean(e)),
+        // Stored but not as sent, or maybe stored (the write's or the confirming read's
+        // failure): undo reads it back and deletes it if it carries our tag.
+        Err(e) => Err(super::failed(Unconfirmed(e))),
     }
 }
 
