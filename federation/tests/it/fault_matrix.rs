@@ -179,6 +179,9 @@ pub enum Verdict {
     Applied,
     /// Failed and back on the starting state.
     CleanSlate,
+    /// Failed, an undo failed too and was reported (`RollbackIncomplete` naming the journal),
+    /// and a re-run of `rollback` from the journal reached the starting state.
+    RerunClean,
     /// Anything else, with why.
     Inconsistent(String),
 }
@@ -282,18 +285,22 @@ pub async fn settle(
 
 /// Prints the table of a matrix and returns (cases, consistent) and the failures.
 pub fn report(title: &str, rows: &[(String, String, Verdict)]) -> (usize, usize) {
-    let mut by_kind: std::collections::BTreeMap<&str, (usize, usize, usize)> = Default::default();
+    let mut by_kind: std::collections::BTreeMap<&str, [usize; 4]> = Default::default();
     for (_, kind, v) in rows {
         let e = by_kind.entry(kind.as_str()).or_default();
-        match v {
-            Verdict::Applied => e.0 += 1,
-            Verdict::CleanSlate => e.1 += 1,
-            Verdict::Inconsistent(_) => e.2 += 1,
-        }
+        e[match v {
+            Verdict::Applied => 0,
+            Verdict::CleanSlate => 1,
+            Verdict::RerunClean => 2,
+            Verdict::Inconsistent(_) => 3,
+        }] += 1;
     }
-    println!("{title}: by fault kind (applied / clean slate / INCONSISTENT)");
-    for (kind, (a, c, i)) in &by_kind {
-        println!("  {kind:<24} {a:>4} {c:>4} {i:>4}");
+    println!(
+        "{title}: by fault kind (applied / clean slate / undo failure reported, clean after a \
+         re-run of rollback / INCONSISTENT)"
+    );
+    for (kind, [a, c, r, i]) in &by_kind {
+        println!("  {kind:<24} {a:>4} {c:>4} {r:>4} {i:>4}");
     }
     let mut consistent = 0;
     for (case, kind, v) in rows {

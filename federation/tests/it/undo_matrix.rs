@@ -107,7 +107,7 @@ async fn run_once(case: &Case) -> Option<Verdict> {
     sb.clear_faults();
     let verdict = judge(case, &sb, &fed, &journal, &before, result).await;
     match verdict {
-        Verdict::CleanSlate if fired == 0 => None,
+        Verdict::CleanSlate | Verdict::RerunClean if fired == 0 => None,
         Verdict::Inconsistent(why) if fired == 0 => Some(Verdict::Inconsistent(format!(
             "(the undo fault was not reached; an unrelated failure was) {why}"
         ))),
@@ -181,7 +181,7 @@ async fn judge(
             if *before != sb.snapshot() {
                 return Verdict::Inconsistent("a third rollback changed something".into());
             }
-            Verdict::CleanSlate
+            Verdict::RerunClean
         }
         other => Verdict::Inconsistent(format!(
             "expected RolledBack or RollbackIncomplete, got {other:?}"
