@@ -11,8 +11,7 @@ use wso2_is_client::model::{
 };
 
 use super::{
-    FedRunner, PreImage, WriteOutcome, delete_settled, from_json, intent, still_there,
-    update_read,
+    FedRunner, PreImage, WriteOutcome, delete_settled, from_json, intent, still_there, update_read,
 };
 use crate::engine::{Action, Effect, StepCtx, StepFailure, StepId};
 
