@@ -1,6 +1,6 @@
 //! Concurrency and load: the apply's requests do not grow with unrelated objects on the servers;
-//! no server ever sees more requests in flight than the configured concurrency (while planning,
-//! applying, or rolling back); twenty federations for twenty tenants applied at once all succeed
+//! no server ever sees more requests in flight than the configured concurrency (in doctor, plan,
+//! apply, verify, destroy, or a failed apply and its rollback); twenty federations for twenty tenants applied at once all succeed
 //! and each tenant ends up with its own objects only.
 //!
 //! `cargo test -p wso2-federation --all-features --test it load -- --nocapture`
@@ -88,10 +88,22 @@ async fn in_flight_by_phase(limit: usize, latency: Duration) -> Vec<(String, usi
         ));
         sb.clear_requests();
     };
+    let doctor = fed.doctor().await;
+    assert!(doctor.is_ok(), "{doctor}");
+    phase("doctor", &sb);
     fed.plan().await.unwrap();
     phase("plan", &sb);
     fed.apply(&journal.options()).await.unwrap();
     phase("apply", &sb);
+    let verified = fed
+        .verify(&wso2_federation::verify::VerifyOptions {
+            test_login: Some(("api_publisher".into(), PUBLISHER_PASSWORD.into())),
+            fix_client_auth: false,
+        })
+        .await
+        .unwrap();
+    assert!(verified.is_ok(), "{verified}");
+    phase("verify", &sb);
     fed.destroy(&journal.options()).await.unwrap();
     phase("destroy", &sb);
     // A failure at the last write: apply, then the engine's rollback.
@@ -132,7 +144,7 @@ async fn no_server_ever_sees_more_requests_in_flight_than_the_limit() {
         }
     }
     println!(
-        "in flight: {checks} checks (limits 1, 2, 8 x 4 phases x 2 servers), {} over the limit",
+        "in flight: {checks} checks (limits 1, 2, 8 x 6 phases x 2 servers), {} over the limit",
         over.len()
     );
     assert!(over.is_empty(), "over the limit:\n{}", over.join("\n"));
