@@ -575,9 +575,11 @@ fn main() {
         "command measured: Federation::apply = plan (reads) + steps; {runs} runs per configuration"
     );
     println!();
+    common::print_machine("at start");
     rt.block_on(async {
         scenario(false, runs).await;
         println!();
         scenario(true, runs).await;
     });
+    common::print_machine("at end");
 }

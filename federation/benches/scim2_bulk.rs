@@ -112,6 +112,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    common::print_machine("at start");
     rt.block_on(async {
         println!(
             "SCIM2 user provisioning: {n} users, L = {} ms per request, {runs} runs each (a new sandbox per run)",
@@ -160,4 +161,5 @@ fn main() {
             );
         }
     });
+    common::print_machine("at end");
 }

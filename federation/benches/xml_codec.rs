@@ -390,6 +390,7 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     capture(&dir);
     let with_callgrind = valgrind_available();
+    common::print_machine("at start");
 
     println!(
         "XML codec bench: getApplicationResponse of the simulated IS, decoded into and encoded from"
@@ -524,4 +525,5 @@ fn main() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+    common::print_machine("at end");
 }
