@@ -170,7 +170,7 @@ enum Read {
     Sp(Option<ServiceProvider>),
     Idp(Option<IdentityProvider>),
     Portal(Portal, Option<ServiceProvider>),
-    LocalRoles,
+    LocalRole(RoleName, bool),
 }
 
 impl Federation {
@@ -182,14 +182,16 @@ impl Federation {
             Box<dyn std::future::Future<Output = Result<Read, FederationError>> + Send + 'f>,
         >;
         let mut reads: Vec<(Server, ReadFuture<'_>)> = Vec::new();
-        let mapped = spec.mapped_local_roles();
-        reads.push((
-            Server::Apim,
-            Box::pin(async move {
-                apim.roles().require(&mapped).await?;
-                Ok(Read::LocalRoles)
-            }),
-        ));
+        // The mapped local roles, one read each, so that they count against the limit.
+        for role in spec.mapped_local_roles() {
+            reads.push((
+                Server::Apim,
+                Box::pin(async move {
+                    let exists = apim.roles().exists(&role).await?;
+                    Ok(Read::LocalRole(role, exists))
+                }),
+            ));
+        }
         for role in &spec.roles {
             let name = role.name.clone();
             reads.push((
@@ -251,6 +253,7 @@ impl Federation {
         let is_reads = tokio::sync::Semaphore::new(spec.concurrency);
         let apim_reads = tokio::sync::Semaphore::new(spec.concurrency);
         let mut live = Live::default();
+        let mut missing_local = Vec::new();
         let mut results: FuturesUnordered<_> = reads
             .into_iter()
             .map(|(server, read)| {
@@ -280,8 +283,13 @@ impl Federation {
                 Read::Portal(p, s) => {
                     live.portals.insert(p, s);
                 }
-                Read::LocalRoles => {}
+                Read::LocalRole(role, false) => missing_local.push(role),
+                Read::LocalRole(_, true) => {}
             }
+        }
+        if !missing_local.is_empty() {
+            // Names the missing roles with the existing ones that look alike.
+            apim.roles().require(&missing_local).await?;
         }
         Ok(live)
     }

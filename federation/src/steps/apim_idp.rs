@@ -76,7 +76,8 @@ pub(super) async fn apply(
     update: bool,
 ) -> Result<Effect, StepFailure> {
     let desired = &r.desired()?.idp;
-    let idps = r.apim.identity_providers();
+    // The planner has just checked the mapped local roles, one read each within the limit.
+    let idps = r.apim.identity_providers().roles_already_checked();
     if update {
         let current = still_there(idps.get(name).await, format!("identity provider {name}"));
         return update_read(

@@ -334,12 +334,24 @@ pub fn difference(sent: &IdentityProvider, read: &IdentityProvider) -> Option<St
 #[derive(Debug, Clone, Copy)]
 pub struct ApimIdentityProviders<'c> {
     client: &'c CarbonClient,
+    check_roles: bool,
 }
 
 impl<'c> ApimIdentityProviders<'c> {
     /// The handler over a client core.
     pub fn new(client: &'c CarbonClient) -> Self {
-        Self { client }
+        Self {
+            client,
+            check_roles: true,
+        }
+    }
+
+    /// Leaves out the check of the mapped local roles before writing, for a caller that has just
+    /// made it (e.g. while planning). The read-back still reports mappings the server dropped
+    /// ([`Error::IdpMismatch`]).
+    pub fn roles_already_checked(mut self) -> Self {
+        self.check_roles = false;
+        self
     }
 
     fn inner(&self) -> IdentityProviders<'c> {
@@ -428,9 +440,11 @@ impl<'c> ApimIdentityProviders<'c> {
             Error::invalid("identityProvider.identityProviderName", "is required")
         })?;
         let name = IdpName::new(name)?;
-        LocalRoles::new(self.client)
-            .require(&idp.mapped_local_roles())
-            .await?;
+        if self.check_roles {
+            LocalRoles::new(self.client)
+                .require(&idp.mapped_local_roles())
+                .await?;
+        }
         Ok(name)
     }
 }

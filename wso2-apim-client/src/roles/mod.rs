@@ -38,17 +38,17 @@ impl<'c> LocalRoles<'c> {
         Ok(Users::new(self.client).role_exists(role).await?)
     }
 
-    /// Checks that every role exists, exactly. One read per role (`isExistingRole`, all at once),
-    /// so the cost
+    /// Checks that every role exists, exactly. One read per role (`isExistingRole`, one after
+    /// the other), so the cost
     /// does not grow with the number of roles on the server; only when some are missing are all
     /// role names read, to suggest the ones with a similar name.
     pub async fn require(&self, roles: &[RoleName]) -> Result<()> {
-        // Concurrently: one round trip however many roles are mapped.
-        let answers =
-            futures_util::future::join_all(roles.iter().map(|role| self.exists(role))).await;
+        // One at a time: a caller holding one slot of a concurrency limit (the federation
+        // engine) must not see this fan out. Callers that want one round trip check the roles
+        // themselves, concurrently, with `exists`.
         let mut missing = Vec::new();
-        for (role, exists) in roles.iter().zip(answers) {
-            if !exists? {
+        for role in roles {
+            if !self.exists(role).await? {
                 missing.push(role.clone());
             }
         }
