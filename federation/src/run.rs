@@ -236,7 +236,7 @@ pub async fn rollback_journal(
     if !options.journal.is_file() {
         return Err(FederationError::Journal(EngineError::BadJournal {
             path: options.journal.display().to_string(),
-            reason: "no such journal file".into(),
+            reason: "no such journal file: nothing was recorded there (an apply that failed while planning changed nothing); check the path".into(),
         }));
     }
     let journal = journal_writer(&options.journal)?;
