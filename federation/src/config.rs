@@ -268,6 +268,23 @@ impl Config {
         env: &dyn SecretSource,
         base_dir: &Path,
     ) -> Result<FederationBuilder, SpecError> {
+        let (builder, problems) = self.to_builder_all(env, base_dir);
+        if problems.is_empty() {
+            Ok(builder)
+        } else {
+            Err(SpecError { problems })
+        }
+    }
+
+    /// Like [`to_builder`](Self::to_builder), but always returns the builder: a secret that
+    /// cannot be resolved is reported and stood in for by a placeholder, so that the builder's
+    /// own checks can still run and every problem of a file comes out in one go. Never build
+    /// and apply a federation when the problem list is not empty.
+    pub fn to_builder_all(
+        &self,
+        env: &dyn SecretSource,
+        base_dir: &Path,
+    ) -> (FederationBuilder, Vec<Problem>) {
         let mut problems = Vec::new();
         let mut b = FederationBuilder::default();
         if let Some(m) = &self.marker {
@@ -355,7 +372,15 @@ impl Config {
                 base_dir,
             ) {
                 Ok(p) => b = b.user(&u.name, p, u.roles.clone()),
-                Err(p) => problems.push(p),
+                Err(p) => {
+                    problems.push(p);
+                    // Valid for the builder's password rule; reported above, never used.
+                    b = b.user(
+                        &u.name,
+                        SecretString::from("unresolved-secret"),
+                        u.roles.clone(),
+                    );
+                }
             }
         }
         for m in &self.role_mappings {
@@ -386,11 +411,7 @@ impl Config {
             switch.skip_consent = v;
         }
         b = b.switch_options(switch);
-        if problems.is_empty() {
-            Ok(b)
-        } else {
-            Err(SpecError { problems })
-        }
+        (b, problems)
     }
 
     /// Settings of the client for `which` server (`"is"` or `"apim"`): URL, credentials, trusted

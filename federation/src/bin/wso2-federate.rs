@@ -197,14 +197,9 @@ async fn target(cli: &Cli) -> Result<Target, Exit> {
     let config = Config::load(path)?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let env = ProcessEnv;
-    let mut problems = Vec::new();
-    let mut builder = match config.to_builder(&env, &base) {
-        Ok(b) => Some(b),
-        Err(e) => {
-            problems.extend(e.problems);
-            None
-        }
-    };
+    // Every problem of the file at once: unresolved secrets, client settings, and the spec's
+    // own checks (run with placeholders for what could not be resolved).
+    let (builder, mut problems) = config.to_builder_all(&env, &base);
     let is = config
         .client_builder("is", &env, &base)
         .map_err(|p| problems.extend(p))
@@ -213,25 +208,47 @@ async fn target(cli: &Cli) -> Result<Target, Exit> {
         .client_builder("apim", &env, &base)
         .map_err(|p| problems.extend(p))
         .ok();
-    if !problems.is_empty() {
-        return Err(SpecError { problems }.into());
-    }
-    let (Some(b), Some(is), Some(apim)) = (builder.take(), is, apim) else {
-        unreachable!("problems were reported")
+    let is: Option<IsClient> = match is.map(|c| c.build()) {
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => return Err(Exit(2, format!("is: {}", chain(&e)))),
+        None => None,
     };
-    let is: IsClient = is
-        .build()
-        .map_err(|e| Exit(2, format!("is: {}", chain(&e))))?;
-    let apim: ApimClient = apim
-        .build()
-        .map_err(|e| Exit(2, format!("apim: {}", chain(&e))))?;
+    let apim: Option<ApimClient> = match apim.map(|c| c.build()) {
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => return Err(Exit(2, format!("apim: {}", chain(&e)))),
+        None => None,
+    };
+    let (has_is, has_apim) = (is.is_some(), apim.is_some());
+    let mut builder = builder;
+    if let Some(c) = is {
+        builder = builder.is(c);
+    }
+    if let Some(c) = apim {
+        builder = builder.apim(c);
+    }
+    let federation = match builder.build() {
+        Ok(f) => Some(f),
+        Err(e) => {
+            // A missing client was already reported through its settings.
+            problems.extend(
+                e.problems
+                    .into_iter()
+                    .filter(|p| (p.field != "is" || has_is) && (p.field != "apim" || has_apim)),
+            );
+            None
+        }
+    };
+    let federation = match federation {
+        Some(f) if problems.is_empty() => f,
+        _ => return Err(SpecError { problems }.into()),
+    };
     // `apply --verify` logs in as the first configured user whose password is in the environment.
     let test_login = config.users.iter().find_map(|u| {
         let password = std::env::var(u.password_env.as_ref()?).ok()?;
         Some((u.name.clone(), SecretString::from(password)))
     });
     Ok(Target {
-        federation: b.is(is).apim(apim).build()?,
+        federation,
         sandbox: None,
         test_login,
     })
