@@ -198,6 +198,9 @@ impl XmlValue for Property {
         p.classify();
         Ok(p)
     }
+    fn is_vacant(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// Finds a property by name.

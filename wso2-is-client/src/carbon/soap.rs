@@ -187,7 +187,7 @@ impl Answer<'_, '_> {
         let mut out = Vec::new();
         while let Some(child) = r.next_child()? {
             if child.local == "return" {
-                if let Some(v) = read_return(r, &child)? {
+                if let Some(v) = read_return::<T>(r, &child)?.filter(|v| !v.is_vacant()) {
                     out.push(v);
                 }
             } else {

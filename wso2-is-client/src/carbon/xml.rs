@@ -224,6 +224,13 @@ pub trait XmlValue: Sized {
     fn write_element(&self, w: &mut XmlWriter, ns: Ns, name: &'static str);
     /// Reads this value from the element whose start tag was just read.
     fn read_element(r: &mut XmlReader<'_>) -> Result<Self, DecodeError>;
+
+    /// Whether the value carries nothing (a model read from an element with no known child).
+    /// Such entries of a list are dropped on reading: they mean nothing, and keeping them would
+    /// let a few bytes of `<x/>` allocate a whole default value each.
+    fn is_vacant(&self) -> bool {
+        false
+    }
 }
 
 /// A struct field that maps to zero or more child elements of one name.
@@ -259,11 +266,13 @@ impl<T: XmlValue> XmlField for Vec<T> {
     }
     fn read_field(&mut self, r: &mut XmlReader<'_>, child: &Child) -> Result<(), DecodeError> {
         if child.nil {
-            r.skip()
-        } else {
-            self.push(T::read_element(r)?);
-            Ok(())
+            return r.skip();
         }
+        let value = T::read_element(r)?;
+        if !value.is_vacant() {
+            self.push(value);
+        }
+        Ok(())
     }
 }
 
@@ -440,6 +449,9 @@ macro_rules! xml_model {
                 r: &mut $crate::carbon::xml::XmlReader<'_>,
             ) -> ::std::result::Result<Self, $crate::carbon::xml::DecodeError> {
                 $crate::carbon::xml::read_model(r)
+            }
+            fn is_vacant(&self) -> bool {
+                *self == Self::default()
             }
         }
     };
