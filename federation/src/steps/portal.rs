@@ -27,10 +27,11 @@ pub(super) async fn apply(
         service_provider: current,
     };
     let pre = to_json(&snapshot)?;
-    r.remember(step, PreImage::Portal(Box::new(snapshot)));
+    r.remember(step, PreImage::Portal(Box::new(snapshot.clone())));
     intent(ctx, Action::Update, Some(pre.clone()))?;
+    // Switch what was just read (and journaled): no second read.
     portals
-        .switch_to_federated(portal, idp, options)
+        .switch_read(&snapshot.service_provider, idp, options)
         .await
         .map_err(failed)?;
     Ok(Effect::Updated { pre_image: pre })
