@@ -172,6 +172,11 @@ pub enum TlsProblem {
     HostnameMismatch,
     /// The server asked for a client certificate that was not given or not accepted.
     ClientCertificate,
+    /// The server closed the TLS connection right after the handshake, before the request could
+    /// be sent. With TLS 1.3 this is how a server that requires a client certificate (and did
+    /// not get an acceptable one) usually refuses: its alert arrives after the client finished
+    /// the handshake.
+    ClosedBeforeRequest,
     /// Another handshake failure.
     Other(String),
 }
@@ -195,6 +200,11 @@ impl fmt::Display for TlsProblem {
                 "the server requires a client certificate and refused this client's (none was \
                  given, or the server does not trust it); give one signed by a CA the server \
                  trusts with `client_identity_pem`",
+            ),
+            Self::ClosedBeforeRequest => f.write_str(
+                "the server closed the connection right after the TLS handshake, before the request \
+                 was sent; a server that requires a client certificate does this: give one signed by \
+                 a CA it trusts with `client_identity_pem` (or see the server's TLS log)",
             ),
             Self::Other(m) => write!(f, "TLS handshake failed: {m}"),
         }

@@ -807,6 +807,14 @@ impl CarbonClient {
                 source: Box::new(e),
             };
         }
+        if self.inner.base.scheme() == "https" && canceled_before_sending(&e) {
+            return Error::Tls {
+                operation,
+                endpoint,
+                problem: crate::TlsProblem::ClosedBeforeRequest,
+                source: Box::new(e),
+            };
+        }
         if e.is_timeout() {
             return Error::Timeout {
                 operation,
@@ -854,6 +862,22 @@ fn name_endpoint(e: Error, url: &Url) -> Error {
         },
         other => other,
     }
+}
+
+/// Whether the request was dropped before it was written because its connection closed
+/// (hyper's "connection was not ready"): nothing was sent.
+fn canceled_before_sending(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if err
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_canceled)
+        {
+            return true;
+        }
+        current = err.source();
+    }
+    false
 }
 
 /// Whether a failed attempt may be repeated: transient failures of reads, and failures of any
