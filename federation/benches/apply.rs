@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{TempJournal, seed_builder};
+use common::seed::{TempJournal, seed_builder};
 use wso2_federation::engine::{Event, Server, StepId, fold_journal};
 use wso2_federation::steps::StepSpec;
 use wso2_testkit::{FaultKind, FaultRule, RequestRecord, Sandbox};

@@ -57,7 +57,7 @@ impl Mode {
 async fn provision(mode: Mode, n: usize, latency: Duration) -> (Duration, Vec<String>, usize) {
     let sb = Sandbox::start().await.unwrap();
     sb.set_latency(latency);
-    let is = common::is_client(&sb);
+    let is = common::seed::is_client(&sb);
     let scim = is.scim2();
     let list = users(n);
     sb.clear_requests();

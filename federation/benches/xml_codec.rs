@@ -114,12 +114,12 @@ fn capture(dir: &Path) {
         .unwrap();
     rt.block_on(async {
         let sb = Sandbox::start().await.unwrap();
-        let fed = common::seed_builder(&sb).build().unwrap();
-        let journal = common::TempJournal::new();
+        let fed = common::seed::seed_builder(&sb).build().unwrap();
+        let journal = common::seed::TempJournal::new();
         fed.apply(&journal.options()).await.unwrap();
         let large = to_element(&large_service_provider(1000), ns::MODEL, "return").unwrap();
         sb.is().seed_xml(SUPER_TENANT, &large).unwrap();
-        let is = common::is_client(&sb);
+        let is = common::seed::is_client(&sb);
         for name in [TYPICAL, LARGE] {
             let body = raw_get_application(&is, name).await;
             std::fs::write(dir.join(format!("{name}.xml")), body).unwrap();

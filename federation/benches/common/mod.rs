@@ -1,83 +1,11 @@
-//! What the benches share: the seed setup on a sandbox, exactly as the integration tests build
-//! it (`tests/it/support.rs`, `seed_builder`: users `api_publisher` and `api_user`, roles
+//! What the benches share: the seed setup on a sandbox and a temporary journal, from the file
+//! the integration tests use (`tests/it/seed.rs`: users `api_publisher` and `api_user`, roles
 //! `publisher_role` and `user_role` mapped to `Internal/publisher` and `Internal/subscriber`),
-//! and a temporary journal. Kept here rather than included from the test support, which holds
-//! test-only helpers a bench target cannot build.
+//! and the machine report printed with every figure.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use wso2_apim_client::ApimClient;
-use wso2_federation::{Federation, FederationBuilder, RunOptions};
-use wso2_is_client::{IsClient, RetryPolicy};
-use wso2_testkit::Sandbox;
-
-pub const PUBLISHER_PASSWORD: &str = "canary-publisher-pw-1";
-pub const USER_PASSWORD: &str = "canary-user-pw-2";
-
-/// An IS client for the sandbox (admin, the sandbox CA, no retries).
-pub fn is_client(sb: &Sandbox) -> IsClient {
-    let admin = sb.is().admin();
-    IsClient::builder(sb.is().base_url())
-        .credentials(admin.username, admin.password)
-        .ca_pem(sb.ca_pem().as_bytes().to_vec())
-        .retry(RetryPolicy::none())
-        .request_timeout(std::time::Duration::from_secs(3))
-        .build()
-        .unwrap()
-}
-
-/// An APIM client for the sandbox.
-pub fn apim_client(sb: &Sandbox) -> ApimClient {
-    let admin = sb.apim().admin();
-    ApimClient::builder(sb.apim().base_url())
-        .credentials(admin.username, admin.password)
-        .ca_pem(sb.ca_pem().as_bytes().to_vec())
-        .retry(RetryPolicy::none())
-        .request_timeout(std::time::Duration::from_secs(3))
-        .build()
-        .unwrap()
-}
-
-/// The seed setup.
-pub fn seed_builder(sb: &Sandbox) -> FederationBuilder {
-    Federation::builder()
-        .is(is_client(sb))
-        .apim(apim_client(sb))
-        .role("publisher_role")
-        .role("user_role")
-        .user("api_publisher", PUBLISHER_PASSWORD, ["publisher_role"])
-        .user("api_user", USER_PASSWORD, ["user_role"])
-        .map_role("publisher_role", "Internal/publisher")
-        .map_role("user_role", "Internal/subscriber")
-        .grant_types(["authorization_code", "refresh_token", "password"])
-}
-
-/// A fresh journal path, removed when dropped.
-pub struct TempJournal(pub PathBuf);
-
-impl TempJournal {
-    pub fn new() -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "federation-bench-{}-{}.jsonl",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_file(&path);
-        Self(path)
-    }
-
-    pub fn options(&self) -> RunOptions {
-        RunOptions::new(&self.0)
-    }
-}
-
-impl Drop for TempJournal {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
+#[allow(dead_code)]
+#[path = "../../tests/it/seed.rs"]
+pub mod seed;
 
 /// Prints the machine the figures come from: cores, CPU model, memory and the load average
 /// (other work on the machine disturbs wall times; instruction counts are not affected).

@@ -12,6 +12,7 @@ mod load;
 mod outcomes;
 mod request_count;
 mod saga;
+mod seed;
 mod support;
 mod tls;
 mod undo_matrix;

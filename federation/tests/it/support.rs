@@ -1,86 +1,13 @@
 //! Sandbox and federation of the seed setup (WSO2's "IS as external IdP using OIDC" guide).
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wso2_apim_client::ApimClient;
-use wso2_federation::{Federation, FederationBuilder, RunOptions};
-use wso2_is_client::{IsClient, RetryPolicy};
+use wso2_federation::FederationBuilder;
+use wso2_is_client::IsClient;
 use wso2_testkit::Sandbox;
 
-pub const PUBLISHER_PASSWORD: &str = "canary-publisher-pw-1";
-pub const USER_PASSWORD: &str = "canary-user-pw-2";
-
-pub fn is_client(sb: &Sandbox) -> IsClient {
-    let admin = sb.is().admin();
-    IsClient::builder(sb.is().base_url())
-        .credentials(admin.username, admin.password)
-        .ca_pem(sb.ca_pem().as_bytes().to_vec())
-        .retry(RetryPolicy::none())
-        .request_timeout(std::time::Duration::from_secs(3))
-        .build()
-        .unwrap()
-}
-
-pub fn apim_client(sb: &Sandbox) -> ApimClient {
-    let admin = sb.apim().admin();
-    ApimClient::builder(sb.apim().base_url())
-        .credentials(admin.username, admin.password)
-        .ca_pem(sb.ca_pem().as_bytes().to_vec())
-        .retry(RetryPolicy::none())
-        .request_timeout(std::time::Duration::from_secs(3))
-        .build()
-        .unwrap()
-}
-
-/// The seed setup: users api_publisher and api_user, roles publisher_role and user_role, mapped
-/// to Internal/publisher and Internal/subscriber.
-pub fn seed_builder(sb: &Sandbox) -> FederationBuilder {
-    Federation::builder()
-        .is(is_client(sb))
-        .apim(apim_client(sb))
-        .role("publisher_role")
-        .role("user_role")
-        .user("api_publisher", PUBLISHER_PASSWORD, ["publisher_role"])
-        .user("api_user", USER_PASSWORD, ["user_role"])
-        .map_role("publisher_role", "Internal/publisher")
-        .map_role("user_role", "Internal/subscriber")
-        .grant_types(["authorization_code", "refresh_token", "password"])
-}
-
-pub fn seed(sb: &Sandbox) -> Federation {
-    seed_builder(sb).build().unwrap()
-}
-
-/// A fresh journal path, removed when dropped.
-pub struct TempJournal(pub PathBuf);
-
-impl TempJournal {
-    pub fn new() -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "federation-it-{}-{}.jsonl",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_file(&path);
-        Self(path)
-    }
-
-    pub fn options(&self) -> RunOptions {
-        RunOptions::new(&self.0)
-    }
-
-    pub fn text(&self) -> String {
-        std::fs::read_to_string(&self.0).unwrap_or_default()
-    }
-}
-
-impl Drop for TempJournal {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
+pub use crate::seed::*;
 
 /// Mutating requests seen by both servers.
 pub fn mutating(sb: &Sandbox) -> usize {
@@ -96,21 +23,6 @@ pub const CANARY_CLIENT_SECRET: &str = "canary-client-secret-7f3a9c";
 pub const FIXED_CLIENT_ID: &str = "fixedClientId0123456789abcd";
 /// The admin password of the canary sandboxes.
 pub const CANARY_ADMIN_PASSWORD: &str = "canary-admin-pw-4b2e";
-
-/// A client builder for `server` with `credentials`, trusting the sandbox CA, no retries, and a
-/// request timeout of `timeout`.
-pub fn client_builder(
-    sb: &Sandbox,
-    server: &wso2_testkit::SimServer,
-    credentials: wso2_testkit::Credentials,
-    timeout: std::time::Duration,
-) -> wso2_is_client::ClientBuilder {
-    wso2_is_client::ClientBuilder::new(server.base_url())
-        .credentials(credentials.username, credentials.password)
-        .ca_pem(sb.ca_pem().as_bytes().to_vec())
-        .retry(RetryPolicy::none())
-        .request_timeout(timeout)
-}
 
 /// The seed setup with clients whose requests time out after `timeout`, a fixed client id and
 /// secret, and `concurrency` requests per server.
