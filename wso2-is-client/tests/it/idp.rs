@@ -6,8 +6,9 @@ use wso2_is_client::model::{IdentityProvider, LocalRole, Property, RoleMapping};
 use wso2_is_client::{Dispatch, Error, IdpName, RoleName};
 
 use crate::fixtures;
-use crate::oauth::{check_cases, error_chain, param_names, sent_param};
+use crate::oauth::{check_cases, param_names, sent_param};
 use crate::support::*;
+use crate::support::{assert_no_leaks, error_chain};
 
 const SVC: &str = "IdentityProviderMgtService";
 
@@ -614,12 +615,7 @@ async fn client_secret_canary_stays_out_of_debug_errors_json_and_logs() {
         ),
         ("TRACE logs", logs.contents()),
     ];
-    for (place, text) in &places {
-        assert!(
-            !text.contains(CANARY),
-            "the client secret leaked into {place}"
-        );
-    }
+    assert_no_leaks(&places, &[CANARY]);
     assert!(!logs.contents().is_empty(), "TRACE logging was captured");
 }
 

@@ -570,24 +570,8 @@ async fn client_secret_canary_stays_out_of_debug_errors_json_and_logs() {
         ),
         ("TRACE logs", logs.contents()),
     ];
-    for (place, text) in &places {
-        assert!(
-            !text.contains(CANARY),
-            "the client secret leaked into {place}"
-        );
-    }
+    assert_no_leaks(&places, &[CANARY]);
     assert!(!logs.contents().is_empty(), "TRACE logging was captured");
-}
-
-/// `Display` and `Debug` of an error and of every cause.
-pub fn error_chain(err: &Error) -> String {
-    let mut chain = format!("{err} | {err:?}");
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        chain.push_str(&format!(" | {s} | {s:?}"));
-        source = s.source();
-    }
-    chain
 }
 
 /// Every operation of this service, fully populated, for the contract checks.

@@ -73,24 +73,14 @@ async fn canaries_stay_out_of_debug_errors_and_trace_logs() {
         Some("Error while updating the application"),
         "{err}"
     );
-    let mut chain = format!("{err} | {err:?}");
-    let mut source = std::error::Error::source(&err);
-    while let Some(s) = source {
-        chain.push_str(&format!(" | {s} | {s:?}"));
-        source = s.source();
-    }
     let places = [
-        ("error chain", chain),
+        ("error chain", error_chain(&err)),
         ("client Debug", format!("{client:?}")),
         ("model Debug", format!("{sp:?}")),
         ("model JSON", serde_json::to_string(&sp).unwrap()),
         ("TRACE logs", logs.contents()),
     ];
-    for (place, text) in &places {
-        for canary in [PASSWORD, CLIENT_SECRET, "canary-session-cookie"] {
-            assert!(!text.contains(canary), "{canary} leaked into {place}");
-        }
-    }
+    assert_no_leaks(&places, &[PASSWORD, CLIENT_SECRET, "canary-session-cookie"]);
     assert!(!logs.contents().is_empty(), "TRACE logging was captured");
     println!(
         "secret canaries: {} places scanned, none leaked",

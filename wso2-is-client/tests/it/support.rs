@@ -472,3 +472,24 @@ pub fn check_contract(test: &str, cases: &[ContractCase]) -> Option<String> {
         operations.len()
     ))
 }
+
+/// `err` and every error in its source chain, each in its Display and Debug forms: all a caller
+/// could print of it.
+pub fn error_chain(err: &wso2_is_client::Error) -> String {
+    let mut chain = format!("{err} | {err:?}");
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        chain.push_str(&format!(" | {s} | {s:?}"));
+        source = s.source();
+    }
+    chain
+}
+
+/// Asserts that none of `canaries` appears in any of `places` (a name and its text).
+pub fn assert_no_leaks(places: &[(&str, String)], canaries: &[&str]) {
+    for (place, text) in places {
+        for canary in canaries {
+            assert!(!text.contains(canary), "{canary} leaked into {place}");
+        }
+    }
+}
