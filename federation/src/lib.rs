@@ -62,6 +62,8 @@ mod planner;
 mod run;
 pub mod spec;
 pub mod steps;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 pub mod verify;
 
 pub use error::FederationError;

@@ -1,11 +1,9 @@
-//! What the benches share: the seed setup on a sandbox and a temporary journal, from the file
-//! the integration tests use (`tests/it/seed.rs`: users `api_publisher` and `api_user`, roles
+//! What the benches share: the seed setup on a sandbox and a temporary journal, from the
+//! crate's test utilities (feature `test-util`: users `api_publisher` and `api_user`, roles
 //! `publisher_role` and `user_role` mapped to `Internal/publisher` and `Internal/subscriber`),
 //! and the machine report printed with every figure.
 
-#[allow(dead_code)]
-#[path = "../../tests/it/seed.rs"]
-pub mod seed;
+pub use wso2_federation::test_util::seed;
 
 /// Prints the machine the figures come from: cores, CPU model, memory and the load average
 /// (other work on the machine disturbs wall times; instruction counts are not affected).

@@ -8,7 +8,7 @@
 //! over an older version of the federation (grant types, a requested claim, a role mapping, a
 //! user's roles and the portals' login type changed: every object updated, pre-images taken).
 //!
-//! `cargo test -p wso2-federation --all-features --test it fault_matrix -- --nocapture`
+//! `cargo test -p wso2-federation --test it fault_matrix -- --nocapture`
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! apply, verify, destroy, or a failed apply and its rollback); twenty federations for twenty tenants applied at once all succeed
 //! and each tenant ends up with its own objects only.
 //!
-//! `cargo test -p wso2-federation --all-features --test it load -- --nocapture`
+//! `cargo test -p wso2-federation --test it load -- --nocapture`
 
 use std::collections::BTreeMap;
 use std::time::Duration;

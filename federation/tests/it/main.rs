@@ -3,8 +3,6 @@
 
 mod bad_input;
 mod canary;
-mod cli;
-mod crash;
 mod fault_matrix;
 #[path = "../../../wso2-is-client/tests/it/fixtures.rs"]
 mod fixtures;
@@ -12,7 +10,6 @@ mod load;
 mod outcomes;
 mod request_count;
 mod saga;
-mod seed;
 mod support;
 mod tls;
 mod undo_matrix;

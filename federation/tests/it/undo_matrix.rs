@@ -6,7 +6,7 @@
 //! with fresh clients and no settings) then reaches the clean slate, and a third run changes
 //! nothing.
 //!
-//! `cargo test -p wso2-federation --all-features --test it undo_matrix -- --nocapture`
+//! `cargo test -p wso2-federation --test it undo_matrix -- --nocapture`
 
 use std::sync::{Arc, Mutex};
 

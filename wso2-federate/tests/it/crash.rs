@@ -10,7 +10,7 @@
 //! turn) must bring both servers back to their state before the apply, as the simulator's control
 //! API reports it, and a fresh `apply` must then succeed.
 //!
-//! `cargo test --workspace --all-features --test it crash -- --nocapture` (the `wso2-sim`
+//! `cargo test -p wso2-federate --test it crash -- --nocapture` (the `wso2-sim`
 //! binary must be built: `cargo build -p wso2-testkit --bin wso2-sim`)
 
 use std::time::Duration;

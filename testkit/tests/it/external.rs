@@ -155,7 +155,7 @@ async fn scim2_tester_runs_against_the_simulated_scim2_endpoint() {
         println!("  {} | {} | {}", n[0], n[1], n[2]);
     }
     assert!(total > 0 && passed > 0, "{report}");
-    // The known differences are IS 5.9 behaviours (see tests/README.md); a large drop means a
+    // The known differences are IS 5.9 behaviours (see testkit/README.md); a large drop means a
     // regression (a ratio, not a count, so a newer scim2-tester with more checks still passes).
     assert!(
         passed * 100 >= total * 80,
