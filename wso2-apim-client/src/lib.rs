@@ -28,6 +28,7 @@ mod error;
 pub mod idp;
 pub mod portals;
 pub mod roles;
+pub mod version;
 
 pub use error::{Dispatch, Error, MissingRole, Result};
 pub use wso2_is_client::{ClientBuilder, FromCarbon};

@@ -34,6 +34,7 @@ pub mod oauth;
 pub mod oidc;
 pub mod scim2;
 pub mod users;
+pub mod version;
 
 pub use carbon::auth::{AuthMode, Credentials};
 pub use carbon::retry::{Clock, RetryPolicy, TokioClock};
