@@ -360,6 +360,18 @@ pub enum Error {
         limit: usize,
     },
 
+    /// An error answer of IS's REST management API (`/api/server/v1`, IS 5.10 and later): its
+    /// `{code, message, description, traceId}` document, or a bare 401/403.
+    #[error("{operation}: the server answered HTTP {status}{}", error.summary())]
+    Rest {
+        /// The operation.
+        operation: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// The error document (boxed: it is large); server text in it is bounded and scrubbed.
+        error: Box<crate::rest::RestErrorBody>,
+    },
+
     /// A SCIM2 error answer.
     #[error("{operation}: SCIM error {status}{}{}", scim_type.as_ref().map(|t| format!(" ({t})")).unwrap_or_default(), detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
     Scim {
@@ -432,6 +444,7 @@ impl Error {
             | Self::Decode { .. }
             | Self::BodyTooLarge { .. }
             | Self::Scim { .. }
+            | Self::Rest { .. }
             | Self::OAuth { .. }
             | Self::NotFound { .. } => Dispatch::Answered,
         }
@@ -447,6 +460,7 @@ impl Error {
             Self::UnexpectedAnswer { status, .. }
             | Self::Http { status, .. }
             | Self::Scim { status, .. } => *status >= 500,
+            Self::Rest { status, error, .. } => *status >= 500 && !error.is_duplicate_application(),
             Self::Fault { fault, status, .. } => {
                 *status >= 500 && !fault.is_auth_failure() && !fault.is_already_exists()
             }
@@ -458,7 +472,9 @@ impl Error {
     pub fn is_not_found(&self) -> bool {
         match self {
             Self::Fault { fault, .. } => fault.is_not_found(),
-            Self::Scim { status, .. } | Self::Http { status, .. } => *status == 404,
+            Self::Scim { status, .. } | Self::Http { status, .. } | Self::Rest { status, .. } => {
+                *status == 404
+            }
             Self::NotFound { .. } => true,
             _ => false,
         }
@@ -472,15 +488,19 @@ impl Error {
                 status, scim_type, ..
             } => *status == 409 || scim_type.as_deref() == Some("uniqueness"),
             Self::Http { status, .. } => *status == 409,
+            // IS 5.11 answers a duplicate application name with HTTP 500 and code APP-65001.
+            Self::Rest { status, error, .. } => *status == 409 || error.is_duplicate_application(),
             _ => false,
         }
     }
 
-    /// Whether the credentials were refused.
+    /// Whether the credentials were refused (for IS REST APIs also HTTP 403: the user lacks the
+    /// permission or scope).
     pub fn is_auth_failure(&self) -> bool {
         match self {
             Self::Fault { fault, .. } => fault.is_auth_failure(),
             Self::Http { status, .. } | Self::Scim { status, .. } => *status == 401,
+            Self::Rest { status, .. } => matches!(status, 401 | 403),
             Self::LoginRefused { .. } => true,
             _ => false,
         }
@@ -492,7 +512,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Connect { .. } | Self::Timeout { .. } | Self::Transport { .. } => true,
-            Self::Http { status, .. } | Self::UnexpectedAnswer { status, .. } => {
+            Self::Http { status, .. }
+            | Self::UnexpectedAnswer { status, .. }
+            | Self::Rest { status, .. } => {
                 matches!(status, 502..=504)
             }
             Self::Fault { fault, .. } => fault.is_transient(),
@@ -509,6 +531,7 @@ impl Error {
             | Self::Decode { status, .. }
             | Self::BodyTooLarge { status, .. }
             | Self::Scim { status, .. }
+            | Self::Rest { status, .. }
             | Self::OAuth { status, .. } => Some(*status),
             _ => None,
         }
@@ -518,6 +541,14 @@ impl Error {
     pub fn fault(&self) -> Option<&SoapFault> {
         match self {
             Self::Fault { fault, .. } => Some(fault),
+            _ => None,
+        }
+    }
+
+    /// The error document of an IS REST management API answer, when the server sent one.
+    pub fn rest_error(&self) -> Option<&crate::rest::RestErrorBody> {
+        match self {
+            Self::Rest { error, .. } => Some(error),
             _ => None,
         }
     }

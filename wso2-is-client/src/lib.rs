@@ -32,7 +32,9 @@ pub mod model;
 mod names;
 pub mod oauth;
 pub mod oidc;
+pub mod rest;
 pub mod scim2;
+pub mod server;
 pub mod users;
 pub mod version;
 
@@ -89,6 +91,21 @@ impl IsClient {
     /// SCIM2 users, groups and Bulk.
     pub fn scim2(&self) -> scim2::Scim2<'_> {
         scim2::Scim2::new(&self.core)
+    }
+
+    /// Applications and their OIDC settings over the REST API (IS 5.10 and later).
+    pub fn rest_applications(&self) -> rest::RestApplications<'_> {
+        rest::RestApplications::new(&self.core)
+    }
+
+    /// OIDC scopes over the REST API (IS 5.10 and later).
+    pub fn oidc_scopes(&self) -> rest::OidcScopes<'_> {
+        rest::OidcScopes::new(&self.core)
+    }
+
+    /// Version probes of this server (see [`server`]).
+    pub fn server(&self) -> server::ServerProbes<'_> {
+        server::ServerProbes::new(&self.core)
     }
 
     /// The OIDC discovery document and token-endpoint probe.
