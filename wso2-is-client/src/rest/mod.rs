@@ -7,7 +7,7 @@
 //! * a handler per resource from [`IsClient`](crate::IsClient)
 //!   ([`rest_applications`](crate::IsClient::rest_applications),
 //!   [`oidc_scopes`](crate::IsClient::oidc_scopes)); typed ids ([`ApplicationId`]) and names;
-//!   owned request values; every request also available as a pure [`RestRequest`] value
+//!   owned request values; every request also available as a pure [`RestRequest`](crate::carbon::RestRequest) value
 //!   (`*_request` methods) that is built without I/O;
 //! * models cover the fields this federation needs, and keep every other field in `extra`, so a
 //!   read-modify-write (read the OIDC settings, change them, `PUT` them back) loses nothing on any

@@ -1,4 +1,5 @@
-//! SCIM2 users and groups (IS 5.9: roles are groups), with Bulk.
+//! SCIM2 users and groups (IS 5.9: roles are groups), with Bulk, and the roles of IS 5.11 and
+//! later ([`Scim2::roles`], [`Scim2::roles_v2`]).
 //!
 //! IS 5.9 serves SCIM2 at `{base}/scim2/` (`{base}/t/{tenant}/scim2/` for a tenant) and accepts
 //! the admin's HTTP Basic credentials; bodies are `application/scim+json`. Other SCIM2 servers
@@ -48,6 +49,7 @@
 
 mod bulk;
 mod model;
+mod roles;
 pub(crate) mod wire;
 
 use http::Method;
@@ -68,6 +70,11 @@ pub use model::{
     FilterSupport, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA, PATCH_OP_SCHEMA, PatchOpKind,
     PatchOperation, ScimEmail, ScimGroup, ScimGroupRef, ScimMember, ScimMeta, ScimName, ScimPatch,
     ScimUser, ServiceProviderConfig, Supported, USER_SCHEMA,
+};
+
+pub use roles::{
+    AudienceType, ROLE_SCHEMA, RoleAudience, RoleMemberKind, RolePermission, RolesApi, ScimRole,
+    ScimRoles, add_members_patch, remove_members_patch, role_body,
 };
 
 use model::ListResponse;
@@ -131,6 +138,16 @@ impl<'c> Scim2<'c> {
     /// Groups (roles, in IS 5.9).
     pub fn groups(&self) -> ScimGroups<'c> {
         ScimGroups { scim: self.clone() }
+    }
+
+    /// Roles at `/scim2/Roles` (IS 5.11 and later; see [`ScimRoles`]).
+    pub fn roles(&self) -> ScimRoles<'c> {
+        ScimRoles::new(self.clone(), RolesApi::V1)
+    }
+
+    /// Roles with an audience at `/scim2/v2/Roles` (IS 7.0 and later).
+    pub fn roles_v2(&self) -> ScimRoles<'c> {
+        ScimRoles::new(self.clone(), RolesApi::V2)
     }
 
     /// A Bulk request of `operations` (see [`Bulk`]).
