@@ -266,8 +266,8 @@ pub fn role_body(role: &ScimRole, api: RolesApi) -> Result<Value> {
     Ok(Value::Object(body))
 }
 
-/// The PATCH body that adds `members` (`{"op":"add","path":"users","value":[{"value":id}]}`),
-/// the form IS documents for roles. Pure.
+/// The PATCH body that adds `members` by id (`{"op":"add","path":"users","value":[{"value":
+/// id}]}`), the form IS documents for roles (their `display` is not sent). Pure.
 pub fn add_members_patch(kind: RoleMemberKind, members: &[ScimMember]) -> Result<Value> {
     if members.is_empty() {
         return Err(Error::invalid("members", "must not be empty"));
@@ -275,7 +275,8 @@ pub fn add_members_patch(kind: RoleMemberKind, members: &[ScimMember]) -> Result
     let mut values = Vec::with_capacity(members.len());
     for m in members {
         wire::check_id("members.value", &m.value)?;
-        values.push(serde_json::to_value(m).map_err(|_| Error::invalid("members", "not JSON"))?);
+        // Only `value`: the v2 spec lists no other field of a PATCH value.
+        values.push(serde_json::json!({ "value": m.value }));
     }
     Ok(patch_body(vec![serde_json::json!({
         "op": "add",
