@@ -348,9 +348,11 @@ fn request_cases(is: &IsClient) -> Vec<Case> {
                 format!("{api} get role"),
                 roles.get_request("4645709c").unwrap(),
             ));
-            let add =
-                wso2_is_client::scim2::add_members_patch(RoleMemberKind::Users, &[member.clone()])
-                    .unwrap();
+            let add = wso2_is_client::scim2::add_members_patch(
+                RoleMemberKind::Users,
+                std::slice::from_ref(&member),
+            )
+            .unwrap();
             cases.push(Case::new(
                 scim_spec,
                 format!("{api} add users"),
