@@ -11,7 +11,7 @@ use wso2_is_client::rest::{
 use wso2_is_client::version::ConsentFields;
 use wso2_is_client::{ApplicationName, Dispatch, Error, IsClient, RetryPolicy};
 
-use crate::support::{assert_no_leaks, client, error_chain, server};
+use crate::support::{assert_no_leaks, capture_logs, client, error_chain, server};
 
 pub const BASIC: &str = "Basic YWRtaW46YWRtaW4tY2FuYXJ5LXBhc3N3b3Jk";
 const APPS: &str = "/api/server/v1/applications";
@@ -416,6 +416,7 @@ async fn unknown_oidc_fields_survive_get_then_put() {
         .await;
     let c = client(&s);
     let apps = c.rest_applications();
+    let (logs, _guard) = capture_logs();
     let oidc = apps.get_oidc(&id()).await.unwrap().unwrap();
     assert!(
         !format!("{oidc:?}").contains("canary"),
@@ -429,6 +430,15 @@ async fn unknown_oidc_fields_survive_get_then_put() {
         .with_callback_urls(["https://apim:9443/commonauth"])
         .with_pkce(false, false);
     apps.put_oidc(&id(), &changed).await.unwrap();
+    let logged = logs.contents();
+    assert!(
+        logged.contains("put OIDC settings"),
+        "the capture saw the calls: {logged}"
+    );
+    assert_no_leaks(
+        &[("logs", logged)],
+        &["canary-client-secret", "admin-canary-password"],
+    );
 }
 
 #[tokio::test]
