@@ -1000,6 +1000,7 @@ impl Ctx<'_> {
         };
         let now = now_rfc3339();
         let rec = RoleRecord {
+            audience: None,
             users,
             permissions: Vec::new(),
             scim_id: id,

@@ -43,6 +43,7 @@ pub(crate) fn add_role(inner: &Inner, tenant: &str, role: &str) {
         .roles
         .entry(role.to_owned())
         .or_insert(RoleRecord {
+            audience: None,
             users: Default::default(),
             permissions: Vec::new(),
             scim_id: id,
@@ -104,6 +105,7 @@ pub(crate) fn generate(inner: &Inner, tenant: &str, counts: SeedCounts) {
         t.roles.insert(
             name.clone(),
             RoleRecord {
+                audience: None,
                 users: Default::default(),
                 permissions: vec!["/permission/admin/login".into()],
                 scim_id: ids.next().unwrap_or_default(),
@@ -156,6 +158,7 @@ pub(crate) fn generate(inner: &Inner, tenant: &str, counts: SeedCounts) {
         t.roles.insert(
             format!("Application/{name}"),
             RoleRecord {
+                audience: None,
                 users: ["admin".to_owned()].into_iter().collect(),
                 permissions: Vec::new(),
                 scim_id: ids.next().unwrap_or_default(),
@@ -292,6 +295,7 @@ pub(crate) fn from_xml(
             t.roles
                 .entry(format!("Application/{name}"))
                 .or_insert_with(|| RoleRecord {
+                    audience: None,
                     users: ["admin".to_owned()].into_iter().collect(),
                     permissions: Vec::new(),
                     scim_id: role_id,

@@ -16,8 +16,30 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::control::{ActiveRule, FaultKind, FaultRule, Quirks, RequestRecord, TrafficStats};
-use crate::state::{RoleRecord, SUPER_TENANT, Snapshot, TenantState, UserRecord};
-use crate::{oidc, portal, scim2, soap};
+use crate::state::{OidcScope, RoleRecord, SUPER_TENANT, Snapshot, TenantState, UserRecord};
+use crate::version::{ApimVersion, IsVersion, SoapAvailability};
+use crate::{oidc, portal, rest, scim2, soap};
+
+/// The releases a sandbox simulates, and the deployment switches that follow from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Profile {
+    /// The Identity Server release.
+    pub(crate) is: IsVersion,
+    /// The API Manager release.
+    pub(crate) apim: ApimVersion,
+    /// Whether IS's SOAP admin services answer.
+    pub(crate) is_soap: SoapAvailability,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self {
+            is: IsVersion::default(),
+            apim: ApimVersion::default(),
+            is_soap: IsVersion::default().soap_default(),
+        }
+    }
+}
 
 /// Which product a server simulates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -203,6 +225,8 @@ pub(crate) struct Route {
 pub(crate) enum Family {
     Soap,
     Json,
+    /// IS's management REST API (errors are `{code, message, description, traceId}`).
+    Rest,
     Html,
 }
 
@@ -227,6 +251,8 @@ pub(crate) struct Inner {
     pub(crate) max_in_flight: AtomicUsize,
     pub(crate) seq: AtomicU64,
     pub(crate) admin_password: String,
+    /// The simulated releases.
+    pub(crate) profile: Profile,
     /// The other server's base URL (APIM needs IS's and its own for portal SPs).
     pub(crate) peer_base_url: Mutex<String>,
 }
@@ -262,7 +288,12 @@ pub(crate) fn default_roles(kind: ServerKind) -> &'static [&'static str] {
 }
 
 impl Inner {
-    pub(crate) fn new(kind: ServerKind, admin_password: &str, tenants: &[String]) -> Arc<Self> {
+    pub(crate) fn new(
+        kind: ServerKind,
+        admin_password: &str,
+        tenants: &[String],
+        profile: Profile,
+    ) -> Arc<Self> {
         let inner = Arc::new(Self {
             kind,
             base_url: Mutex::new(String::new()),
@@ -289,6 +320,7 @@ impl Inner {
             max_in_flight: AtomicUsize::new(0),
             seq: AtomicU64::new(0),
             admin_password: admin_password.to_owned(),
+            profile,
             peer_base_url: Mutex::new(String::new()),
         });
         inner.add_tenant(SUPER_TENANT, admin_password);
@@ -326,6 +358,7 @@ impl Inner {
             t.roles.insert(
                 (*r).to_owned(),
                 RoleRecord {
+                    audience: None,
                     users,
                     permissions: if *r == "admin" {
                         vec!["/permission".into()]
@@ -337,6 +370,18 @@ impl Inner {
                     modified: now.clone(),
                 },
             );
+        }
+        if self.kind == ServerKind::Is {
+            for (name, claims) in self.profile.is.default_scopes() {
+                t.oidc_scopes.insert(
+                    name.to_owned(),
+                    OidcScope {
+                        display_name: name.to_owned(),
+                        description: None,
+                        claims: claims.into_iter().map(str::to_owned).collect(),
+                    },
+                );
+            }
         }
         core.tenants.insert(domain.to_owned(), t);
     }
@@ -678,6 +723,9 @@ impl Inner {
         if p.starts_with("/services/") {
             return soap::route(req);
         }
+        if let Some(r) = rest::route(self, req) {
+            return r;
+        }
         if let Some(r) = scim2::route(self.kind, req) {
             return r;
         }
@@ -698,6 +746,9 @@ impl Inner {
         let p = req.path.as_str();
         if p.starts_with("/services/") {
             return soap::handle(self, req);
+        }
+        if route.action.starts_with("rest.") {
+            return rest::handle(self, req, &route.action);
         }
         if route.action.starts_with("scim2.") {
             return scim2::handle(self, req, &route.action);
@@ -722,6 +773,7 @@ impl Inner {
 fn error_answer(route: &Route, message: &str) -> SimResponse {
     match route.family {
         Family::Soap => soap::server_fault(message),
+        Family::Rest => rest::error(500, "SE-50000", "Unexpected Processing Error.", message),
         Family::Json | Family::Html => SimResponse::json(
             500,
             &serde_json::json!({
@@ -890,6 +942,23 @@ impl SimServer {
     /// IS or APIM.
     pub fn kind(&self) -> ServerKind {
         self.inner.kind
+    }
+
+    /// The release this server behaves as: `5.9` ... `7.3` for IS, `3.0` ... `4.7` for APIM.
+    pub fn version(&self) -> &'static str {
+        match self.inner.kind {
+            ServerKind::Is => self.inner.profile.is.as_str(),
+            ServerKind::Apim => self.inner.profile.apim.as_str(),
+        }
+    }
+
+    /// Whether the SOAP admin services answer here (IS 7.2+ has them off unless enabled; APIM
+    /// always serves them).
+    pub fn soap_admin_services(&self) -> SoapAvailability {
+        match self.inner.kind {
+            ServerKind::Is => self.inner.profile.is_soap,
+            ServerKind::Apim => SoapAvailability::Supported,
+        }
     }
 
     /// `https://localhost:{port}` (or `http://...`, or the chosen host).

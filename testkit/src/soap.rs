@@ -133,6 +133,18 @@ pub(crate) fn handle(inner: &Inner, req: &SimRequest) -> SimResponse {
             "<html><body><h1>HTTP Status 405 - Method Not Allowed</h1></body></html>",
         );
     }
+    if inner.kind == crate::server::ServerKind::Is && !inner.profile.is_soap.serves() {
+        // IS 7.2+ without `[server] enable_admin_services = true`: the kernel does not deploy
+        // the admin services, so Axis2 finds no service and the answer is HTTP 500
+        // (product-is #25745).
+        return client_fault(&format!(
+            "The service cannot be found for the endpoint reference (EPR) {}",
+            req.path
+        ));
+    }
+    if service == "ServerAdmin" {
+        return server_admin(inner, req);
+    }
     if !SERVICES.contains(&service.as_str()) {
         return client_fault(&format!(
             "The service cannot be found for the endpoint reference (EPR) {}",
@@ -215,6 +227,43 @@ pub(crate) fn handle(inner: &Inner, req: &SimRequest) -> SimResponse {
     };
     let answer = services::call(inner, principal.as_ref(), op, wrapper);
     encode(op, answer)
+}
+
+/// Carbon's `ServerAdmin` service: only `getServerVersion` is simulated (what clients use to
+/// detect the release). It needs an administrator, like every admin service.
+fn server_admin(inner: &Inner, req: &SimRequest) -> SimResponse {
+    let env = match Element::parse(&req.body_str()) {
+        Ok(e) => e,
+        Err(e) => return server_fault(&format!("Error while parsing the request: {e}")),
+    };
+    let op = action_of(req).or_else(|| {
+        env.child("Body")
+            .and_then(|b| b.children.first())
+            .map(|w| w.name.clone())
+    });
+    match inner.principal(req) {
+        Ok(p) if inner.is_admin(&p) => {}
+        Ok(_) => return server_fault("Access Denied."),
+        Err(AuthProblem::Missing) => return unauthorized(inner),
+        Err(AuthProblem::BadCredentials) => {
+            return auth_failure(
+                "Access Denied. Authentication failed - Invalid credentials provided.",
+            );
+        }
+    }
+    if op.as_deref() != Some("getServerVersion") {
+        return client_fault(&format!(
+            "The endpoint reference (EPR) for the Operation not found is /services/ServerAdmin and the WSA Action = urn:{}. If this EPR was previously reachable, please contact the server administrator.",
+            op.unwrap_or_default()
+        ));
+    }
+    let version = match inner.kind {
+        crate::server::ServerKind::Is => inner.profile.is.full(),
+        crate::server::ServerKind::Apim => inner.profile.apim.full(),
+    };
+    ok_envelope(&format!(
+        "<ns:getServerVersionResponse xmlns:ns=\"http://service.admin.server.carbon.wso2.org\"><ns:return>{version}</ns:return></ns:getServerVersionResponse>"
+    ))
 }
 
 /// Builds the HTTP answer for an operation's result.

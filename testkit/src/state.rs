@@ -37,6 +37,10 @@ pub struct UserRecord {
 /// A role (SCIM2 group in IS 5.9). Equality ignores `modified`.
 #[derive(Debug, Clone, Eq, Serialize, Deserialize)]
 pub struct RoleRecord {
+    /// The audience of an IS 7 role (`/scim2/v2/Roles`): `("application", app id)` or
+    /// `("organization", org id)`; `None` for roles made any other way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<(String, String)>,
     /// Members (user names). `Internal/everyone` holds everybody implicitly and lists nobody.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub users: BTreeSet<String>,
@@ -64,6 +68,7 @@ impl PartialEq for UserRecord {
 impl PartialEq for RoleRecord {
     fn eq(&self, o: &Self) -> bool {
         self.users == o.users
+            && self.audience == o.audience
             && self.permissions == o.permissions
             && self.scim_id == o.scim_id
             && self.created == o.created
@@ -87,6 +92,24 @@ pub struct TenantState {
     /// itself. A portal whose row exists never registers again, even if its SP was deleted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub system_apps: BTreeMap<String, String>,
+    /// IS's OIDC scopes by name (`openid`, `profile`, `groups`, ...): which OIDC claims each
+    /// releases. Seeded per IS release; changed by `PUT /api/server/v1/oidc/scopes/{id}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub oidc_scopes: BTreeMap<String, OidcScope>,
+}
+
+/// One OIDC scope of IS.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OidcScope {
+    /// Display name.
+    #[serde(rename = "displayName")]
+    pub display_name: String,
+    /// Description, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The OIDC claim names the scope releases (`groups`, `email`, ...).
+    #[serde(default)]
+    pub claims: Vec<String>,
 }
 
 impl TenantState {

@@ -188,3 +188,29 @@ fn generated_wsdl_table_matches_the_real_wsdls() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn generated_rest_table_matches_the_real_specs() {
+    let rest = contracts_dir().join("rest");
+    if !require(
+        rest.join("applications.yaml").is_file(),
+        &format!("OpenAPI specs not found in {}", rest.display()),
+    ) || !require(
+        python_has("yaml"),
+        &format!("{} cannot import yaml", python()),
+    ) {
+        return;
+    }
+    let out = Command::new(python())
+        .arg(tool("gen_rest_table.py"))
+        .arg("--check")
+        .arg(contracts_dir())
+        .output()
+        .expect("run generator");
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

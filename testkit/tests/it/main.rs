@@ -12,3 +12,4 @@ mod snapshot;
 mod soap_rules;
 mod support;
 mod tls;
+mod versions;
