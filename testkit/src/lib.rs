@@ -42,6 +42,7 @@ mod rest_schema;
 mod rest_table;
 mod schema;
 mod scim2;
+mod scim2_roles;
 mod seed;
 mod server;
 mod services;

@@ -216,6 +216,7 @@ pub(crate) fn ensure(inner: &Inner, tenant: &str, portal: &Portal) -> bool {
         .entry(format!("Application/{sp_name}"))
         .or_insert_with(|| RoleRecord {
             audience: None,
+            groups: Default::default(),
             users: ["admin".to_owned()].into_iter().collect(),
             permissions: Vec::new(),
             scim_id: role_id,

@@ -821,6 +821,7 @@ impl Ctx<'_> {
             .entry(format!("Application/{name}"))
             .or_insert_with(|| crate::state::RoleRecord {
                 audience: None,
+                groups: Default::default(),
                 users: [self.user.to_owned()].into_iter().collect(),
                 permissions: Vec::new(),
                 scim_id: role_id,

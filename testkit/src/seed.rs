@@ -44,6 +44,7 @@ pub(crate) fn add_role(inner: &Inner, tenant: &str, role: &str) {
         .entry(role.to_owned())
         .or_insert(RoleRecord {
             audience: None,
+            groups: Default::default(),
             users: Default::default(),
             permissions: Vec::new(),
             scim_id: id,
@@ -106,6 +107,7 @@ pub(crate) fn generate(inner: &Inner, tenant: &str, counts: SeedCounts) {
             name.clone(),
             RoleRecord {
                 audience: None,
+                groups: Default::default(),
                 users: Default::default(),
                 permissions: vec!["/permission/admin/login".into()],
                 scim_id: ids.next().unwrap_or_default(),
@@ -159,6 +161,7 @@ pub(crate) fn generate(inner: &Inner, tenant: &str, counts: SeedCounts) {
             format!("Application/{name}"),
             RoleRecord {
                 audience: None,
+                groups: Default::default(),
                 users: ["admin".to_owned()].into_iter().collect(),
                 permissions: Vec::new(),
                 scim_id: ids.next().unwrap_or_default(),
@@ -296,6 +299,7 @@ pub(crate) fn from_xml(
                 .entry(format!("Application/{name}"))
                 .or_insert_with(|| RoleRecord {
                     audience: None,
+                    groups: Default::default(),
                     users: ["admin".to_owned()].into_iter().collect(),
                     permissions: Vec::new(),
                     scim_id: role_id,

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use crate::control::{ActiveRule, FaultKind, FaultRule, Quirks, RequestRecord, TrafficStats};
 use crate::state::{OidcScope, RoleRecord, SUPER_TENANT, Snapshot, TenantState, UserRecord};
 use crate::version::{ApimVersion, IsVersion, SoapAvailability};
-use crate::{oidc, portal, rest, scim2, soap};
+use crate::{oidc, portal, rest, scim2, scim2_roles, soap};
 
 /// The releases a sandbox simulates, and the deployment switches that follow from them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -359,6 +359,7 @@ impl Inner {
                 (*r).to_owned(),
                 RoleRecord {
                     audience: None,
+                    groups: Default::default(),
                     users,
                     permissions: if *r == "admin" {
                         vec!["/permission".into()]
@@ -726,6 +727,9 @@ impl Inner {
         if let Some(r) = rest::route(self, req) {
             return r;
         }
+        if let Some(r) = scim2_roles::route(self, req) {
+            return r;
+        }
         if let Some(r) = scim2::route(self.kind, req) {
             return r;
         }
@@ -749,6 +753,9 @@ impl Inner {
         }
         if route.action.starts_with("rest.") {
             return rest::handle(self, req, &route.action);
+        }
+        if route.action.starts_with("scim2.roles.") {
+            return scim2_roles::handle(self, req, &route.action);
         }
         if route.action.starts_with("scim2.") {
             return scim2::handle(self, req, &route.action);

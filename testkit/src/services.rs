@@ -95,6 +95,7 @@ fn new_role(users: impl IntoIterator<Item = String>, scim_id: String) -> RoleRec
     let now = now_rfc3339();
     RoleRecord {
         audience: None,
+        groups: Default::default(),
         users: users.into_iter().collect(),
         permissions: Vec::new(),
         scim_id,

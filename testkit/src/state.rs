@@ -41,6 +41,9 @@ pub struct RoleRecord {
     /// `("organization", org id)`; `None` for roles made any other way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<(String, String)>,
+    /// Groups (user-store roles) the role is assigned to (IS 5.11+ SCIM2 Roles).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub groups: BTreeSet<String>,
     /// Members (user names). `Internal/everyone` holds everybody implicitly and lists nobody.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub users: BTreeSet<String>,
@@ -69,6 +72,7 @@ impl PartialEq for RoleRecord {
     fn eq(&self, o: &Self) -> bool {
         self.users == o.users
             && self.audience == o.audience
+            && self.groups == o.groups
             && self.permissions == o.permissions
             && self.scim_id == o.scim_id
             && self.created == o.created
@@ -122,16 +126,29 @@ impl TenantState {
             + self.oauth_apps.len()
     }
 
-    /// Roles of `user`, `Internal/everyone` included, sorted.
+    /// Roles of `user`, `Internal/everyone` included, sorted (held directly or through a group
+    /// the role is assigned to).
     pub fn roles_of(&self, user: &str) -> Vec<String> {
         let mut out: Vec<String> = self
             .roles
-            .iter()
-            .filter(|(name, r)| r.users.contains(user) || name.as_str() == "Internal/everyone")
-            .map(|(n, _)| n.clone())
+            .keys()
+            .filter(|name| self.holds(user, name))
+            .cloned()
             .collect();
         out.sort();
         out
+    }
+
+    /// Whether `user` holds `role`: as a member, through one of the role's groups, or because it
+    /// is `Internal/everyone`.
+    pub fn holds(&self, user: &str, role: &str) -> bool {
+        role == "Internal/everyone"
+            || self.roles.get(role).is_some_and(|r| {
+                r.users.contains(user)
+                    || r.groups
+                        .iter()
+                        .any(|g| self.roles.get(g).is_some_and(|gr| gr.users.contains(user)))
+            })
     }
 
     /// The OAuth app whose `applicationName` is `name`.

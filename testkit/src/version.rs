@@ -351,7 +351,6 @@ impl IsVersion {
     }
 }
 
-#[allow(dead_code)] // the token and SCIM2 role rules read these (next step)
 impl IsVersion {
     /// `/scim2/Roles` (v1) from 5.11.
     pub(crate) fn scim_roles_v1(self) -> bool {
@@ -368,16 +367,6 @@ impl IsVersion {
         self.at_least(IsVersion::V7_2)
     }
 
-    /// The local claim the OIDC `groups` claim comes from: `…/claims/role` up to 5.11,
-    /// `…/claims/groups` from 6.0 (§4.4).
-    pub(crate) fn groups_source(self) -> &'static str {
-        if self.at_least(IsVersion::V6_0) {
-            "http://wso2.org/claims/groups"
-        } else {
-            "http://wso2.org/claims/role"
-        }
-    }
-
     /// `sub` is the user's id unless the application's subject claim is the username (7.x).
     pub(crate) fn uuid_subject(self) -> bool {
         self.at_least(IsVersion::V7_0)
@@ -387,7 +376,6 @@ impl IsVersion {
     pub(crate) fn token_endpoint_auth_method(self) -> bool {
         self.at_least(IsVersion::V7_0)
     }
-
 }
 
 impl ApimVersion {

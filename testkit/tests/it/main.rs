@@ -12,4 +12,5 @@ mod snapshot;
 mod soap_rules;
 mod support;
 mod tls;
+mod tokens;
 mod versions;
