@@ -258,7 +258,8 @@ pub(crate) fn from_xml(
             "neither a ServiceProvider, an IdentityProvider nor an OAuthConsumerAppDTO".into(),
         ));
     };
-    schema::validate_value(&el, ty).map_err(SeedError)?;
+    schema::validate_value(schema::table_for(inner.kind, &inner.profile), &el, ty)
+        .map_err(SeedError)?;
     let mut core = lock(&inner.core);
     match kind {
         SeedKind::Application => {

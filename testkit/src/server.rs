@@ -1134,6 +1134,46 @@ impl SimServer {
         crate::seed::add_role(&self.inner, tenant, role);
     }
 
+    /// The properties of an identity provider's OIDC authenticator (`OpenIDConnectAuthenticator`)
+    /// as stored: name -> value (`ClientId`, `OAuth2TokenEPUrl`, `Scopes`, ...).
+    pub fn idp_oidc_properties(&self, tenant: &str, idp: &str) -> Option<BTreeMap<String, String>> {
+        let core = lock(&self.inner.core);
+        let stored = core.tenant(tenant)?.identity_providers.get(idp)?;
+        let auth = stored
+            .children_named("federatedAuthenticatorConfigs")
+            .find(|a| a.text_of("name") == Some("OpenIDConnectAuthenticator"))?;
+        Some(
+            auth.children_named("properties")
+                .filter_map(|p| {
+                    Some((
+                        p.text_of("name")?.to_owned(),
+                        p.text_of("value").unwrap_or("").to_owned(),
+                    ))
+                })
+                .collect(),
+        )
+    }
+
+    /// The scope an identity provider's OIDC authenticator would request from IS when a user
+    /// logs in through it, per the APIM release (WSO2-VERSIONS.md §3.5): from 4.3 the `Scopes`
+    /// property if set; otherwise (and always before 4.3) the `scope=` of
+    /// `commonAuthQueryParams`; otherwise `openid`. `None` if there is no such IdP or
+    /// authenticator.
+    pub fn idp_requested_scope(&self, tenant: &str, idp: &str) -> Option<String> {
+        let props = self.idp_oidc_properties(tenant, idp)?;
+        if self.inner.profile.apim.idp_scopes_property()
+            && let Some(s) = props.get("Scopes").filter(|s| !s.trim().is_empty())
+        {
+            return Some(s.trim().to_owned());
+        }
+        let from_query = props.get("commonAuthQueryParams").and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "scope")
+                .map(|(_, v)| v.into_owned())
+        });
+        Some(from_query.unwrap_or_else(|| "openid".to_owned()))
+    }
+
     /// Creates the APIM portal service providers now, as their first login would
     /// (`apim_publisher`, `apim_devportal`, `apim_admin_portal`); APIM only, no request logged.
     pub fn ensure_portal_apps(&self) {
