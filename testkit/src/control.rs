@@ -220,10 +220,14 @@ pub struct RequestRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PortalNaming {
-    /// `apim_publisher`, `apim_devportal`, `apim_admin_portal` (carbon-apimgt from late 2019 on,
-    /// APIM 3.1+; what DESIGN.md and `wso2-apim-client` use).
+    /// `apim_publisher`, `apim_devportal`, `apim_admin_portal`: what APIM 3.2 and later register
+    /// (carbon-apimgt `constants.jag`), and the simulator's default whatever the release unless a
+    /// release is chosen explicitly (what DESIGN.md and `wso2-apim-client` first assumed).
     #[default]
     Apim31,
+    /// What APIM 3.1.0 registers: `apim_publisher`, `apim_devportal`; its admin app is still the
+    /// Jaggery one, with no service provider.
+    Apim310,
     /// What APIM 3.0.0 (carbon-apimgt 6.5.349) really registers: `admin_admin_publisher` and
     /// `admin_admin_store` (`{owner}_{clientName}`); its Jaggery admin app has no service provider.
     Apim300,

@@ -36,14 +36,20 @@ mod api;
 mod control;
 mod oidc;
 mod portal;
+mod rest;
+mod rest_schema;
+#[rustfmt::skip]
+mod rest_table;
 mod schema;
 mod scim2;
+mod scim2_roles;
 mod seed;
 mod server;
 mod services;
 mod soap;
 mod state;
 mod tls;
+mod version;
 #[rustfmt::skip]
 mod wsdl_table;
 mod xml;
@@ -64,6 +70,7 @@ pub use state::{
     RoleRecord, SUPER_TENANT, SandboxSnapshot, Snapshot, SnapshotDiff, TenantState, UserRecord,
 };
 pub use tls::{CertifiedKey, ClientAuth, LeafKind, TestCa, TlsError};
+pub use version::{ApimVersion, IsVersion, SoapAvailability, VersionError};
 pub use xml::Element;
 
 /// Why a sandbox could not start.
@@ -73,6 +80,8 @@ pub enum SandboxError {
     Tls(TlsError),
     /// A port could not be bound.
     Bind(std::io::Error),
+    /// The IS or APIM version given to the builder is not one the simulator knows.
+    Version(VersionError),
 }
 
 impl std::fmt::Display for SandboxError {
@@ -80,6 +89,7 @@ impl std::fmt::Display for SandboxError {
         match self {
             SandboxError::Tls(_) => f.write_str("could not make the sandbox certificates"),
             SandboxError::Bind(_) => f.write_str("could not bind a sandbox port"),
+            SandboxError::Version(_) => f.write_str("unknown server version"),
         }
     }
 }
@@ -89,6 +99,7 @@ impl std::error::Error for SandboxError {
         match self {
             SandboxError::Tls(e) => Some(e),
             SandboxError::Bind(e) => Some(e),
+            SandboxError::Version(e) => Some(e),
         }
     }
 }
@@ -105,6 +116,9 @@ pub struct SandboxBuilder {
     admin_password: String,
     tenants: Vec<String>,
     latency: Duration,
+    is_version: Result<IsVersion, VersionError>,
+    apim_version: Option<Result<ApimVersion, VersionError>>,
+    is_soap: bool,
 }
 
 impl Default for SandboxBuilder {
@@ -119,6 +133,9 @@ impl Default for SandboxBuilder {
             admin_password: "admin".into(),
             tenants: vec!["example.com".into()],
             latency: Duration::ZERO,
+            is_version: Ok(IsVersion::default()),
+            apim_version: None,
+            is_soap: false,
         }
     }
 }
@@ -191,8 +208,56 @@ impl SandboxBuilder {
         self
     }
 
+    /// The Identity Server release to behave as: `"5.9"` (the default) ... `"7.3"`, or an
+    /// [`IsVersion`]. A text the simulator does not know makes [`start`](Self::start) fail with
+    /// [`SandboxError::Version`].
+    pub fn is_version<V>(mut self, version: V) -> Self
+    where
+        V: TryInto<IsVersion>,
+        V::Error: Into<VersionError>,
+    {
+        self.is_version = version.try_into().map_err(Into::into);
+        self
+    }
+
+    /// The API Manager release to behave as: `"3.0"` ... `"4.7"`, or an [`ApimVersion`].
+    ///
+    /// Without it the simulated APIM is 3.0 with one deviation kept for compatibility: its portal
+    /// service providers have the 3.2+ names (`apim_publisher`, `apim_devportal`,
+    /// `apim_admin_portal`). Choosing a version, 3.0 included, gives that release's real names
+    /// (3.0: `admin_admin_publisher`, `admin_admin_store`).
+    pub fn apim_version<V>(mut self, version: V) -> Self
+    where
+        V: TryInto<ApimVersion>,
+        V::Error: Into<VersionError>,
+    {
+        self.apim_version = Some(version.try_into().map_err(Into::into));
+        self
+    }
+
+    /// Switches IS's SOAP admin services on where the release has them off by default (IS 7.2+,
+    /// `[server] enable_admin_services = true`); no effect on earlier releases, which serve them.
+    pub fn is_soap(mut self, enabled: bool) -> Self {
+        self.is_soap = enabled;
+        self
+    }
+
     /// Starts both servers on the current Tokio runtime.
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
+        let is_version = self.is_version.clone().map_err(SandboxError::Version)?;
+        let apim_version = match self.apim_version.clone() {
+            None => None,
+            Some(v) => Some(v.map_err(SandboxError::Version)?),
+        };
+        let is_soap = match is_version.soap_default() {
+            SoapAvailability::Off if self.is_soap => SoapAvailability::Enabled,
+            other => other,
+        };
+        let profile = server::Profile {
+            is: is_version,
+            apim: apim_version.unwrap_or_default(),
+            is_soap,
+        };
         let ca = TestCa::new().map_err(SandboxError::Tls)?;
         let tls = if self.http {
             None
@@ -204,8 +269,19 @@ impl SandboxBuilder {
             )
         };
         let (tx, rx) = watch::channel(false);
-        let is = server::Inner::new(ServerKind::Is, &self.admin_password, &self.tenants);
-        let apim = server::Inner::new(ServerKind::Apim, &self.admin_password, &self.tenants);
+        let is = server::Inner::new(ServerKind::Is, &self.admin_password, &self.tenants, profile);
+        let apim = server::Inner::new(
+            ServerKind::Apim,
+            &self.admin_password,
+            &self.tenants,
+            profile,
+        );
+        if let Some(v) = apim_version {
+            let naming = portal::naming_of(v);
+            for s in [&is, &apim] {
+                server::lock(&s.control).quirks.portal_naming = naming;
+            }
+        }
         for (inner, port) in [(&is, self.is_port), (&apim, self.apim_port)] {
             server::listen(
                 inner.clone(),
@@ -268,6 +344,16 @@ impl Sandbox {
     /// The simulated API Manager.
     pub fn apim(&self) -> &SimServer {
         &self.apim
+    }
+
+    /// The Identity Server release simulated.
+    pub fn is_version(&self) -> IsVersion {
+        self.is.inner.profile.is
+    }
+
+    /// The API Manager release simulated.
+    pub fn apim_version(&self) -> ApimVersion {
+        self.apim.inner.profile.apim
     }
 
     /// The sandbox CA certificate (PEM) that clients must trust.

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::server::{Family, Inner, Route, ServerKind, SimRequest, SimResponse, lock, parse_basic};
 use crate::state::TenantState;
+use crate::version::IsVersion;
 use crate::xml::Element;
 
 /// Volatile OIDC state: signing key, pending logins, codes and tokens.
@@ -28,6 +29,8 @@ struct Pending {
     scope: String,
     state: Option<String>,
     nonce: Option<String>,
+    /// `(code_challenge, method)` sent to the authorize endpoint.
+    pkce: Option<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -38,6 +41,7 @@ struct Grant {
     scope: String,
     redirect_uri: String,
     nonce: Option<String>,
+    pkce: Option<(String, String)>,
 }
 
 impl OidcState {
@@ -297,6 +301,16 @@ fn authorize(inner: &Inner, req: &SimRequest) -> SimResponse {
             enc("Unsupported Response Type")
         ));
     }
+    let pkce_mandatory = app.text_of("pkceMandatory") == Some("true");
+    if pkce_mandatory && get(&q, "code_challenge").is_none_or(str::is_empty) {
+        let sep = if redirect.contains('?') { '&' } else { '?' };
+        return SimResponse::redirect(&format!(
+            "{redirect}{sep}error=invalid_request&error_description={}",
+            enc(
+                "PKCE is mandatory for this application. PKCE Challenge is not provided or is not upto RFC 7636 specification."
+            )
+        ));
+    }
     let key = core.uuid();
     let pending = Pending {
         client_id: client_id.clone(),
@@ -304,6 +318,14 @@ fn authorize(inner: &Inner, req: &SimRequest) -> SimResponse {
         scope: get(&q, "scope").unwrap_or("").to_owned(),
         state: get(&q, "state").map(str::to_owned),
         nonce: get(&q, "nonce").map(str::to_owned),
+        pkce: get(&q, "code_challenge").map(|c| {
+            (
+                c.to_owned(),
+                get(&q, "code_challenge_method")
+                    .unwrap_or("plain")
+                    .to_owned(),
+            )
+        }),
     };
     core.oidc.pending.insert(key.clone(), pending);
     SimResponse::redirect(&format!(
@@ -370,6 +392,7 @@ fn commonauth(inner: &Inner, req: &SimRequest) -> SimResponse {
             scope: p.scope,
             redirect_uri: p.redirect_uri.clone(),
             nonce: p.nonce,
+            pkce: p.pkce,
         },
     );
     let sep = if p.redirect_uri.contains('?') {
@@ -470,6 +493,23 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
     if app.text_of("oauthConsumerSecret") != Some(secret.as_str()) || secret.is_empty() {
         return client_auth_failed();
     }
+    // IS 7: the application's tokenEndpointAuthMethod limits the client authenticators
+    // (OAuthClientAuthnService.getConfiguredClientAuthMethods).
+    if inner.profile.is.token_endpoint_auth_method()
+        && let Some(method) = app
+            .text_of("tokenEndpointAuthMethod")
+            .filter(|m| !m.is_empty())
+    {
+        let allowed = match method {
+            "client_secret_basic" => basic.is_some(),
+            "client_secret_post" => basic.is_none(),
+            _ => false,
+        };
+        if !allowed {
+            return client_auth_failed();
+        }
+    }
+    let pkce_mandatory = app.text_of("pkceMandatory") == Some("true");
     let grants: Vec<String> = app
         .text_of("grantTypes")
         .unwrap_or("")
@@ -507,6 +547,11 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
             if get(&f, "redirect_uri").is_some_and(|r| r != g.redirect_uri) {
                 return oauth_error(400, "invalid_grant", "Callback url mismatch");
             }
+            if (g.pkce.is_some() || pkce_mandatory)
+                && !pkce_ok(g.pkce.as_ref(), get(&f, "code_verifier"))
+            {
+                return oauth_error(400, "invalid_grant", "PKCE validation failed");
+            }
             g
         }
         "password" => {
@@ -531,6 +576,7 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
                 scope: get(&f, "scope").unwrap_or("").to_owned(),
                 redirect_uri: String::new(),
                 nonce: None,
+                pkce: None,
             }
         }
         "client_credentials" => Grant {
@@ -540,6 +586,7 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
             scope: get(&f, "scope").unwrap_or("").to_owned(),
             redirect_uri: String::new(),
             nonce: None,
+            pkce: None,
         },
         "refresh_token" => {
             let rt = get(&f, "refresh_token").unwrap_or("");
@@ -586,55 +633,146 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
         .header("Pragma", "no-cache")
 }
 
-/// The role claims the client's service provider asks for: claim name -> whether requested.
-///
-/// With the local claim dialect IS 5.9 releases `http://wso2.org/claims/role` through the OIDC
-/// dialect as `groups`; with a custom dialect the SP's remote claim URI is the claim name.
-fn role_claim_names(t: &TenantState, client_id: &str) -> Vec<String> {
-    let Some(sp) = t.applications.values().find(|sp| {
+/// Whether a code verifier answers the authorize request's challenge (RFC 7636).
+fn pkce_ok(challenge: Option<&(String, String)>, verifier: Option<&str>) -> bool {
+    let (Some((challenge, method)), Some(verifier)) = (challenge, verifier) else {
+        return false;
+    };
+    match method.as_str() {
+        "S256" => {
+            let d = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
+            b64(d.as_ref()) == *challenge
+        }
+        _ => verifier == challenge,
+    }
+}
+
+/// The client's service provider.
+fn sp_of<'a>(t: &'a TenantState, client_id: &str) -> Option<&'a Element> {
+    t.applications.values().find(|sp| {
         crate::services::oauth_keys(sp)
             .iter()
             .any(|k| k == client_id)
-    }) else {
-        return Vec::new();
-    };
+    })
+}
+
+/// Which role-carrying OIDC claim a requested local claim becomes, per release (WSO2-VERSIONS.md
+/// §4.4): up to 5.11 `groups` comes from `…/claims/role` (all the user's roles); from 6.0 from
+/// `…/claims/groups` (user-store groups only), `…/claims/roles` gives `roles`, and `…/claims/role`
+/// gives nothing. A custom dialect names the claim with the SP's remote claim URI.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RoleSource {
+    AllRoles,
+    Groups,
+    Roles,
+}
+
+fn role_claims(v: IsVersion, sp: &Element) -> Vec<(String, RoleSource)> {
     let Some(cfg) = sp.child("claimConfig") else {
         return Vec::new();
     };
     let local = cfg.text_of("localClaimDialect") != Some("false");
-    let mut out = Vec::new();
+    let modern = v.at_least(IsVersion::V6_0);
+    let mut out: Vec<(String, RoleSource)> = Vec::new();
     for m in cfg.children_named("claimMappings") {
         let requested =
             m.text_of("requested") == Some("true") || m.text_of("mandatory") == Some("true");
-        let local_uri = m.text_at("localClaim/claimUri").unwrap_or("");
         if !requested {
             continue;
         }
-        let name = match local_uri {
-            "http://wso2.org/claims/role" if local => "groups".to_owned(),
-            "http://wso2.org/claims/groups" if local => "groups".to_owned(),
-            "http://wso2.org/claims/role" | "http://wso2.org/claims/groups" => m
-                .text_at("remoteClaim/claimUri")
-                .unwrap_or(local_uri)
-                .to_owned(),
+        let local_uri = m.text_at("localClaim/claimUri").unwrap_or("");
+        let remote = m.text_at("remoteClaim/claimUri").unwrap_or(local_uri);
+        let (oidc_name, source) = match (local_uri, modern) {
+            ("http://wso2.org/claims/role", false) => ("groups", RoleSource::AllRoles),
+            ("http://wso2.org/claims/groups", false) => ("groups", RoleSource::AllRoles),
+            ("http://wso2.org/claims/groups", true) => ("groups", RoleSource::Groups),
+            ("http://wso2.org/claims/roles", true) => ("roles", RoleSource::Roles),
             _ => continue,
         };
-        if !out.contains(&name) {
-            out.push(name);
+        let name = if local {
+            oidc_name.to_owned()
+        } else {
+            remote.to_owned()
+        };
+        if !out.iter().any(|(n, _)| *n == name) {
+            out.push((name, source));
         }
     }
     out
 }
 
+/// Whether a claim is released for the requested scopes: IS keeps only the claims of the
+/// requested scopes (OpenIDConnectClaimFilterImpl). Up to 5.11 a custom-dialect claim name that no
+/// scope lists is still released, as before.
+fn released_by_scopes(v: IsVersion, t: &TenantState, scope: &str, claim: &str) -> bool {
+    let listed = |c: &str| {
+        t.oidc_scopes
+            .values()
+            .any(|s| s.claims.iter().any(|x| x == c))
+    };
+    if !v.at_least(IsVersion::V6_0) && !listed(claim) {
+        return true;
+    }
+    scope.split_whitespace().any(|s| {
+        t.oidc_scopes
+            .get(s)
+            .is_some_and(|sc| sc.claims.iter().any(|c| c == claim))
+    })
+}
+
+/// The values of a role claim for `user`.
+fn role_values(
+    source: RoleSource,
+    ut: &TenantState,
+    user: &str,
+    app_audience: Option<&str>,
+) -> Vec<Value> {
+    let names: Vec<String> = match source {
+        RoleSource::AllRoles => ut.roles_of(user),
+        RoleSource::Groups => ut
+            .roles_of(user)
+            .into_iter()
+            .filter(|r| !r.contains('/'))
+            .collect(),
+        RoleSource::Roles => ut
+            .roles
+            .iter()
+            .filter(|(n, r)| {
+                n.starts_with("Internal/")
+                    && n.as_str() != "Internal/everyone"
+                    && ut.holds(user, n)
+                    && match (&r.audience, app_audience) {
+                        (Some((ty, val)), Some(app)) if ty == "application" => val == app,
+                        (Some((ty, _)), _) if ty == "application" => false,
+                        _ => true,
+                    }
+            })
+            .map(|(n, _)| n.trim_start_matches("Internal/").to_owned())
+            .collect(),
+    };
+    names.into_iter().map(Value::String).collect()
+}
+
 fn id_token_claims(inner: &Inner, core: &crate::server::Core, g: &Grant) -> Value {
+    let v = inner.profile.is;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let sub = if g.tenant == crate::state::SUPER_TENANT {
-        g.user.clone()
-    } else {
-        format!("{}@{}", g.user, g.tenant)
+    let app_tenant = find_client(&core.tenants, &g.client_id).map(|(t, _)| t.clone());
+    let at = app_tenant.as_ref().and_then(|t| core.tenant(t));
+    let sp = at.and_then(|t| sp_of(t, &g.client_id));
+    let ut = core.tenant(&g.tenant);
+    let username_subject = sp
+        .and_then(|sp| sp.child("localAndOutBoundAuthenticationConfig"))
+        .and_then(|c| c.text_of("subjectClaimUri"))
+        == Some("http://wso2.org/claims/username");
+    let sub = match ut.and_then(|t| t.users.get(&g.user)) {
+        // IS 7: the subject is the user's id unless the application's subject claim is the
+        // username.
+        Some(u) if v.uuid_subject() && !username_subject => u.scim_id.clone(),
+        _ if g.tenant == crate::state::SUPER_TENANT => g.user.clone(),
+        _ => format!("{}@{}", g.user, g.tenant),
     };
     let mut claims = json!({
         "iss": format!("{}/oauth2/token", inner.base_url()),
@@ -649,18 +787,19 @@ fn id_token_claims(inner: &Inner, core: &crate::server::Core, g: &Grant) -> Valu
     if let Some(n) = &g.nonce {
         claims["nonce"] = Value::String(n.clone());
     }
-    let app_tenant = find_client(&core.tenants, &g.client_id).map(|(t, _)| t.clone());
-    if let (Some(at), Some(ut)) = (
-        app_tenant.and_then(|t| core.tenant(&t)),
-        core.tenant(&g.tenant),
-    ) {
-        let roles: Vec<Value> = ut
-            .roles_of(&g.user)
-            .into_iter()
-            .map(Value::String)
-            .collect();
-        for name in role_claim_names(at, &g.client_id) {
-            claims[name] = Value::Array(roles.clone());
+    if let (Some(at), Some(ut), Some(sp)) = (at, ut, sp) {
+        let ex = crate::rest::extras(sp);
+        let app_audience = (ex
+            .get("associatedRoles")
+            .and_then(|a| a.get("allowedAudience"))
+            .and_then(Value::as_str)
+            == Some("APPLICATION"))
+        .then(|| crate::rest::rest_id(app_tenant.as_deref().unwrap_or_default(), sp));
+        for (name, source) in role_claims(v, sp) {
+            if released_by_scopes(v, at, &g.scope, &name) {
+                claims[name] =
+                    Value::Array(role_values(source, ut, &g.user, app_audience.as_deref()));
+            }
         }
     }
     claims

@@ -25,8 +25,19 @@ impl Portal {
     pub(crate) fn names(&self, naming: PortalNaming) -> Option<(&'static str, &'static str)> {
         match naming {
             PortalNaming::Apim31 => Some(self.new),
+            PortalNaming::Apim310 => (self.route != "portal.admin").then_some(self.new),
             PortalNaming::Apim300 => self.old,
         }
+    }
+}
+
+/// The portal naming of an APIM release (WSO2-VERSIONS.md §3.3).
+pub(crate) fn naming_of(v: crate::version::ApimVersion) -> PortalNaming {
+    use crate::version::ApimVersion;
+    match v {
+        ApimVersion::V3_0 => PortalNaming::Apim300,
+        ApimVersion::V3_1 => PortalNaming::Apim310,
+        _ => PortalNaming::Apim31,
     }
 }
 
@@ -204,6 +215,8 @@ pub(crate) fn ensure(inner: &Inner, tenant: &str, portal: &Portal) -> bool {
     t.roles
         .entry(format!("Application/{sp_name}"))
         .or_insert_with(|| RoleRecord {
+            audience: None,
+            groups: Default::default(),
             users: ["admin".to_owned()].into_iter().collect(),
             permissions: Vec::new(),
             scim_id: role_id,

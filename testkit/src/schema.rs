@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
-use crate::wsdl_table::{OPS, TYPES};
+use crate::wsdl_table::TABLES;
 use crate::xml::{Element, Prefixes, XSI, escape};
 
 /// XML Schema namespace (simple types).
@@ -64,34 +64,103 @@ pub(crate) struct OpDef {
     pub(crate) fault: Option<FaultDef>,
 }
 
-fn type_index() -> &'static HashMap<&'static str, Vec<&'static TypeDef>> {
-    static IDX: OnceLock<HashMap<&'static str, Vec<&'static TypeDef>>> = OnceLock::new();
+/// One WSDL version's types and served operations (see `tools/gen_wsdl_table.py`).
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub(crate) name: &'static str,
+    /// Which releases use these WSDLs.
+    #[allow(dead_code)]
+    pub(crate) releases: &'static str,
+    pub(crate) types: &'static [TypeDef],
+    pub(crate) ops: &'static [OpDef],
+}
+
+type Index = HashMap<&'static str, Vec<&'static TypeDef>>;
+
+fn indexes() -> &'static Vec<Index> {
+    static IDX: OnceLock<Vec<Index>> = OnceLock::new();
     IDX.get_or_init(|| {
-        let mut m: HashMap<&'static str, Vec<&'static TypeDef>> = HashMap::new();
-        for t in TYPES {
-            m.entry(t.name).or_default().push(t);
-        }
-        m
+        TABLES
+            .iter()
+            .map(|t| {
+                let mut m: Index = HashMap::new();
+                for d in t.types {
+                    m.entry(d.name).or_default().push(d);
+                }
+                m
+            })
+            .collect()
     })
 }
 
-/// The complex type `ty`, if the table has it.
+impl Table {
+    /// The complex type `ty`, if this table has it.
+    pub(crate) fn type_def(&self, ty: (&str, &str)) -> Option<&'static TypeDef> {
+        let i = TABLES.iter().position(|t| t.name == self.name)?;
+        indexes()
+            .get(i)?
+            .get(ty.1)?
+            .iter()
+            .find(|t| t.ns == ty.0)
+            .copied()
+    }
+
+    /// The operation `name` of `service`.
+    pub(crate) fn op(&self, service: &str, name: &str) -> Option<&'static OpDef> {
+        self.ops
+            .iter()
+            .find(|o| o.service == service && o.name == name)
+    }
+}
+
+/// The WSDLs of the IS 5.9 / APIM 3.0 baseline.
+pub(crate) fn baseline() -> &'static Table {
+    &TABLES[0]
+}
+
+/// The newest WSDLs (a superset of the older ones' fields, in the same alphabetical order):
+/// used to put trees the simulator builds into WSDL order.
+pub(crate) fn newest() -> &'static Table {
+    &TABLES[TABLES.len() - 1]
+}
+
+/// The WSDL table a server of `kind` uses under `profile` (contracts/README.md, WSO2-VERSIONS.md
+/// §7.3): APIM 3.1/3.2 and IS 5.10 framework 5.17.5, APIM 4.0/4.1 and IS 5.11 5.18.187, APIM 4.2
+/// and IS 6.0 5.24.8, IS 6.1 5.25.92, APIM 4.3+ and IS 7 5.25.682 (the closest vendored), IS 7's
+/// OAuth service 7.0.26.
+pub(crate) fn table_for(
+    kind: crate::server::ServerKind,
+    profile: &crate::server::Profile,
+) -> &'static Table {
+    use crate::version::{ApimVersion as A, IsVersion as I};
+    let name = match kind {
+        crate::server::ServerKind::Is => match profile.is {
+            I::V5_9 => "BASE",
+            I::V5_10 => "F5_17_5",
+            I::V5_11 => "F5_18_187",
+            I::V6_0 => "F5_24_8",
+            I::V6_1 => "F5_25_92",
+            _ => "IS7",
+        },
+        crate::server::ServerKind::Apim => match profile.apim {
+            A::V3_0 => "BASE",
+            A::V3_1 | A::V3_2 => "F5_17_5",
+            A::V4_0 | A::V4_1 => "F5_18_187",
+            A::V4_2 => "F5_24_8",
+            _ => "F5_25_682",
+        },
+    };
+    TABLES.iter().find(|t| t.name == name).unwrap_or(baseline())
+}
+
+/// The complex type `ty` in the newest WSDLs.
 pub(crate) fn type_def(ty: (&str, &str)) -> Option<&'static TypeDef> {
-    type_index()
-        .get(ty.1)?
-        .iter()
-        .find(|t| t.ns == ty.0)
-        .copied()
+    newest().type_def(ty)
 }
 
-/// The operation `name` of `service`.
-pub(crate) fn op(service: &str, name: &str) -> Option<&'static OpDef> {
-    OPS.iter().find(|o| o.service == service && o.name == name)
-}
-
-/// All served operations (for documentation and tests).
+/// All operations served by the baseline (for documentation and tests).
 pub fn served_operations() -> Vec<(&'static str, &'static str)> {
-    OPS.iter().map(|o| (o.service, o.name)).collect()
+    baseline().ops.iter().map(|o| (o.service, o.name)).collect()
 }
 
 /// Model namespace of the SP and IdP types.
@@ -111,7 +180,7 @@ pub(crate) fn model(name: &'static str) -> (&'static str, &'static str) {
 /// Checks `el`'s children against `fields` the way Axis2 ADB reads a sequence: each child must be
 /// a known element (qualified name) appearing at or after the previous one's position; repeats
 /// only for unbounded fields. Returns the Axis2-like fault string on the first problem.
-pub(crate) fn validate_fields(el: &Element, fields: &[Field]) -> Result<(), String> {
+pub(crate) fn validate_fields(t: &Table, el: &Element, fields: &[Field]) -> Result<(), String> {
     let mut last: Option<usize> = None;
     for child in &el.children {
         let pos = fields
@@ -126,13 +195,13 @@ pub(crate) fn validate_fields(el: &Element, fields: &[Field]) -> Result<(), Stri
             _ => {}
         }
         last = Some(pos);
-        validate_value(child, field.ty)?;
+        validate_value(t, child, field.ty)?;
     }
     Ok(())
 }
 
 /// Checks one element's content against its declared type.
-pub(crate) fn validate_value(el: &Element, ty: (&str, &str)) -> Result<(), String> {
+pub(crate) fn validate_value(t: &Table, el: &Element, ty: (&str, &str)) -> Result<(), String> {
     if el.nil {
         return Ok(());
     }
@@ -152,8 +221,8 @@ pub(crate) fn validate_value(el: &Element, ty: (&str, &str)) -> Result<(), Strin
         }
         return Ok(());
     }
-    match type_def(ty) {
-        Some(def) => validate_fields(el, def.fields),
+    match t.type_def(ty) {
+        Some(def) => validate_fields(t, el, def.fields),
         None => Ok(()),
     }
 }
@@ -169,7 +238,7 @@ fn unexpected(child: &Element) -> String {
 /// inside beans, properties match case-insensitively in any order, unknown ones are dropped and
 /// the first occurrence of a single-valued one wins. Returns the wrapper as a strict server
 /// would have received it.
-pub(crate) fn lenient_bind(wrapper: &Element, op: &OpDef) -> Result<Element, String> {
+pub(crate) fn lenient_bind(t: &Table, wrapper: &Element, op: &OpDef) -> Result<Element, String> {
     let params = op.params;
     let mut out = Element::new(&wrapper.ns, &wrapper.name);
     let mut idx = 0usize;
@@ -193,7 +262,7 @@ pub(crate) fn lenient_bind(wrapper: &Element, op: &OpDef) -> Result<Element, Str
         bound.ns = field.ns.to_owned();
         bound.name = field.name.to_owned();
         if field.ty.0 != XS && !bound.nil {
-            lenient_bean(&mut bound, field.ty);
+            lenient_bean(t, &mut bound, field.ty);
         }
         out.children.push(bound);
         idx = if field.many { pos } else { pos + 1 };
@@ -201,8 +270,8 @@ pub(crate) fn lenient_bind(wrapper: &Element, op: &OpDef) -> Result<Element, Str
     Ok(out)
 }
 
-fn lenient_bean(el: &mut Element, ty: (&str, &str)) {
-    let Some(def) = type_def(ty) else { return };
+fn lenient_bean(t: &Table, el: &mut Element, ty: (&str, &str)) {
+    let Some(def) = t.type_def(ty) else { return };
     let mut kept: Vec<Element> = Vec::new();
     for mut c in std::mem::take(&mut el.children) {
         let Some(f) = def
@@ -218,7 +287,7 @@ fn lenient_bean(el: &mut Element, ty: (&str, &str)) {
         c.name = f.name.to_owned();
         c.ns = f.ns.to_owned();
         if f.ty.0 != XS && !c.nil {
-            lenient_bean(&mut c, f.ty);
+            lenient_bean(t, &mut c, f.ty);
         }
         kept.push(c);
     }
@@ -249,6 +318,7 @@ pub(crate) fn normalize(el: &mut Element, ty: (&str, &str)) {
 /// Writes `el` (renamed to `{ns}name`) as a typed value the way Axis2 RPC answers: complex values
 /// carry `xsi:type`, children use their declared namespaces.
 pub(crate) fn write_typed(
+    t: &Table,
     out: &mut String,
     ns: &str,
     name: &str,
@@ -273,7 +343,7 @@ pub(crate) fn write_typed(
     let x = p.prefix(XSI);
     let tp = p.prefix(ty.0);
     let _ = write!(out, "<{pre}:{name} {x}:type=\"{tp}:{}\">", ty.1);
-    match type_def(ty) {
+    match t.type_def(ty) {
         // Axis2's bean writer emits every property in order: values, `xsi:nil` for null
         // objects, defaults for primitives; empty arrays produce nothing.
         Some(def) => {
@@ -281,7 +351,7 @@ pub(crate) fn write_typed(
                 let mut any = false;
                 for c in el.children.iter().filter(|c| c.name == f.name) {
                     any = true;
-                    write_typed(out, f.ns, f.name, c, f.ty, p);
+                    write_typed(t, out, f.ns, f.name, c, f.ty, p);
                     if !f.many {
                         break;
                     }
@@ -304,7 +374,7 @@ pub(crate) fn write_typed(
         }
         None => {
             for c in &el.children {
-                write_typed(out, &c.ns, &c.name, c, (XS, "string"), p);
+                write_typed(t, out, &c.ns, &c.name, c, (XS, "string"), p);
             }
         }
     }
@@ -317,7 +387,9 @@ mod tests {
 
     #[test]
     fn table_has_the_service_provider_in_order() {
-        let sp = type_def(model("ServiceProvider")).expect("ServiceProvider");
+        let sp = baseline()
+            .type_def(model("ServiceProvider"))
+            .expect("ServiceProvider");
         let names: Vec<_> = sp.fields.iter().map(|f| f.name).collect();
         assert_eq!(names[0], "applicationID");
         assert_eq!(names[1], "applicationName");
@@ -325,11 +397,27 @@ mod tests {
     }
 
     #[test]
+    fn consent_fields_exist_from_framework_5_17() {
+        let has = |t: &Table, f: &str| {
+            t.type_def(model("LocalAndOutboundAuthenticationConfig"))
+                .is_some_and(|d| d.fields.iter().any(|x| x.name == f))
+        };
+        assert!(!has(baseline(), "skipConsent"));
+        for name in ["F5_17_5", "F5_18_187", "F5_25_682"] {
+            let t = TABLES.iter().find(|t| t.name == name).expect("table");
+            assert!(
+                has(t, "skipConsent") && has(t, "skipLogoutConsent"),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn out_of_order_children_are_refused() {
         let sp = Element::new(NS_AXIS2, "serviceProvider")
             .with(Element::leaf(NS_MODEL, "description", "d"))
             .with(Element::leaf(NS_MODEL, "applicationName", "x"));
-        let err = validate_value(&sp, model("ServiceProvider")).expect_err("refused");
+        let err = validate_value(baseline(), &sp, model("ServiceProvider")).expect_err("refused");
         assert!(err.contains("applicationName"), "{err}");
     }
 }

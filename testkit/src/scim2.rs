@@ -20,7 +20,7 @@ const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const SCIM_JSON: &str = "application/scim+json";
 
 /// `(tenant from path, rest of the path after /scim2)`.
-fn split(path: &str) -> Option<(Option<String>, String)> {
+pub(crate) fn split(path: &str) -> Option<(Option<String>, String)> {
     if let Some(rest) = path.strip_prefix("/t/") {
         let (tenant, rest) = rest.split_once('/')?;
         let rest = rest.strip_prefix("scim2")?;
@@ -77,7 +77,7 @@ pub(crate) fn route(kind: ServerKind, req: &SimRequest) -> Option<Route> {
     })
 }
 
-fn error(status: u16, scim_type: Option<&str>, detail: &str) -> SimResponse {
+pub(crate) fn error(status: u16, scim_type: Option<&str>, detail: &str) -> SimResponse {
     let mut v = json!({"schemas": [ERROR_SCHEMA], "detail": detail, "status": status.to_string()});
     if let Some(t) = scim_type {
         v["scimType"] = Value::String(t.to_owned());
@@ -85,7 +85,7 @@ fn error(status: u16, scim_type: Option<&str>, detail: &str) -> SimResponse {
     SimResponse::new(status, SCIM_JSON, v.to_string())
 }
 
-fn ok(status: u16, v: &Value) -> SimResponse {
+pub(crate) fn ok(status: u16, v: &Value) -> SimResponse {
     SimResponse::new(status, SCIM_JSON, v.to_string())
 }
 
@@ -480,7 +480,7 @@ fn group_json(base: &str, t: &TenantState, name: &str, r: &RoleRecord) -> Value 
 }
 
 /// `attr op "value"` filters joined with `and`; ops eq, ne, co, sw, ew, pr.
-fn matches_filter(v: &Value, filter: &str) -> Result<bool, String> {
+pub(crate) fn matches_filter(v: &Value, filter: &str) -> Result<bool, String> {
     let lower = filter.to_ascii_lowercase();
     if let Some(i) = lower.find(" or ") {
         return Ok(matches_filter(v, &filter[..i])? || matches_filter(v, &filter[i + 4..])?);
@@ -1000,6 +1000,8 @@ impl Ctx<'_> {
         };
         let now = now_rfc3339();
         let rec = RoleRecord {
+            audience: None,
+            groups: Default::default(),
             users,
             permissions: Vec::new(),
             scim_id: id,

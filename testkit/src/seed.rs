@@ -43,6 +43,8 @@ pub(crate) fn add_role(inner: &Inner, tenant: &str, role: &str) {
         .roles
         .entry(role.to_owned())
         .or_insert(RoleRecord {
+            audience: None,
+            groups: Default::default(),
             users: Default::default(),
             permissions: Vec::new(),
             scim_id: id,
@@ -104,6 +106,8 @@ pub(crate) fn generate(inner: &Inner, tenant: &str, counts: SeedCounts) {
         t.roles.insert(
             name.clone(),
             RoleRecord {
+                audience: None,
+                groups: Default::default(),
                 users: Default::default(),
                 permissions: vec!["/permission/admin/login".into()],
                 scim_id: ids.next().unwrap_or_default(),
@@ -156,6 +160,8 @@ pub(crate) fn generate(inner: &Inner, tenant: &str, counts: SeedCounts) {
         t.roles.insert(
             format!("Application/{name}"),
             RoleRecord {
+                audience: None,
+                groups: Default::default(),
                 users: ["admin".to_owned()].into_iter().collect(),
                 permissions: Vec::new(),
                 scim_id: ids.next().unwrap_or_default(),
@@ -252,7 +258,8 @@ pub(crate) fn from_xml(
             "neither a ServiceProvider, an IdentityProvider nor an OAuthConsumerAppDTO".into(),
         ));
     };
-    schema::validate_value(&el, ty).map_err(SeedError)?;
+    schema::validate_value(schema::table_for(inner.kind, &inner.profile), &el, ty)
+        .map_err(SeedError)?;
     let mut core = lock(&inner.core);
     match kind {
         SeedKind::Application => {
@@ -292,6 +299,8 @@ pub(crate) fn from_xml(
             t.roles
                 .entry(format!("Application/{name}"))
                 .or_insert_with(|| RoleRecord {
+                    audience: None,
+                    groups: Default::default(),
                     users: ["admin".to_owned()].into_iter().collect(),
                     permissions: Vec::new(),
                     scim_id: role_id,

@@ -16,8 +16,30 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::control::{ActiveRule, FaultKind, FaultRule, Quirks, RequestRecord, TrafficStats};
-use crate::state::{RoleRecord, SUPER_TENANT, Snapshot, TenantState, UserRecord};
-use crate::{oidc, portal, scim2, soap};
+use crate::state::{OidcScope, RoleRecord, SUPER_TENANT, Snapshot, TenantState, UserRecord};
+use crate::version::{ApimVersion, IsVersion, SoapAvailability};
+use crate::{oidc, portal, rest, scim2, scim2_roles, soap};
+
+/// The releases a sandbox simulates, and the deployment switches that follow from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Profile {
+    /// The Identity Server release.
+    pub(crate) is: IsVersion,
+    /// The API Manager release.
+    pub(crate) apim: ApimVersion,
+    /// Whether IS's SOAP admin services answer.
+    pub(crate) is_soap: SoapAvailability,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self {
+            is: IsVersion::default(),
+            apim: ApimVersion::default(),
+            is_soap: IsVersion::default().soap_default(),
+        }
+    }
+}
 
 /// Which product a server simulates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -203,6 +225,8 @@ pub(crate) struct Route {
 pub(crate) enum Family {
     Soap,
     Json,
+    /// IS's management REST API (errors are `{code, message, description, traceId}`).
+    Rest,
     Html,
 }
 
@@ -227,6 +251,8 @@ pub(crate) struct Inner {
     pub(crate) max_in_flight: AtomicUsize,
     pub(crate) seq: AtomicU64,
     pub(crate) admin_password: String,
+    /// The simulated releases.
+    pub(crate) profile: Profile,
     /// The other server's base URL (APIM needs IS's and its own for portal SPs).
     pub(crate) peer_base_url: Mutex<String>,
 }
@@ -262,7 +288,12 @@ pub(crate) fn default_roles(kind: ServerKind) -> &'static [&'static str] {
 }
 
 impl Inner {
-    pub(crate) fn new(kind: ServerKind, admin_password: &str, tenants: &[String]) -> Arc<Self> {
+    pub(crate) fn new(
+        kind: ServerKind,
+        admin_password: &str,
+        tenants: &[String],
+        profile: Profile,
+    ) -> Arc<Self> {
         let inner = Arc::new(Self {
             kind,
             base_url: Mutex::new(String::new()),
@@ -289,6 +320,7 @@ impl Inner {
             max_in_flight: AtomicUsize::new(0),
             seq: AtomicU64::new(0),
             admin_password: admin_password.to_owned(),
+            profile,
             peer_base_url: Mutex::new(String::new()),
         });
         inner.add_tenant(SUPER_TENANT, admin_password);
@@ -326,6 +358,8 @@ impl Inner {
             t.roles.insert(
                 (*r).to_owned(),
                 RoleRecord {
+                    audience: None,
+                    groups: Default::default(),
                     users,
                     permissions: if *r == "admin" {
                         vec!["/permission".into()]
@@ -337,6 +371,18 @@ impl Inner {
                     modified: now.clone(),
                 },
             );
+        }
+        if self.kind == ServerKind::Is {
+            for (name, claims) in self.profile.is.default_scopes() {
+                t.oidc_scopes.insert(
+                    name.to_owned(),
+                    OidcScope {
+                        display_name: name.to_owned(),
+                        description: None,
+                        claims: claims.into_iter().map(str::to_owned).collect(),
+                    },
+                );
+            }
         }
         core.tenants.insert(domain.to_owned(), t);
     }
@@ -678,6 +724,12 @@ impl Inner {
         if p.starts_with("/services/") {
             return soap::route(req);
         }
+        if let Some(r) = rest::route(self, req) {
+            return r;
+        }
+        if let Some(r) = scim2_roles::route(self, req) {
+            return r;
+        }
         if let Some(r) = scim2::route(self.kind, req) {
             return r;
         }
@@ -698,6 +750,12 @@ impl Inner {
         let p = req.path.as_str();
         if p.starts_with("/services/") {
             return soap::handle(self, req);
+        }
+        if route.action.starts_with("rest.") {
+            return rest::handle(self, req, &route.action);
+        }
+        if route.action.starts_with("scim2.roles.") {
+            return scim2_roles::handle(self, req, &route.action);
         }
         if route.action.starts_with("scim2.") {
             return scim2::handle(self, req, &route.action);
@@ -722,6 +780,7 @@ impl Inner {
 fn error_answer(route: &Route, message: &str) -> SimResponse {
     match route.family {
         Family::Soap => soap::server_fault(message),
+        Family::Rest => rest::error(500, "SE-50000", "Unexpected Processing Error.", message),
         Family::Json | Family::Html => SimResponse::json(
             500,
             &serde_json::json!({
@@ -892,6 +951,23 @@ impl SimServer {
         self.inner.kind
     }
 
+    /// The release this server behaves as: `5.9` ... `7.3` for IS, `3.0` ... `4.7` for APIM.
+    pub fn version(&self) -> &'static str {
+        match self.inner.kind {
+            ServerKind::Is => self.inner.profile.is.as_str(),
+            ServerKind::Apim => self.inner.profile.apim.as_str(),
+        }
+    }
+
+    /// Whether the SOAP admin services answer here (IS 7.2+ has them off unless enabled; APIM
+    /// always serves them).
+    pub fn soap_admin_services(&self) -> SoapAvailability {
+        match self.inner.kind {
+            ServerKind::Is => self.inner.profile.is_soap,
+            ServerKind::Apim => SoapAvailability::Supported,
+        }
+    }
+
     /// `https://localhost:{port}` (or `http://...`, or the chosen host).
     pub fn base_url(&self) -> String {
         self.inner.base_url()
@@ -1056,6 +1132,46 @@ impl SimServer {
     /// Adds a role to a tenant's store directly (no request logged).
     pub fn add_role(&self, tenant: &str, role: &str) {
         crate::seed::add_role(&self.inner, tenant, role);
+    }
+
+    /// The properties of an identity provider's OIDC authenticator (`OpenIDConnectAuthenticator`)
+    /// as stored: name -> value (`ClientId`, `OAuth2TokenEPUrl`, `Scopes`, ...).
+    pub fn idp_oidc_properties(&self, tenant: &str, idp: &str) -> Option<BTreeMap<String, String>> {
+        let core = lock(&self.inner.core);
+        let stored = core.tenant(tenant)?.identity_providers.get(idp)?;
+        let auth = stored
+            .children_named("federatedAuthenticatorConfigs")
+            .find(|a| a.text_of("name") == Some("OpenIDConnectAuthenticator"))?;
+        Some(
+            auth.children_named("properties")
+                .filter_map(|p| {
+                    Some((
+                        p.text_of("name")?.to_owned(),
+                        p.text_of("value").unwrap_or("").to_owned(),
+                    ))
+                })
+                .collect(),
+        )
+    }
+
+    /// The scope an identity provider's OIDC authenticator would request from IS when a user
+    /// logs in through it, per the APIM release (WSO2-VERSIONS.md §3.5): from 4.3 the `Scopes`
+    /// property if set; otherwise (and always before 4.3) the `scope=` of
+    /// `commonAuthQueryParams`; otherwise `openid`. `None` if there is no such IdP or
+    /// authenticator.
+    pub fn idp_requested_scope(&self, tenant: &str, idp: &str) -> Option<String> {
+        let props = self.idp_oidc_properties(tenant, idp)?;
+        if self.inner.profile.apim.idp_scopes_property()
+            && let Some(s) = props.get("Scopes").filter(|s| !s.trim().is_empty())
+        {
+            return Some(s.trim().to_owned());
+        }
+        let from_query = props.get("commonAuthQueryParams").and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "scope")
+                .map(|(_, v)| v.into_owned())
+        });
+        Some(from_query.unwrap_or_else(|| "openid".to_owned()))
     }
 
     /// Creates the APIM portal service providers now, as their first login would

@@ -94,6 +94,8 @@ fn has_role(t: &TenantState, user: &str, role: &str) -> bool {
 fn new_role(users: impl IntoIterator<Item = String>, scim_id: String) -> RoleRecord {
     let now = now_rfc3339();
     RoleRecord {
+        audience: None,
+        groups: Default::default(),
         users: users.into_iter().collect(),
         permissions: Vec::new(),
         scim_id,
@@ -562,7 +564,7 @@ pub(crate) fn random_key(core: &mut crate::server::Core) -> String {
         .collect()
 }
 
-fn fill_expiry_defaults(app: &mut Element) {
+pub(crate) fn fill_expiry_defaults(app: &mut Element) {
     for (field, default) in EXPIRY_DEFAULTS {
         let zero = app
             .text_of(field)

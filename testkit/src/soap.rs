@@ -133,6 +133,18 @@ pub(crate) fn handle(inner: &Inner, req: &SimRequest) -> SimResponse {
             "<html><body><h1>HTTP Status 405 - Method Not Allowed</h1></body></html>",
         );
     }
+    if inner.kind == crate::server::ServerKind::Is && !inner.profile.is_soap.serves() {
+        // IS 7.2+ without `[server] enable_admin_services = true`: the kernel does not deploy
+        // the admin services, so Axis2 finds no service and the answer is HTTP 500
+        // (product-is #25745).
+        return client_fault(&format!(
+            "The service cannot be found for the endpoint reference (EPR) {}",
+            req.path
+        ));
+    }
+    if service == "ServerAdmin" {
+        return server_admin(inner, req);
+    }
     if !SERVICES.contains(&service.as_str()) {
         return client_fault(&format!(
             "The service cannot be found for the endpoint reference (EPR) {}",
@@ -156,7 +168,8 @@ pub(crate) fn handle(inner: &Inner, req: &SimRequest) -> SimResponse {
         return server_fault("The SOAP body is empty");
     };
     let op_name = action_of(req).unwrap_or_else(|| wrapper.name.clone());
-    let Some(op) = schema::op(&service, &op_name) else {
+    let table = schema::table_for(inner.kind, &inner.profile);
+    let Some(op) = table.op(&service, &op_name) else {
         return client_fault(&format!(
             "The endpoint reference (EPR) for the Operation not found is /services/{service} and the WSA Action = urn:{op_name}. If this EPR was previously reachable, please contact the server administrator."
         ));
@@ -200,7 +213,7 @@ pub(crate) fn handle(inner: &Inner, req: &SimRequest) -> SimResponse {
     }
     let bound;
     let wrapper = if inner.quirks().lenient_elements {
-        match schema::lenient_bind(wrapper, op) {
+        match schema::lenient_bind(table, wrapper, op) {
             Ok(b) => {
                 bound = b;
                 &bound
@@ -208,21 +221,58 @@ pub(crate) fn handle(inner: &Inner, req: &SimRequest) -> SimResponse {
             Err(msg) => return server_fault(&msg),
         }
     } else {
-        if let Err(msg) = schema::validate_fields(wrapper, op.params) {
+        if let Err(msg) = schema::validate_fields(table, wrapper, op.params) {
             return server_fault(&msg);
         }
         wrapper
     };
     let answer = services::call(inner, principal.as_ref(), op, wrapper);
-    encode(op, answer)
+    encode(table, op, answer)
+}
+
+/// Carbon's `ServerAdmin` service: only `getServerVersion` is simulated (what clients use to
+/// detect the release). It needs an administrator, like every admin service.
+fn server_admin(inner: &Inner, req: &SimRequest) -> SimResponse {
+    let env = match Element::parse(&req.body_str()) {
+        Ok(e) => e,
+        Err(e) => return server_fault(&format!("Error while parsing the request: {e}")),
+    };
+    let op = action_of(req).or_else(|| {
+        env.child("Body")
+            .and_then(|b| b.children.first())
+            .map(|w| w.name.clone())
+    });
+    match inner.principal(req) {
+        Ok(p) if inner.is_admin(&p) => {}
+        Ok(_) => return server_fault("Access Denied."),
+        Err(AuthProblem::Missing) => return unauthorized(inner),
+        Err(AuthProblem::BadCredentials) => {
+            return auth_failure(
+                "Access Denied. Authentication failed - Invalid credentials provided.",
+            );
+        }
+    }
+    if op.as_deref() != Some("getServerVersion") {
+        return client_fault(&format!(
+            "The endpoint reference (EPR) for the Operation not found is /services/ServerAdmin and the WSA Action = urn:{}. If this EPR was previously reachable, please contact the server administrator.",
+            op.unwrap_or_default()
+        ));
+    }
+    let version = match inner.kind {
+        crate::server::ServerKind::Is => inner.profile.is.full(),
+        crate::server::ServerKind::Apim => inner.profile.apim.full(),
+    };
+    ok_envelope(&format!(
+        "<ns:getServerVersionResponse xmlns:ns=\"http://service.admin.server.carbon.wso2.org\"><ns:return>{version}</ns:return></ns:getServerVersionResponse>"
+    ))
 }
 
 /// Builds the HTTP answer for an operation's result.
-fn encode(op: &OpDef, answer: Answer) -> SimResponse {
+fn encode(table: &schema::Table, op: &OpDef, answer: Answer) -> SimResponse {
     match answer {
         Answer::Raw(r) => r,
         Answer::Accepted => SimResponse::empty(202),
-        Answer::Fault(f) => service_fault(op, &f),
+        Answer::Fault(f) => service_fault(table, op, &f),
         Answer::Nil => ok_envelope(&wrapper_with(op, |out, p| {
             let pre = p.prefix(op.ns);
             let x = p.prefix(XSI);
@@ -245,7 +295,7 @@ fn encode(op: &OpDef, answer: Answer) -> SimResponse {
             };
             ok_envelope(&wrapper_with(op, |out, p| {
                 for v in &vals {
-                    schema::write_typed(out, op.ns, "return", v, ty, p);
+                    schema::write_typed(table, out, op.ns, "return", v, ty, p);
                 }
             }))
         }
@@ -330,7 +380,7 @@ fn version_mismatch() -> SimResponse {
 }
 
 /// A service exception: faultstring = message; detail = the declared exception bean, or empty.
-fn service_fault(op: &OpDef, f: &ServiceFault) -> SimResponse {
+fn service_fault(table: &schema::Table, op: &OpDef, f: &ServiceFault) -> SimResponse {
     let detail = match (&op.fault, f.bean) {
         (Some(fd), true) => {
             let mut p = Prefixes::default();
@@ -338,7 +388,7 @@ fn service_fault(op: &OpDef, f: &ServiceFault) -> SimResponse {
             let x = p.prefix(XSI);
             let tp = p.prefix(fd.ty.0);
             let mut fields = String::new();
-            if let Some(def) = schema::type_def(fd.ty) {
+            if let Some(def) = table.type_def(fd.ty) {
                 for field in def.fields {
                     let fp = p.prefix(field.ns);
                     match field.name {

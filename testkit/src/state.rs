@@ -37,6 +37,13 @@ pub struct UserRecord {
 /// A role (SCIM2 group in IS 5.9). Equality ignores `modified`.
 #[derive(Debug, Clone, Eq, Serialize, Deserialize)]
 pub struct RoleRecord {
+    /// The audience of an IS 7 role (`/scim2/v2/Roles`): `("application", app id)` or
+    /// `("organization", org id)`; `None` for roles made any other way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<(String, String)>,
+    /// Groups (user-store roles) the role is assigned to (IS 5.11+ SCIM2 Roles).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub groups: BTreeSet<String>,
     /// Members (user names). `Internal/everyone` holds everybody implicitly and lists nobody.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub users: BTreeSet<String>,
@@ -64,6 +71,8 @@ impl PartialEq for UserRecord {
 impl PartialEq for RoleRecord {
     fn eq(&self, o: &Self) -> bool {
         self.users == o.users
+            && self.audience == o.audience
+            && self.groups == o.groups
             && self.permissions == o.permissions
             && self.scim_id == o.scim_id
             && self.created == o.created
@@ -87,6 +96,24 @@ pub struct TenantState {
     /// itself. A portal whose row exists never registers again, even if its SP was deleted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub system_apps: BTreeMap<String, String>,
+    /// IS's OIDC scopes by name (`openid`, `profile`, `groups`, ...): which OIDC claims each
+    /// releases. Seeded per IS release; changed by `PUT /api/server/v1/oidc/scopes/{id}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub oidc_scopes: BTreeMap<String, OidcScope>,
+}
+
+/// One OIDC scope of IS.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OidcScope {
+    /// Display name.
+    #[serde(rename = "displayName")]
+    pub display_name: String,
+    /// Description, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The OIDC claim names the scope releases (`groups`, `email`, ...).
+    #[serde(default)]
+    pub claims: Vec<String>,
 }
 
 impl TenantState {
@@ -99,16 +126,29 @@ impl TenantState {
             + self.oauth_apps.len()
     }
 
-    /// Roles of `user`, `Internal/everyone` included, sorted.
+    /// Roles of `user`, `Internal/everyone` included, sorted (held directly or through a group
+    /// the role is assigned to).
     pub fn roles_of(&self, user: &str) -> Vec<String> {
         let mut out: Vec<String> = self
             .roles
-            .iter()
-            .filter(|(name, r)| r.users.contains(user) || name.as_str() == "Internal/everyone")
-            .map(|(n, _)| n.clone())
+            .keys()
+            .filter(|name| self.holds(user, name))
+            .cloned()
             .collect();
         out.sort();
         out
+    }
+
+    /// Whether `user` holds `role`: as a member, through one of the role's groups, or because it
+    /// is `Internal/everyone`.
+    pub fn holds(&self, user: &str, role: &str) -> bool {
+        role == "Internal/everyone"
+            || self.roles.get(role).is_some_and(|r| {
+                r.users.contains(user)
+                    || r.groups
+                        .iter()
+                        .any(|g| self.roles.get(g).is_some_and(|gr| gr.users.contains(user)))
+            })
     }
 
     /// The OAuth app whose `applicationName` is `name`.

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Writes src/wsdl_table.rs: the element order of every WSDL type that the simulated SOAP operations use.
+"""Writes src/wsdl_table.rs: the element order of every WSDL type that the simulated SOAP operations use,
+one table per WSDL version (which product releases use which WSDL: contracts/README.md and
+WSO2-VERSIONS.md §7.3).
 
 The table holds facts about the interface only (element names, their order, types, cardinality,
 namespaces) read from the real WSO2 WSDLs in $WSO2_CONTRACTS_DIR/soap; the WSDL files themselves are
@@ -33,6 +35,36 @@ SERVICES = {
     ],
     "AuthenticationAdmin": ["login", "logout"],
 }
+
+
+# (table, releases, service -> WSDL file under soap/); services not named use their baseline file.
+TABLES = [
+    ("BASE", "IS 5.9, APIM 3.0 (framework 5.14.97, oauth 6.2.28)", {}),
+    ("F5_17_5", "IS 5.10, APIM 3.1-3.2 (framework 5.17.5, oauth 6.4.2)", {
+        "IdentityApplicationManagementService": "IdentityApplicationManagementService.v5.17.5-apim3.1.wsdl",
+        "IdentityProviderMgtService": "IdentityProviderMgtService.v5.18.187-apim4.0.wsdl",
+        "OAuthAdminService": "OAuthAdminService.v6.4.2-apim3.1.wsdl"}),
+    ("F5_18_187", "IS 5.11, APIM 4.0-4.1 (framework 5.18.187, oauth 6.4.111)", {
+        "IdentityApplicationManagementService": "IdentityApplicationManagementService.v5.18.187-apim4.0.wsdl",
+        "IdentityProviderMgtService": "IdentityProviderMgtService.v5.18.187-apim4.0.wsdl",
+        "OAuthAdminService": "OAuthAdminService.v6.4.111-apim4.wsdl"}),
+    ("F5_24_8", "IS 6.0, APIM 4.2 (framework 5.24.8, oauth 6.4.111)", {
+        "IdentityApplicationManagementService": "IdentityApplicationManagementService.v5.24.8-apim4.2.wsdl",
+        "IdentityProviderMgtService": "IdentityProviderMgtService.v5.24.8-apim4.2.wsdl",
+        "OAuthAdminService": "OAuthAdminService.v6.4.111-apim4.wsdl"}),
+    ("F5_25_92", "IS 6.1 (framework 5.25.92, oauth 6.4.111)", {
+        "IdentityApplicationManagementService": "IdentityApplicationManagementService.v5.25.92-is6.1.wsdl",
+        "IdentityProviderMgtService": "IdentityProviderMgtService.v5.25.92-is6.1.wsdl",
+        "OAuthAdminService": "OAuthAdminService.v6.4.111-apim4.wsdl"}),
+    ("F5_25_682", "APIM 4.3-4.7 (framework 5.25.682, the closest vendored; oauth 6.4.111)", {
+        "IdentityApplicationManagementService": "IdentityApplicationManagementService.v5.25.682.wsdl",
+        "IdentityProviderMgtService": "IdentityProviderMgtService.v5.25.682.wsdl",
+        "OAuthAdminService": "OAuthAdminService.v6.4.111-apim4.wsdl"}),
+    ("IS7", "IS 7.x (framework 5.25.682 = 7.0.0, the closest vendored; oauth 7.0.26)", {
+        "IdentityApplicationManagementService": "IdentityApplicationManagementService.v5.25.682.wsdl",
+        "IdentityProviderMgtService": "IdentityProviderMgtService.v5.25.682.wsdl",
+        "OAuthAdminService": "OAuthAdminService.v7.0.26-is7.wsdl"}),
+]
 
 
 def qname(el, value):
@@ -99,76 +131,84 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     contracts = args[0] if args else os.environ.get(
         "WSO2_CONTRACTS_DIR", os.path.join(here, "..", "..", "..", "shared", "contracts"))
-    types = {}  # (ns, name) -> fields
-    ops = []
-
-    def visit(w, ty):
-        if ty[0] == XS or ty in types:
-            return
-        ns, ct = w.types[ty]
-        fl = w.fields(ns, ct)
-        types[ty] = fl
-        for (_, _, fty, _) in fl:
-            visit(w, fty)
-
-    for svc, names in SERVICES.items():
-        w = Wsdl(os.path.join(contracts, "soap", svc + ".wsdl"))
-        for op in names:
-            inp, out, faults = w.port_ops[op]
-            in_el = w.messages[inp]
-            ens, el = w.elements[in_el]
-            ct = el.find(f"{{{XS}}}complexType")
-            params = w.fields(ens, ct) if ct is not None else []
-            for p in params:
-                visit(w, p[2])
-            if out is None:
-                output = "Output::InOnly"
-            elif w.messages[out] is None:
-                output = "Output::Void"
-            else:
-                ons, oel = w.elements[w.messages[out]]
-                oct = oel.find(f"{{{XS}}}complexType")
-                ofl = w.fields(ons, oct) if oct is not None else []
-                if not ofl:
-                    output = "Output::Void"
-                else:
-                    (_, rname, rty, many) = ofl[0]
-                    visit(w, rty)
-                    output = f"Output::Return {{ ty: ({rust_str(rty[0])}, {rust_str(rty[1])}), many: {str(many).lower()} }}"
-            fault = "None"
-            if faults:
-                fel = w.messages[faults[0]]
-                fns, fe = w.elements[fel]
-                inner = w.fields(fns, fe.find(f"{{{XS}}}complexType"))[0]
-                visit(w, inner[2])
-                fault = (f"Some(FaultDef {{ ns: {rust_str(fns)}, element: {rust_str(fel[1])}, inner: {rust_str(inner[1])}, "
-                         f"ty: ({rust_str(inner[2][0])}, {rust_str(inner[2][1])}) }})")
-            ops.append((svc, op, ens, params, output, fault))
-
     lines = [
         "// @generated by tools/gen_wsdl_table.py from the WSO2 WSDLs in $WSO2_CONTRACTS_DIR/soap.",
         "// Facts about the interface (element names, order, types, cardinality); no WSDL text is copied.",
         "// Regenerate: python3 testkit/tools/gen_wsdl_table.py > testkit/src/wsdl_table.rs",
         "",
-        "use crate::schema::{FaultDef, Field, OpDef, Output, TypeDef};",
+        "use crate::schema::{FaultDef, Field, OpDef, Output, Table, TypeDef};",
         "",
-        "/// Every complex type reachable from the served operations, fields in WSDL order (base type first).",
-        "pub(crate) static TYPES: &[TypeDef] = &[",
     ]
-    for (ns, name) in sorted(types):
-        lines.append(f"    TypeDef {{ ns: {rust_str(ns)}, name: {rust_str(name)}, fields: &[")
-        for (fns, fname, fty, many) in types[(ns, name)]:
-            lines.append(f"        Field {{ ns: {rust_str(fns)}, name: {rust_str(fname)}, ty: ({rust_str(fty[0])}, {rust_str(fty[1])}), many: {str(many).lower()} }},")
-        lines.append("    ] },")
-    lines.append("];")
-    lines.append("")
-    lines.append("/// The served operations: request wrapper namespace and parameters, answer kind, fault element.")
-    lines.append("pub(crate) static OPS: &[OpDef] = &[")
-    for (svc, op, ens, params, output, fault) in ops:
-        lines.append(f"    OpDef {{ service: {rust_str(svc)}, name: {rust_str(op)}, ns: {rust_str(ens)}, params: &[")
-        for (fns, fname, fty, many) in params:
-            lines.append(f"        Field {{ ns: {rust_str(fns)}, name: {rust_str(fname)}, ty: ({rust_str(fty[0])}, {rust_str(fty[1])}), many: {str(many).lower()} }},")
-        lines.append(f"    ], output: {output}, fault: {fault} }},")
+    counts = []
+    for (tname, releases, files) in TABLES:
+        types = {}  # (ns, name) -> fields
+        ops = []
+
+        def visit(w, ty):
+            if ty[0] == XS or ty in types:
+                return
+            ns, ct = w.types[ty]
+            fl = w.fields(ns, ct)
+            types[ty] = fl
+            for (_, _, fty, _) in fl:
+                visit(w, fty)
+
+        for svc, names in SERVICES.items():
+            w = Wsdl(os.path.join(contracts, "soap", files.get(svc, svc + ".wsdl")))
+            for op in names:
+                inp, out, faults = w.port_ops[op]
+                in_el = w.messages[inp]
+                ens, el = w.elements[in_el]
+                ct = el.find(f"{{{XS}}}complexType")
+                params = w.fields(ens, ct) if ct is not None else []
+                for p in params:
+                    visit(w, p[2])
+                if out is None:
+                    output = "Output::InOnly"
+                elif w.messages[out] is None:
+                    output = "Output::Void"
+                else:
+                    ons, oel = w.elements[w.messages[out]]
+                    oct = oel.find(f"{{{XS}}}complexType")
+                    ofl = w.fields(ons, oct) if oct is not None else []
+                    if not ofl:
+                        output = "Output::Void"
+                    else:
+                        (_, rname, rty, many) = ofl[0]
+                        visit(w, rty)
+                        output = f"Output::Return {{ ty: ({rust_str(rty[0])}, {rust_str(rty[1])}), many: {str(many).lower()} }}"
+                fault = "None"
+                if faults:
+                    fel = w.messages[faults[0]]
+                    fns, fe = w.elements[fel]
+                    inner = w.fields(fns, fe.find(f"{{{XS}}}complexType"))[0]
+                    visit(w, inner[2])
+                    fault = (f"Some(FaultDef {{ ns: {rust_str(fns)}, element: {rust_str(fel[1])}, inner: {rust_str(inner[1])}, "
+                             f"ty: ({rust_str(inner[2][0])}, {rust_str(inner[2][1])}) }})")
+                ops.append((svc, op, ens, params, output, fault))
+        counts.append((tname, len(types), len(ops)))
+        lines.append(f"/// {releases}: every complex type reachable from the served operations, fields in WSDL order.")
+        lines.append(f"static TYPES_{tname}: &[TypeDef] = &[")
+        for (ns, name) in sorted(types):
+            lines.append(f"    TypeDef {{ ns: {rust_str(ns)}, name: {rust_str(name)}, fields: &[")
+            for (fns, fname, fty, many) in types[(ns, name)]:
+                lines.append(f"        Field {{ ns: {rust_str(fns)}, name: {rust_str(fname)}, ty: ({rust_str(fty[0])}, {rust_str(fty[1])}), many: {str(many).lower()} }},")
+            lines.append("    ] },")
+        lines.append("];")
+        lines.append("")
+        lines.append(f"/// {releases}: the served operations.")
+        lines.append(f"static OPS_{tname}: &[OpDef] = &[")
+        for (svc, op, ens, params, output, fault) in ops:
+            lines.append(f"    OpDef {{ service: {rust_str(svc)}, name: {rust_str(op)}, ns: {rust_str(ens)}, params: &[")
+            for (fns, fname, fty, many) in params:
+                lines.append(f"        Field {{ ns: {rust_str(fns)}, name: {rust_str(fname)}, ty: ({rust_str(fty[0])}, {rust_str(fty[1])}), many: {str(many).lower()} }},")
+            lines.append(f"    ], output: {output}, fault: {fault} }},")
+        lines.append("];")
+        lines.append("")
+    lines.append("/// Every table, oldest WSDLs first.")
+    lines.append("pub(crate) static TABLES: &[Table] = &[")
+    for (tname, releases, _) in TABLES:
+        lines.append(f"    Table {{ name: {rust_str(tname)}, releases: {rust_str(releases)}, types: TYPES_{tname}, ops: OPS_{tname} }},")
     lines.append("];")
     text = "\n".join(lines) + "\n"
     if check:
@@ -177,7 +217,7 @@ def main():
             if "".join(f.read().split()) != "".join(text.split()):
                 print("src/wsdl_table.rs differs from the WSDLs; regenerate it", file=sys.stderr)
                 sys.exit(1)
-        print(f"wsdl table matches the WSDLs: {len(types)} types, {len(ops)} operations")
+        print("wsdl tables match the WSDLs: " + ", ".join(f"{n} {t} types / {o} operations" for n, t, o in counts))
         return
     sys.stdout.write(text)
 

@@ -1,4 +1,5 @@
-//! `wso2-sim`: the simulated WSO2 Identity Server 5.9 and API Manager 3.0 as a standalone program,
+//! `wso2-sim`: the simulated WSO2 Identity Server (5.9-7.3) and API Manager (3.0-4.7) as a
+//! standalone program,
 //! for operators trying the federation by hand and for tests that drive the CLI in another process.
 
 use std::io::Write as _;
@@ -11,11 +12,14 @@ use wso2_testkit::{
     Target, When,
 };
 
-/// Simulated WSO2 Identity Server 5.9 and API Manager 3.0 (SOAP admin services, SCIM2, OIDC,
-/// APIM portal logins) on two ports, over HTTPS with a freshly made private CA.
+/// Simulated WSO2 Identity Server (5.9-7.3) and API Manager (3.0-4.7): SOAP admin services, IS's
+/// management REST API (5.10+), SCIM2, OIDC, APIM portal logins; two ports, over HTTPS with a
+/// freshly made private CA. Each server behaves as the release chosen with --is-version and
+/// --apim-version.
 ///
 /// On startup it prints the base URLs and the CA path, then one machine-readable line:
-/// `WSO2_SIM_READY {"is_url":…,"apim_url":…,"ca_path":…,"pid":…}`.
+/// `WSO2_SIM_READY {"is_url":…,"apim_url":…,"ca_path":…,"pid":…,"is_version":"7.3",
+/// "apim_version":"4.7","is_soap_admin_services":"off",…}`.
 ///
 /// Both servers also serve a control API under `/__sim/` (no auth): `GET|PUT /__sim/state`,
 /// `GET|DELETE /__sim/requests`, `GET /__sim/stats`, `POST|DELETE /__sim/faults`,
@@ -27,6 +31,17 @@ struct Args {
     /// Address to bind both servers to (base URLs say `localhost` for 127.0.0.1).
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
+    /// Identity Server release to behave as: 5.9, 5.10, 5.11, 6.0, 6.1, 7.0, 7.1, 7.2 or 7.3.
+    #[arg(long, default_value = "5.9")]
+    is_version: String,
+    /// API Manager release to behave as: 3.0, 3.1, 3.2, 4.0 ... 4.7. Without it: 3.0, but with
+    /// the 3.2+ portal service-provider names (see --portal-naming); with it, that release's own.
+    #[arg(long)]
+    apim_version: Option<String>,
+    /// Switch IS's SOAP admin services on where the release has them off (IS 7.2+,
+    /// `[server] enable_admin_services = true`).
+    #[arg(long)]
+    is_soap_admin_services: bool,
     /// Port of the simulated Identity Server (0 = any free port).
     #[arg(long, default_value_t = 9444)]
     is_port: u16,
@@ -99,10 +114,11 @@ struct Args {
     /// Create APIM's portal service providers at start (as if each portal had been logged into).
     #[arg(long)]
     portals: bool,
-    /// Portal SP names: `apim31` (apim_publisher, apim_devportal, apim_admin_portal) or `apim300`
-    /// (what APIM 3.0.0 registers: admin_admin_publisher, admin_admin_store).
-    #[arg(long, value_parser = ["apim31", "apim300"], default_value = "apim31")]
-    portal_naming: String,
+    /// Portal SP names, overriding the release's: `apim31` (apim_publisher, apim_devportal,
+    /// apim_admin_portal: APIM 3.2+, and the default without --apim-version), `apim310` (3.1:
+    /// no admin-portal SP) or `apim300` (3.0: admin_admin_publisher, admin_admin_store).
+    #[arg(long, value_parser = ["apim31", "apim310", "apim300"])]
+    portal_naming: Option<String>,
 }
 
 fn fail(msg: impl std::fmt::Display) -> ! {
@@ -243,6 +259,8 @@ async fn run(args: Args) {
         }
     }
     let mut b = Sandbox::builder()
+        .is_version(args.is_version.as_str())
+        .is_soap(args.is_soap_admin_services)
         .host(args.host.clone())
         .is_port(args.is_port)
         .apim_port(args.apim_port)
@@ -253,6 +271,9 @@ async fn run(args: Args) {
             "wrong-host" => LeafKind::WrongHost,
             _ => LeafKind::Good,
         });
+    if let Some(v) = &args.apim_version {
+        b = b.apim_version(v.as_str());
+    }
     if !args.tenants.is_empty() {
         b = b.tenants(args.tenants.clone());
     }
@@ -280,11 +301,12 @@ async fn run(args: Args) {
             q.mutual_tls_conflict = args.mutual_tls_conflict;
             q.add_idp_500_after_commit = args.add_idp_500_after_commit;
             q.lenient_elements = args.lenient_elements;
-            q.portal_naming = if args.portal_naming == "apim300" {
-                PortalNaming::Apim300
-            } else {
-                PortalNaming::Apim31
-            };
+            match args.portal_naming.as_deref() {
+                Some("apim300") => q.portal_naming = PortalNaming::Apim300,
+                Some("apim310") => q.portal_naming = PortalNaming::Apim310,
+                Some(_) => q.portal_naming = PortalNaming::Apim31,
+                None => {}
+            }
         });
     }
     let state_file = args.state_dir.as_ref().map(|d| d.join("state.json"));
@@ -348,6 +370,9 @@ async fn run(args: Args) {
         "apim_url": sandbox.apim().base_url(),
         "ca_path": ca_path,
         "pid": std::process::id(),
+        "is_version": sandbox.is_version(),
+        "apim_version": sandbox.apim_version(),
+        "is_soap_admin_services": sandbox.is().soap_admin_services(),
         "admin": "admin",
         "tenants": if args.tenants.is_empty() { vec!["example.com".to_owned()] } else { args.tenants.clone() },
     });

@@ -570,7 +570,9 @@ async fn portal_sps_appear_on_first_login_and_restore_exactly_through_the_apim_c
             .await
             .expect("ensure");
         let expected = match naming {
-            wso2_testkit::PortalNaming::Apim31 => "apim_publisher",
+            wso2_testkit::PortalNaming::Apim31 | wso2_testkit::PortalNaming::Apim310 => {
+                "apim_publisher"
+            }
             wso2_testkit::PortalNaming::Apim300 => "admin_admin_publisher",
         };
         assert_eq!(publisher.application_name.as_deref(), Some(expected));

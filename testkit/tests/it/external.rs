@@ -188,3 +188,94 @@ fn generated_wsdl_table_matches_the_real_wsdls() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn generated_rest_table_matches_the_real_specs() {
+    let rest = contracts_dir().join("rest");
+    if !require(
+        rest.join("applications.yaml").is_file(),
+        &format!("OpenAPI specs not found in {}", rest.display()),
+    ) || !require(
+        python_has("yaml"),
+        &format!("{} cannot import yaml", python()),
+    ) {
+        return;
+    }
+    let out = Command::new(python())
+        .arg(tool("gen_rest_table.py"))
+        .arg("--check")
+        .arg(contracts_dir())
+        .output()
+        .expect("run generator");
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The simulated REST answers validate against each release's own spec (openapi-core), and
+/// schemathesis finds nothing beyond the listed real-server behaviours.
+#[tokio::test]
+async fn rest_answers_validate_against_each_releases_spec_and_schemathesis() {
+    let rest = contracts_dir().join("rest");
+    if !require(
+        rest.join("applications.yaml").is_file(),
+        &format!("OpenAPI specs not found in {}", rest.display()),
+    ) || !require(
+        python_has("openapi_core, yaml, requests, schemathesis"),
+        &format!("{} cannot import openapi_core / schemathesis", python()),
+    ) {
+        return;
+    }
+    for v in ["5.10", "5.11", "6.0", "6.1", "7.0", "7.1", "7.3"] {
+        let sb = Sandbox::builder()
+            .is_version(v)
+            .start()
+            .await
+            .expect("sandbox");
+        let version = sb.is_version();
+        let ca = ca_file(&sb, &format!("rest-{v}"));
+        let mut args = vec![
+            tool("rest_check.py").display().to_string(),
+            contracts_dir().display().to_string(),
+            sb.is().base_url(),
+            ca.display().to_string(),
+            version.applications_spec().expect("spec").to_owned(),
+            version.scopes_spec().expect("spec").to_owned(),
+        ];
+        // schemathesis for the 5.10, 5.11, 6.1 and 7.x spec versions.
+        if ["5.10", "5.11", "6.1", "7.1"].contains(&v) {
+            args.extend(["--schemathesis".into(), "5".into()]);
+        }
+        let out = run(args).await;
+        let _ = std::fs::remove_file(&ca);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let report: serde_json::Value =
+            serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+                panic!(
+                    "rest_check output ({e}): {stdout}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        println!(
+            "IS {v}: {} answers validated against {} / {}; failures: {}",
+            report["validated"],
+            version.applications_spec().unwrap_or_default(),
+            version.scopes_spec().unwrap_or_default(),
+            report["failures"]
+        );
+        if let Some(st) = report.get("schemathesis") {
+            for r in st["results"].as_array().into_iter().flatten() {
+                println!(
+                    "  schemathesis {}: {} findings {}",
+                    r["spec"], r["totals"], r["findings"]
+                );
+            }
+            println!("  schemathesis unexpected: {}", st["unexpected"]);
+        }
+        assert!(out.status.success(), "IS {v}: {report}");
+        assert_eq!(report["validated"], 13, "IS {v}: {report}");
+    }
+}

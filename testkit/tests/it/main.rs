@@ -2,6 +2,7 @@
 //! real `wso2-is-client`, fault injection, OIDC, SCIM2, TLS, snapshots, the `wso2-sim` binary, and
 //! the external checkers (zeep with the real WSDLs, scim2-tester).
 
+mod apim_versions;
 mod client;
 mod external;
 mod faults;
@@ -12,3 +13,5 @@ mod snapshot;
 mod soap_rules;
 mod support;
 mod tls;
+mod tokens;
+mod versions;

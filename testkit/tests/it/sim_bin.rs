@@ -181,11 +181,50 @@ fn help_documents_every_option() {
         "--lenient-elements",
         "--portals",
         "--portal-naming",
+        "--is-version",
+        "--apim-version",
+        "--is-soap-admin-services",
         "--help",
         "--version",
     ] {
         assert!(help.contains(opt), "--help lacks {opt}:\n{help}");
     }
+}
+
+#[tokio::test]
+async fn versions_on_the_command_line_reach_the_ready_line_and_the_servers() {
+    let sim = start(&["--is-version", "7.3", "--apim-version", "4.7"]);
+    assert_eq!(sim.ready["is_version"], "7.3");
+    assert_eq!(sim.ready["apim_version"], "4.7");
+    assert_eq!(sim.ready["is_soap_admin_services"], "off");
+    let ca = std::fs::read_to_string(sim.ready["ca_path"].as_str().expect("ca")).expect("ca file");
+    let c = client_with(tls_config(&ca, None));
+    let is = sim.ready["is_url"].as_str().expect("is").to_owned();
+    let r = read(
+        c.get(format!("{is}/api/server/v1/applications"))
+            .basic_auth("admin", Some("admin"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    drop(sim);
+    let sim = start(&["--is-version", "7.2", "--is-soap-admin-services"]);
+    assert_eq!(sim.ready["is_soap_admin_services"], "enabled");
+    assert_eq!(sim.ready["apim_version"], "3.0");
+    drop(sim);
+    // An unknown release stops the program with a message.
+    let out = Command::new(env!("CARGO_BIN_EXE_wso2-sim"))
+        .args(["--is-port", "0", "--apim-port", "0", "--is-version", "5.8"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"5.8\" is not a simulated IS version"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
