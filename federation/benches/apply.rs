@@ -38,7 +38,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::seed::{TempJournal, seed_builder};
-use wso2_federation::engine::{Event, Server, StepId, fold_journal};
+use wso2_federation::engine::journal::fold_journal;
+use wso2_federation::engine::{Event, Server, StepId};
 use wso2_federation::steps::StepSpec;
 use wso2_testkit::{FaultKind, FaultRule, RequestRecord, Sandbox};
 
@@ -105,8 +106,12 @@ async fn run_apply(portals: bool, l: Duration, c: usize, fault: Option<FaultRule
     if let Some(rule) = fault {
         sb.apim().inject(rule);
     }
-    let fed = seed_builder(&sb).concurrency(c).build().unwrap();
     let journal = TempJournal::new();
+    let fed = seed_builder(&sb)
+        .concurrency(c)
+        .journal(journal.path())
+        .build()
+        .unwrap();
     let events: Arc<Mutex<Vec<(u64, Event)>>> = Arc::default();
     let sink = events.clone();
     let options = journal.options().events(Arc::new(move |e: &Event| {

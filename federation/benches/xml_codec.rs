@@ -114,8 +114,8 @@ fn capture(dir: &Path) {
         .unwrap();
     rt.block_on(async {
         let sb = Sandbox::start().await.unwrap();
-        let fed = common::seed::seed_builder(&sb).build().unwrap();
         let journal = common::seed::TempJournal::new();
+        let fed = common::seed::seed(&sb, &journal);
         fed.apply(&journal.options()).await.unwrap();
         let large = to_element(&large_service_provider(1000), ns::MODEL, "return").unwrap();
         sb.is().seed_xml(SUPER_TENANT, &large).unwrap();

@@ -36,6 +36,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use wso2_apim_client::portals::{Portal, SwitchOptions};
 
+use crate::engine::Server;
 use crate::spec::{ClientAuthMode, JitSpec, RoleClaim};
 use crate::{FederationBuilder, Problem, SpecError};
 
@@ -71,7 +72,7 @@ pub struct ServerConfig {
     /// PEM file of the CA (or the server's own certificate) to trust.
     #[serde(default)]
     pub ca_pem: Option<PathBuf>,
-    /// Allow plain `http://` (test servers only).
+    /// Allow plain `http://` for this server's addresses (test servers only).
     #[serde(default)]
     pub allow_http: bool,
     /// Request timeout in seconds.
@@ -193,6 +194,13 @@ pub struct Config {
     /// The ownership marker (default `wso2-federation`).
     #[serde(default)]
     pub marker: Option<String>,
+    /// Use existing roles, users and identity providers of someone else's that are as desired
+    /// (adopted: never deleted). Default `false`: they are conflicts.
+    #[serde(default)]
+    pub adopt: Option<bool>,
+    /// The journal (default: one per pair of servers and marker in the state directory).
+    #[serde(default)]
+    pub journal: Option<PathBuf>,
     /// Tenant domain.
     #[serde(default)]
     pub tenant: Option<String>,
@@ -252,10 +260,16 @@ impl Config {
 
     /// Reads and parses a configuration file.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+        let bytes = read_file(path, MAX_CONFIG_BYTES).map_err(|message| SpecError {
             problems: vec![Problem {
                 field: "config".into(),
-                message: format!("cannot read {}: {e}", path.display()),
+                message,
+            }],
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| SpecError {
+            problems: vec![Problem {
+                field: "config".into(),
+                message: format!("{} is not UTF-8 text", path.display()),
             }],
         })?;
         Self::parse(&text)
@@ -305,7 +319,19 @@ impl Config {
         if let Some(u) = &self.apim.public_url {
             b = b.apim_public_url(u);
         }
-        b = b.allow_http(self.is.allow_http || self.apim.allow_http);
+        b = b
+            .allow_http(Server::Is, self.is.allow_http)
+            .allow_http(Server::Apim, self.apim.allow_http);
+        if let Some(a) = self.adopt {
+            b = b.adopt(a);
+        }
+        if let Some(j) = &self.journal {
+            b = b.journal(if j.is_absolute() {
+                j.clone()
+            } else {
+                base_dir.join(j)
+            });
+        }
         for (field, server) in [("is", &self.is), ("apim", &self.apim)] {
             if server.public_url.is_some() && field == "is" {
                 problems.push(Problem {
@@ -435,11 +461,11 @@ impl Config {
             } else {
                 base_dir.join(ca)
             };
-            match std::fs::read(&path) {
+            match read_file(&path, MAX_PEM_BYTES) {
                 Ok(pem) => b = b.ca_pem(pem),
-                Err(e) => problems.push(Problem {
+                Err(message) => problems.push(Problem {
                     field: format!("{which}.ca_pem"),
-                    message: format!("cannot read {}: {e}", path.display()),
+                    message,
                 }),
             }
         }
@@ -479,6 +505,54 @@ impl Config {
     }
 }
 
+/// The largest configuration file read.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// The largest secret file read.
+pub const MAX_SECRET_BYTES: u64 = 64 * 1024;
+/// The largest CA file read.
+pub const MAX_PEM_BYTES: u64 = 1024 * 1024;
+
+/// Reads a regular file of at most `max` bytes. Anything else (a directory, a device such as
+/// `/dev/zero`, a FIFO: opened without blocking, then refused) is refused with a message, never
+/// read until memory runs out or waited on forever.
+pub fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options
+        .open(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{} is not a regular file (a directory, device or pipe); give a file",
+            path.display()
+        ));
+    }
+    if meta.len() > max {
+        return Err(format!(
+            "{} is {} bytes; at most {max} are read",
+            path.display(),
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "{} grew past {max} bytes while being read",
+            path.display()
+        ));
+    }
+    Ok(bytes)
+}
+
 fn resolve_secret(
     field: &str,
     literal: Option<&toml::Value>,
@@ -513,8 +587,8 @@ fn resolve_secret(
             } else {
                 base_dir.join(path)
             };
-            match std::fs::read_to_string(&path) {
-                Ok(v) => {
+            match read_file(&path, MAX_SECRET_BYTES).map(String::from_utf8) {
+                Ok(Ok(v)) => {
                     let v = v.trim_end_matches(['\n', '\r']).to_owned();
                     if v.is_empty() {
                         Err(problem(format!("the file {} is empty", path.display())))
@@ -522,7 +596,11 @@ fn resolve_secret(
                         Ok(SecretString::from(v))
                     }
                 }
-                Err(e) => Err(problem(format!("cannot read {}: {e}", path.display()))),
+                Ok(Err(_)) => Err(problem(format!(
+                    "the file {} is not UTF-8 text",
+                    path.display()
+                ))),
+                Err(message) => Err(problem(message)),
             }
         }
         (None, None) => Err(problem(

@@ -16,11 +16,11 @@
 //! use wso2_is_client::IsClient;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let is: IsClient = IsClient::builder("https://is.example.com:9444")
+//! let is = IsClient::builder("https://is.example.com:9444")
 //!     .credentials("admin", std::env::var("IS_ADMIN_PASSWORD")?)
 //!     .ca_pem(std::fs::read("is-ca.pem")?)
 //!     .build()?;
-//! let apim: ApimClient = ApimClient::builder("https://apim.example.com:9443")
+//! let apim = ApimClient::builder("https://apim.example.com:9443")
 //!     .credentials("admin", std::env::var("APIM_ADMIN_PASSWORD")?)
 //!     .ca_pem(std::fs::read("apim-ca.pem")?)
 //!     .build()?;
@@ -43,9 +43,10 @@
 //! let plan = federation.plan().await?; // reads only
 //! println!("{plan}");
 //!
-//! // Journaled before every change; on failure, everything is undone (or the error names the
-//! // journal to re-run `rollback` with).
-//! let options = RunOptions::new("wso2-federation.journal");
+//! // Journaled before every change (the journal is per pair of servers; see
+//! // `FederationBuilder::journal`); on failure, everything is undone (or the error names the
+//! // journal to re-run `rollback` with). A run lease on APIM keeps a second run out.
+//! let options = RunOptions::new();
 //! federation.apply_plan(&plan, &options).await?;
 //! println!("{}", federation.verify(&VerifyOptions::default()).await?);
 //!
@@ -57,6 +58,8 @@
 pub mod config;
 pub mod engine;
 mod error;
+pub mod lease;
+pub mod merge;
 pub mod plan;
 mod planner;
 mod run;
@@ -64,11 +67,16 @@ pub mod spec;
 pub mod steps;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+pub mod text;
 pub mod verify;
 
-pub use error::FederationError;
-pub use run::{ApplyReport, RecoverReport, RunOptions, journal_marker, rollback_journal};
-pub use spec::{ClientAuthMode, FederationBuilder, JitSpec, Problem, RoleClaim, Spec, SpecError};
+pub use error::{BindingMismatch, FederationError, Outcome, ServerRole};
+pub use planner::Binding;
+pub use run::{ApplyReport, RecoverReport, RunOptions};
+pub use spec::{
+    ClientAuthMode, FederationBuilder, JitSpec, Problem, RoleClaim, Spec, SpecError,
+    default_journal_path,
+};
 
 use wso2_apim_client::ApimClient;
 use wso2_is_client::IsClient;
@@ -96,6 +104,11 @@ impl Federation {
         &self.spec
     }
 
+    /// The journal of this federation.
+    pub fn journal(&self) -> &std::path::Path {
+        &self.spec.journal
+    }
+
     /// The IS client.
     pub fn is_client(&self) -> &IsClient {
         &self.is
@@ -104,5 +117,38 @@ impl Federation {
     /// The APIM client.
     pub fn apim_client(&self) -> &ApimClient {
         &self.apim
+    }
+}
+
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// `len` characters from the operating system's CSPRNG, letters and digits only (no bias:
+/// rejection sampling).
+pub(crate) fn random_token(len: usize) -> Result<String, FederationError> {
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        getrandom::fill(&mut buf).map_err(|e| {
+            FederationError::Internal(format!("no randomness from the operating system: {e}"))
+        })?;
+        for &b in &buf {
+            // 248 = 4 * 62: values above would bias the first characters.
+            if b < 248 && out.len() < len {
+                out.push(ALNUM[usize::from(b % 62)] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_are_random_alphanumeric() {
+        let a = super::random_token(40).unwrap();
+        let b = super::random_token(40).unwrap();
+        assert_eq!(a.len(), 40);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
     }
 }

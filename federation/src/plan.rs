@@ -48,13 +48,13 @@ pub enum ObjectKind {
     IsRole,
     /// A user on IS.
     IsUser,
-    /// The OAuth application on IS.
-    OAuthApp,
-    /// The service provider on IS.
-    ServiceProvider,
+    /// The application on IS: its service provider and OAuth/OIDC client.
+    Application,
     /// The identity provider on APIM.
     IdentityProvider,
-    /// A portal's service provider on APIM.
+    /// A portal's service provider on APIM, brought into being by its login endpoints.
+    PortalRegistration,
+    /// A portal's login on APIM.
     Portal,
 }
 
@@ -63,9 +63,9 @@ impl fmt::Display for ObjectKind {
         f.write_str(match self {
             Self::IsRole => "role",
             Self::IsUser => "user",
-            Self::OAuthApp => "OAuth application",
-            Self::ServiceProvider => "service provider",
+            Self::Application => "application",
             Self::IdentityProvider => "identity provider",
+            Self::PortalRegistration => "portal registration",
             Self::Portal => "portal login",
         })
     }
@@ -75,8 +75,10 @@ impl fmt::Display for ObjectKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretChange {
-    /// A new secret is set.
+    /// A new secret is set (given in the settings).
     Set,
+    /// A new secret is generated at apply (never shown, never stored in the plan).
+    Generated,
     /// The secret changes.
     Changed,
     /// The secret stays as it is.
@@ -140,15 +142,27 @@ pub struct PlannedChange {
     pub observed: Option<String>,
 }
 
-/// The plan of a federation: every object, what will happen to it, and in which order.
+/// The plan of a federation: every object, what will happen to it, and in which order; and
+/// every value the apply will send that is not in the settings (the client id, the journal's
+/// ownership instance). A saved plan applies exactly these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// The ownership marker.
     pub marker: String,
+    /// The journal's ownership instance: objects created carry
+    /// `[managed-by:{marker}:{instance}]`.
+    pub instance: String,
     /// IS's base URL.
     pub is_url: String,
     /// APIM's base URL.
     pub apim_url: String,
+    /// The OAuth client id the apply registers (or the existing one).
+    pub client_id: String,
+    /// A digest of the settings the plan was made from.
+    pub fingerprint: String,
+    /// Things worth knowing before applying (plain http, an unfinished run in the journal).
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// The changes, in dependency order.
     pub changes: Vec<PlannedChange>,
 }
@@ -224,16 +238,27 @@ fn show(v: &Option<String>) -> String {
 impl fmt::Display for Plan {
     /// Like a Terraform plan: one line per object with its sign, then its field changes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Plan for federation {:?}", self.marker)?;
+        writeln!(
+            f,
+            "Plan for federation {:?} (instance {})",
+            self.marker, self.instance
+        )?;
         writeln!(f, "  IS:   {}", self.is_url)?;
         writeln!(f, "  APIM: {}", self.apim_url)?;
+        for w in &self.warnings {
+            writeln!(f, "  WARNING: {w}")?;
+        }
         writeln!(f)?;
         for c in &self.changes {
             let verb = match c.action {
+                PlanAction::Create if c.kind == ObjectKind::PortalRegistration => {
+                    "bring into being (call the portal's login endpoints, as a first visit does)"
+                }
                 PlanAction::Create => "create",
                 PlanAction::Update => "update",
-                PlanAction::Adopt => "adopt (exists as desired, not ours: kept, never deleted)",
-                PlanAction::NoChange => "no change",
+                PlanAction::Adopt => "adopt (someone else's, as desired: used, never deleted)",
+                PlanAction::NoChange if c.kind == ObjectKind::Portal => "no change (switched)",
+                PlanAction::NoChange => "no change (this federation's)",
             };
             writeln!(
                 f,
@@ -248,6 +273,7 @@ impl fmt::Display for Plan {
                     Some(change) => {
                         let what = match change {
                             SecretChange::Set => "(set)",
+                            SecretChange::Generated => "(generated at apply)",
                             SecretChange::Changed => "(changed)",
                             SecretChange::Unchanged => "(unchanged)",
                         };
@@ -310,8 +336,12 @@ mod tests {
     fn display_and_counts() {
         let plan = Plan {
             marker: "m".into(),
+            instance: "i".into(),
             is_url: "https://is/".into(),
             apim_url: "https://apim/".into(),
+            client_id: "c".into(),
+            fingerprint: "f".into(),
+            warnings: Vec::new(),
             changes: vec![
                 change("a", &[], PlanAction::Create),
                 change("b", &["a"], PlanAction::Update),

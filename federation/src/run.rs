@@ -1,40 +1,60 @@
-//! Plan, apply, rollback, recover and destroy.
+//! Apply, rollback, recover, destroy and unlock: each takes the run lease on the servers
+//! before its first write and releases it at its end, journals every change before making it,
+//! and reports the servers' real state.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use secrecy::SecretString;
 use serde::Serialize;
-use wso2_apim_client::ApimClient;
-use wso2_is_client::IsClient;
+use tokio::sync::watch;
 
-use crate::Federation;
-use crate::engine::journal::{JournalWriter, RunOutcome};
-use crate::engine::{Engine, EngineError, EventSink, RunReport, StepState};
+use crate::engine::journal::{Folded, RunOutcome};
+use crate::engine::{Engine, EventSink, JournalWriter, RunReport, StepState};
 use crate::error::FederationError;
+use crate::lease::{self, Lease, LeaseHolder};
 use crate::plan::{Plan, PlanAction};
-use crate::steps::FedRunner;
+use crate::planner::{Binding, Planned};
+use crate::steps::{FedRunner, Ownership, StepSpec};
+use crate::{Federation, random_token};
 
-/// Where the journal goes and who hears about progress.
-#[derive(Clone)]
+/// How a run goes: progress events, interruption, and the overrides an operator may choose.
+#[derive(Clone, Default)]
 pub struct RunOptions {
-    /// The journal (append-only JSON lines, flushed to disk before each remote call; no secrets).
-    /// Keep it: `rollback`, `recover` and `destroy` read it.
-    pub journal: PathBuf,
-    /// Receives a typed event for each step started, succeeded, failed or undone.
+    /// Receives every event of the run (step started, intent, succeeded, failed, undo, ...).
     pub events: Option<EventSink>,
+    /// Turns true to interrupt the run: no new step starts, steps in flight settle and are
+    /// journaled, then the run is undone (or stops, with `no_rollback`).
+    pub cancel: Option<watch::Receiver<bool>>,
+    /// On failure or interruption, stop without undoing (the journal keeps what to undo).
+    pub no_rollback: bool,
+    /// Overwrite changes someone made since this federation wrote an object (update, restore,
+    /// delete), instead of refusing with the fields that differ.
+    pub force: bool,
+    /// Use a journal whose binding (servers, tenant, marker, settings) differs from the target.
+    pub ignore_journal_binding: bool,
 }
 
 impl RunOptions {
-    /// Journal to `path`, no event sink.
-    pub fn new(journal: impl Into<PathBuf>) -> Self {
-        Self {
-            journal: journal.into(),
-            events: None,
-        }
+    /// Default options (no events, refuse on others' changes, undo on failure).
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// Sends progress events to `sink`.
+    /// Sends every event to `sink`.
     pub fn events(mut self, sink: EventSink) -> Self {
         self.events = Some(sink);
+        self
+    }
+
+    /// Interrupts the run when `cancel` turns true.
+    pub fn cancel(mut self, cancel: watch::Receiver<bool>) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+
+    /// Overwrite others' changes (see [`force`](Self::force)).
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
         self
     }
 }
@@ -42,8 +62,11 @@ impl RunOptions {
 impl std::fmt::Debug for RunOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunOptions")
-            .field("journal", &self.journal)
             .field("events", &self.events.is_some())
+            .field("cancel", &self.cancel.is_some())
+            .field("no_rollback", &self.no_rollback)
+            .field("force", &self.force)
+            .field("ignore_journal_binding", &self.ignore_journal_binding)
             .finish()
     }
 }
@@ -59,148 +82,474 @@ pub struct ApplyReport {
     pub journal: PathBuf,
 }
 
-fn journal_writer(path: &Path) -> Result<JournalWriter, FederationError> {
-    JournalWriter::open(path).map_err(|source| {
-        FederationError::Journal(EngineError::Journal {
-            path: path.display().to_string(),
-            source,
-        })
-    })
+/// What `recover` did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "recovered", content = "report")]
+pub enum RecoverReport {
+    /// The journal records no unfinished run and nothing left to undo: nothing was done.
+    NothingToRecover,
+    /// The interrupted run was rolled back.
+    RolledBack(RunReport),
+    /// The interrupted apply was finished.
+    Finished(Box<ApplyReport>),
 }
 
-fn failure_of(report: &RunReport, journal: &Path) -> FederationError {
-    let (step, error) = report
-        .failure
-        .clone()
-        .map(|(s, e)| (s.to_string(), e))
-        .unwrap_or_default();
-    let undo_failures: Vec<String> = report
-        .steps
-        .iter()
-        .filter_map(|(id, s)| match s {
-            StepState::UndoFailed { error, .. } => Some(format!("{id}: {error}")),
-            _ => None,
-        })
-        .collect();
-    if report.outcome == RunOutcome::RollbackIncomplete {
-        FederationError::RollbackIncomplete {
-            step,
-            error,
-            undo_failures,
-            journal: journal.to_path_buf(),
+/// A conflict found when re-reading for a saved plan (made without one): the servers changed
+/// since the plan.
+fn conflict_is_stale(e: FederationError) -> FederationError {
+    match e {
+        FederationError::Conflict { conflicts } => FederationError::StalePlan {
+            objects: conflicts.iter().map(ToString::to_string).collect(),
+        },
+        other => other,
+    }
+}
+
+/// Refuses a saved plan that no longer describes the servers.
+fn stale(saved: &Plan, now: &Plan) -> Result<(), FederationError> {
+    let mut changed = Vec::new();
+    if now.instance != saved.instance {
+        changed.push("the journal (another run started it since)".to_owned());
+    }
+    if now.client_id != saved.client_id {
+        changed.push(format!("the OAuth client id (now {})", now.client_id));
+    }
+    for old in &saved.changes {
+        match now.change(&old.step) {
+            Some(new) if new.observed == old.observed && new.action == old.action => {}
+            _ => changed.push(format!("{} {:?}", old.kind, old.name)),
         }
+    }
+    if now.changes.len() != saved.changes.len() && changed.is_empty() {
+        changed.push("the set of objects".into());
+    }
+    if changed.is_empty() {
+        Ok(())
     } else {
-        FederationError::RolledBack {
-            step,
-            error,
-            journal: journal.to_path_buf(),
+        Err(FederationError::StalePlan { objects: changed })
+    }
+}
+
+fn failure_of(report: RunReport, journal: PathBuf) -> FederationError {
+    match report.outcome {
+        RunOutcome::RollbackIncomplete => FederationError::RollbackIncomplete {
+            source: report.undo_failures.first().map(|f| f.error.clone()),
+            journal,
+            report: Box::new(report),
+        },
+        RunOutcome::Stopped | RunOutcome::RolledBack if report.interrupted => {
+            FederationError::Interrupted {
+                rolled_back: report.outcome == RunOutcome::RolledBack,
+                journal,
+                report: Box::new(report),
+            }
         }
+        RunOutcome::Stopped => FederationError::RollbackIncomplete {
+            source: report.failure.as_ref().map(|f| f.error.clone()),
+            journal,
+            report: Box::new(report),
+        },
+        _ => match report.failure.clone() {
+            Some(f) => FederationError::RolledBack {
+                step: f.step,
+                source: f.error,
+                journal,
+                report: Box::new(report),
+            },
+            // The journal failed before any step did: undone from memory.
+            None => FederationError::RolledBack {
+                step: crate::engine::StepId::new("(journal)"),
+                source: report
+                    .journal_error
+                    .clone()
+                    .unwrap_or_else(|| crate::engine::StepError::new("the run stopped")),
+                journal,
+                report: Box::new(report),
+            },
+        },
     }
 }
 
 impl Federation {
-    /// Reads both servers (reads only) and returns what an apply would do, object by object.
+    /// Reads both servers and the journal (reads only) and returns what an apply would do,
+    /// object by object, with every value the apply will send that the settings do not hold.
     pub async fn plan(&self) -> Result<Plan, FederationError> {
-        Ok(self.make_plan().await?.plan)
+        Ok(self.make_plan(None, None, false).await?.plan)
     }
 
-    /// Plans, then applies: everything on IS, then the identity provider on APIM, then the
-    /// portals, independent steps concurrently. On any failure every change is undone in reverse
+    /// Plans and applies: everything on IS, then the identity provider on APIM, then the
+    /// portals, independent steps concurrently. When the plan changes nothing, nothing is
+    /// written (not even the lease); otherwise the run lease is taken and the servers are read
+    /// again under it before the first write. On any failure every change is undone in reverse
     /// order and the error says so ([`FederationError::RolledBack`]); a failed undo is reported
     /// with the journal to re-run [`rollback`](Self::rollback) with.
     pub async fn apply(&self, options: &RunOptions) -> Result<ApplyReport, FederationError> {
-        let planned = self.make_plan().await?;
-        self.execute(planned, options).await
+        self.refuse_unfinished()?;
+        let first = self.make_plan(None, None, options.force).await?;
+        if first.plan.is_empty() {
+            return Ok(self.unchanged(first));
+        }
+        let client_id = first.plan.client_id.clone();
+        self.guarded(
+            "apply",
+            Some(first.plan.instance.as_str()),
+            |instance, run| async move {
+                let planned = self
+                    .make_plan(
+                        Some(client_id.as_str()),
+                        Some(instance.as_str()),
+                        options.force,
+                    )
+                    .await?;
+                self.execute(planned, options, &run).await
+            },
+        )
+        .await
     }
 
-    /// Applies `plan` as made earlier by [`plan`](Self::plan), after checking (by reading again)
-    /// that the servers still look as they did then. A stale plan is refused before any write.
+    /// Applies `plan` as made earlier by [`plan`](Self::plan): exactly its values (client id,
+    /// journal instance), after checking, by reading again under the run lease, that the servers
+    /// still look as they did then. A stale plan is refused before any write.
     pub async fn apply_plan(
         &self,
         plan: &Plan,
         options: &RunOptions,
     ) -> Result<ApplyReport, FederationError> {
-        let planned = self.make_plan().await?;
-        let mut changed = Vec::new();
-        for old in &plan.changes {
-            match planned.plan.change(&old.step) {
-                Some(new) if new.observed == old.observed && new.action == old.action => {}
-                _ => changed.push(format!("{} {:?}", old.kind, old.name)),
-            }
+        if plan.fingerprint != self.spec.fingerprint() {
+            return Err(FederationError::StalePlan {
+                objects: vec!["the settings".into()],
+            });
         }
-        if planned.plan.changes.len() != plan.changes.len() && changed.is_empty() {
-            changed.push("the set of objects".into());
+        self.refuse_unfinished()?;
+        if plan.is_empty() {
+            let planned = self
+                .make_plan(
+                    Some(plan.client_id.as_str()),
+                    Some(plan.instance.as_str()),
+                    options.force,
+                )
+                .await
+                .map_err(conflict_is_stale)?;
+            stale(plan, &planned.plan)?;
+            return Ok(self.unchanged(planned));
         }
-        if !changed.is_empty() {
-            return Err(FederationError::StalePlan { objects: changed });
-        }
-        self.execute(planned, options).await
-    }
-
-    async fn execute(
-        &self,
-        planned: crate::planner::Planned,
-        options: &RunOptions,
-    ) -> Result<ApplyReport, FederationError> {
-        let journal = journal_writer(&options.journal)?;
-        let runner = FedRunner::new(
-            &self.is,
-            &self.apim,
-            self.spec.ownership_tag(),
-            Some(&planned.desired),
-        );
-        let engine = Engine::new(&runner, &journal, self.spec.concurrency)
-            .with_events(options.events.clone());
-        let run = engine
-            .apply("apply", &self.spec.marker, &planned.steps)
-            .await?;
-        if run.outcome != RunOutcome::Applied {
-            return Err(failure_of(&run, &options.journal));
-        }
-        Ok(ApplyReport {
-            plan: planned.plan,
-            run,
-            journal: options.journal.clone(),
-        })
-    }
-
-    /// Undoes every change recorded in the journal that is not undone yet: after a failed undo,
-    /// after a crash, or to take a federation back. Idempotent.
-    pub async fn rollback(&self, options: &RunOptions) -> Result<RunReport, FederationError> {
-        rollback_journal(
-            &self.is,
-            &self.apim,
-            &self.spec.ownership_tag(),
-            self.spec.concurrency,
-            options,
+        self.guarded(
+            "apply",
+            Some(plan.instance.as_str()),
+            |instance, run| async move {
+                let planned = self
+                    .make_plan(
+                        Some(plan.client_id.as_str()),
+                        Some(instance.as_str()),
+                        options.force,
+                    )
+                    .await
+                    .map_err(conflict_is_stale)?;
+                stale(plan, &planned.plan)?;
+                self.execute(planned, options, &run).await
+            },
         )
         .await
     }
 
-    /// Removes what this federation made and restores the portals exactly, from the journal of
-    /// its applies: created objects are deleted (only those carrying this federation's tag),
-    /// updated ones restored. A hand-made object, even one sharing a name prefix, is never
-    /// touched. Idempotent.
-    pub async fn destroy(&self, options: &RunOptions) -> Result<RunReport, FederationError> {
-        self.rollback(options).await
+    /// The report of an apply that had nothing to do (nothing was written).
+    fn unchanged(&self, planned: Planned) -> ApplyReport {
+        let steps = planned
+            .steps
+            .iter()
+            .map(|s| {
+                (
+                    s.id.clone(),
+                    StepState::Done {
+                        effect: match s.kind.action {
+                            PlanAction::Adopt => crate::engine::Effect::Adopted,
+                            _ => crate::engine::Effect::Unchanged,
+                        },
+                    },
+                )
+            })
+            .collect();
+        ApplyReport {
+            plan: planned.plan,
+            run: RunReport {
+                run: String::new(),
+                outcome: RunOutcome::Applied,
+                steps,
+                failure: None,
+                undo_failures: Vec::new(),
+                interrupted: false,
+                journal_error: None,
+            },
+            journal: self.spec.journal.clone(),
+        }
     }
 
-    /// After a crash: with `finish = false`, rolls back what the interrupted run did (like
-    /// [`rollback`](Self::rollback)); with `finish = true`, completes the apply instead (plans
-    /// again from the live state, so steps that took effect are found done, and applies the
-    /// rest; a step whose outcome was unknown is read back first).
+    /// Refuses to start when the journal records a run that never finished.
+    fn refuse_unfinished(&self) -> Result<(), FederationError> {
+        let view = self.journal_view(false)?;
+        match view.folded.as_ref().and_then(|f| f.unfinished()) {
+            Some(run) => Err(FederationError::Unfinished {
+                journal: self.spec.journal.clone(),
+                run: Box::new(run.clone()),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the lease, runs `body` with the journal's instance (the journal's, else
+    /// `instance`, else a new one), releases the lease.
+    async fn guarded<F, Fut, T>(
+        &self,
+        operation: &str,
+        instance: Option<&str>,
+        body: F,
+    ) -> Result<T, FederationError>
+    where
+        F: FnOnce(String, String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, FederationError>>,
+    {
+        let view = self.journal_view(false)?;
+        let instance = match (&view.binding, instance) {
+            (Some(b), _) => b.instance.clone(),
+            (None, Some(i)) => i.to_owned(),
+            (None, None) => random_token(12)?,
+        };
+        // A dead run of this very journal that recorded nothing may still hold the lease.
+        let lease = self
+            .take_lease(operation, &instance, |h| {
+                h.instance == instance && (h.dead_here() || h.expired())
+            })
+            .await?;
+        let run = lease.holder().run.clone();
+        let result = body(instance, run).await;
+        self.give_back(lease, result).await
+    }
+
+    async fn take_lease(
+        &self,
+        operation: &str,
+        instance: &str,
+        take_over: impl Fn(&LeaseHolder) -> bool,
+    ) -> Result<Lease, FederationError> {
+        let holder = LeaseHolder::here(&random_token(16)?, instance, operation);
+        lease::acquire(&self.apim, holder, take_over).await
+    }
+
+    async fn give_back<T>(
+        &self,
+        lease: Lease,
+        result: Result<T, FederationError>,
+    ) -> Result<T, FederationError> {
+        match (lease.release(&self.apim).await, result) {
+            (Ok(()), r) => r,
+            (Err(e), Ok(v)) => {
+                tracing::warn!(error = %crate::text::chain(&e), "the run lease could not be released: break it with `unlock` once it expires");
+                Ok(v)
+            }
+            (Err(e), Err(r)) => {
+                tracing::warn!(error = %crate::text::chain(&e), "the run lease could not be released");
+                Err(r)
+            }
+        }
+    }
+
+    async fn execute(
+        &self,
+        planned: Planned,
+        options: &RunOptions,
+        run: &str,
+    ) -> Result<ApplyReport, FederationError> {
+        let Planned {
+            plan,
+            steps,
+            live,
+            ownership,
+            binding,
+        } = planned;
+        let journal = JournalWriter::open(&self.spec.journal)?;
+        // The client secret: the existing application's, the settings', or drawn now.
+        let secret = match (live.application.secret(), &self.spec.client_secret) {
+            (Some(s), _) => s,
+            (None, Some(s)) => s.clone(),
+            (None, None) => SecretString::from(random_token(40)?),
+        };
+        let desired = self.desired(&ownership, &plan.client_id, secret, false)?;
+        let runner = FedRunner::new(
+            &self.is,
+            &self.apim,
+            ownership,
+            Some(&desired),
+            Some(&live),
+            options.force,
+            self.spec.concurrency,
+        );
+        let engine = Engine::new(&runner, &journal, self.spec.concurrency)
+            .with_events(options.events.clone())
+            .with_cancel(options.cancel.clone())
+            .no_rollback(options.no_rollback)
+            .with_run_id(run);
+        let binding_json = serde_json::to_value(&binding)
+            .map_err(|e| FederationError::Internal(format!("the binding: {e}")))?;
+        let run = engine.apply("apply", &binding_json, &steps).await?;
+        if run.outcome != RunOutcome::Applied || run.journal_error.is_some() {
+            if run.outcome == RunOutcome::Applied {
+                // Every step took effect, but the journal could not record it all.
+                tracing::error!("every step took effect, but the journal could not record it all");
+            } else {
+                return Err(failure_of(run, self.spec.journal.clone()));
+            }
+        }
+        Ok(ApplyReport {
+            plan,
+            run,
+            journal: self.spec.journal.clone(),
+        })
+    }
+
+    /// Folds the journal for an undo, refusing one that belongs elsewhere (unless overridden).
+    fn journal_for_undo(
+        &self,
+        options: &RunOptions,
+    ) -> Result<(Folded<StepSpec>, Binding), FederationError> {
+        let path = &self.spec.journal;
+        if !path.is_file() {
+            return Err(FederationError::NoJournal {
+                journal: path.clone(),
+            });
+        }
+        let view = if options.ignore_journal_binding {
+            let folded = crate::engine::journal::fold_journal(path)?;
+            let binding = folded
+                .binding()
+                .and_then(|b| serde_json::from_value::<Binding>(b.clone()).ok());
+            crate::planner::JournalView {
+                folded: Some(folded),
+                binding,
+            }
+        } else {
+            self.journal_view(true)?
+        };
+        let folded = view.folded.ok_or_else(|| FederationError::NoJournal {
+            journal: path.clone(),
+        })?;
+        let binding = view
+            .binding
+            .ok_or_else(|| crate::engine::JournalError::Invalid {
+                path: path.clone(),
+                reason: "it records no run".into(),
+            })?;
+        Ok((folded, binding))
+    }
+
+    /// Undoes every change recorded in the journal that is not undone yet: after a failed
+    /// undo, after a crash, or to take a federation back. Idempotent.
+    pub async fn rollback(&self, options: &RunOptions) -> Result<RunReport, FederationError> {
+        self.undo_journal("rollback", options).await
+    }
+
+    /// Removes what this federation made and restores the portals, from the journal of its
+    /// applies: created objects are deleted (only those proven this federation's), updated ones
+    /// restored where nobody changed them since. Idempotent.
+    pub async fn destroy(&self, options: &RunOptions) -> Result<RunReport, FederationError> {
+        self.undo_journal("destroy", options).await
+    }
+
+    async fn undo_journal(
+        &self,
+        operation: &str,
+        options: &RunOptions,
+    ) -> Result<RunReport, FederationError> {
+        let (folded, binding) = self.journal_for_undo(options)?;
+        let instance = binding.instance.clone();
+        // A crashed run of this very journal may still hold the lease: it is taken over once
+        // its process is known dead (this host) or the lease expired.
+        let lease = self
+            .take_lease(operation, &instance, |h| {
+                h.instance == instance && (h.dead_here() || h.expired())
+            })
+            .await?;
+        let run = lease.holder().run.clone();
+        let result = async {
+            let journal = JournalWriter::open(&self.spec.journal)?;
+            let ownership = Ownership {
+                marker: binding.marker.clone(),
+                instance: binding.instance.clone(),
+            };
+            let runner = FedRunner::new(
+                &self.is,
+                &self.apim,
+                ownership,
+                None,
+                None,
+                options.force,
+                self.spec.concurrency,
+            );
+            let engine = Engine::new(&runner, &journal, self.spec.concurrency)
+                .with_events(options.events.clone())
+                .with_run_id(run);
+            let binding_json = serde_json::to_value(&binding)
+                .map_err(|e| FederationError::Internal(format!("the binding: {e}")))?;
+            let report = engine.rollback(operation, &binding_json, folded).await?;
+            if report.outcome == RunOutcome::RollbackIncomplete {
+                return Err(failure_of(report, self.spec.journal.clone()));
+            }
+            Ok(report)
+        }
+        .await;
+        self.give_back(lease, result).await
+    }
+
+    /// After a crash or an interruption: with `finish = false`, rolls back what the
+    /// interrupted run did (like [`rollback`](Self::rollback)); with `finish = true`, completes
+    /// the apply instead (plans again from the live state and the journal, so steps that took
+    /// effect are found done; a create whose outcome was unknown is settled by reading it back).
+    /// With nothing to recover, says so and does nothing.
     pub async fn recover(
         &self,
         options: &RunOptions,
         finish: bool,
     ) -> Result<RecoverReport, FederationError> {
-        if finish {
-            Ok(RecoverReport::Finished(Box::new(
-                self.apply(options).await?,
-            )))
-        } else {
-            Ok(RecoverReport::RolledBack(self.rollback(options).await?))
+        let (folded, binding) = self.journal_for_undo(options)?;
+        let pending = folded.pending_undo().count();
+        let crashed = folded.unfinished().cloned();
+        if crashed.is_none() && (finish || pending == 0) {
+            return Ok(RecoverReport::NothingToRecover);
         }
+        if !finish {
+            return Ok(RecoverReport::RolledBack(
+                self.undo_journal("recover", options).await?,
+            ));
+        }
+        // Finish: close the unfinished run, then apply.
+        let instance = binding.instance.clone();
+        let lease = self
+            .take_lease("recover", &instance, |h| {
+                h.instance == instance && (h.dead_here() || h.expired())
+            })
+            .await?;
+        let run = lease.holder().run.clone();
+        let result = async {
+            {
+                let journal = JournalWriter::open(&self.spec.journal)?;
+                journal.append(&crate::engine::Event::RunFinished {
+                    outcome: RunOutcome::Stopped,
+                })?;
+            }
+            let planned = self
+                .make_plan(None, Some(instance.as_str()), options.force)
+                .await?;
+            self.execute(planned, options, &run).await
+        }
+        .await;
+        Ok(RecoverReport::Finished(Box::new(
+            self.give_back(lease, result).await?,
+        )))
+    }
+
+    /// Breaks the run lease on these servers: an expired one (or one whose holder process is
+    /// known dead on this machine), or with `force` any. Returns who held it.
+    pub async fn unlock(&self, force: bool) -> Result<Option<LeaseHolder>, FederationError> {
+        lease::unlock(&self.apim, force).await
     }
 
     /// Whether a plan would change nothing (a quick check that the federation is in place).
@@ -211,45 +560,20 @@ impl Federation {
             .iter()
             .all(|c| matches!(c.action, PlanAction::NoChange | PlanAction::Adopt)))
     }
-}
 
-/// What `recover` did.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecoverReport {
-    /// The interrupted apply was rolled back.
-    RolledBack(RunReport),
-    /// The interrupted apply was finished.
-    Finished(Box<ApplyReport>),
-}
-
-/// Undoes, from a journal, every change not undone yet, with only the two clients (no
-/// settings): what an operator runs after a crash. `tag` is the ownership tag
-/// (`[managed-by:{marker}]`; see [`journal_marker`]).
-pub async fn rollback_journal(
-    is: &IsClient,
-    apim: &ApimClient,
-    tag: &str,
-    concurrency: usize,
-    options: &RunOptions,
-) -> Result<RunReport, FederationError> {
-    if !options.journal.is_file() {
-        return Err(FederationError::Journal(EngineError::BadJournal {
-            path: options.journal.display().to_string(),
-            reason: "no such journal file: nothing was recorded there (an apply that failed while planning changed nothing); check the path".into(),
-        }));
+    /// What the journal records as still to undo, step by step (reads the journal only).
+    pub fn pending(&self) -> Result<Vec<(crate::engine::StepId, StepState)>, FederationError> {
+        let view = self.journal_view(false)?;
+        Ok(view
+            .folded
+            .map(|f| {
+                f.steps
+                    .iter()
+                    .map(|s| s.id.clone())
+                    .zip(f.states)
+                    .filter(|(_, s)| s.pending_undo().is_some())
+                    .collect()
+            })
+            .unwrap_or_default())
     }
-    let journal = journal_writer(&options.journal)?;
-    let runner = FedRunner::new(is, apim, tag.to_owned(), None);
-    let engine = Engine::new(&runner, &journal, concurrency).with_events(options.events.clone());
-    let report = engine.rollback(&options.journal).await?;
-    if report.outcome == RunOutcome::RollbackIncomplete {
-        return Err(failure_of(&report, &options.journal));
-    }
-    Ok(report)
-}
-
-/// The marker recorded in a journal (for a rollback without settings).
-pub fn journal_marker(journal: &Path) -> Result<String, FederationError> {
-    Ok(crate::engine::fold_journal::<crate::steps::StepSpec>(journal)?.marker)
 }

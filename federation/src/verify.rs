@@ -267,7 +267,7 @@ impl Federation {
                 "check is_backend_url (the discovery document is at /oauth2/token/.well-known/openid-configuration)",
             )),
         }
-        match self.make_plan().await {
+        match self.make_plan(None, None, false).await {
             Ok(planned) => {
                 let n = planned.plan.counts();
                 findings.push(Finding::pass(
@@ -370,11 +370,21 @@ impl Federation {
 
         findings.push(self.check_authorize(&client_id, &callback).await?);
 
+        let password_grant = app
+            .grant_type_list()
+            .iter()
+            .any(|g| g.as_str() == "password");
         match &options.test_login {
             None => findings.push(Finding {
                 check: "test login".into(),
                 status: Status::Skipped,
                 detail: "no test user given".into(),
+                fix: None,
+            }),
+            Some((user, _)) if !password_grant => findings.push(Finding {
+                check: format!("test login as {user}"),
+                status: Status::Skipped,
+                detail: "the application does not allow the password grant (the settings' grant types), so no login without a browser is possible".into(),
                 fix: None,
             }),
             Some((user, password)) => findings.push(

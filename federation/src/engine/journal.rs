@@ -1,34 +1,56 @@
-//! The crash-safe journal: append-only JSON lines, each record flushed to disk (`fsync`) before
-//! the remote call it announces, so that after a crash the journal says what may have changed.
+//! The crash-safe journal: append-only JSON lines, each a checksummed [`Event`], flushed to disk
+//! (`fsync`) before the remote call it announces, so that after a crash the journal says what may
+//! have changed; and the fold that turns a journal back into step states.
 //!
-//! Records never hold secrets: pre-images are serialised models, whose secret fields serialise
-//! as a redaction marker.
+//! Each line is `{"crc32":"xxxxxxxx","event":{...}}`: the CRC-32 of the exact bytes of the event.
+//! A final line without its newline was never acknowledged (the process died while writing it):
+//! it is dropped on reading and cut off before the next append. Any other line that does not
+//! check out is damage: reading stops with its line number, never guessing around it.
+//!
+//! Records never hold secrets: pre- and post-images are serialised models, whose secret fields
+//! serialise as a redaction marker; error texts are bounded and cleaned.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Effect, StepId};
+use super::{Action, Effect, Server, StepDef, StepId, StepState};
 
-/// One journal record.
+/// The largest journal read (a journal of a federation holds a few hundred records).
+pub const MAX_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
+
+/// One event of a run: what the engine reports to the event sink and writes to the journal, in
+/// one vocabulary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum Record {
+#[non_exhaustive]
+pub enum Event {
     /// A run began.
     RunStarted {
         /// Unique id of the run.
-        run_id: String,
+        run: String,
         /// The operation: `apply`, `rollback`, `destroy`, `recover`.
         operation: String,
-        /// The ownership marker of the federation.
-        marker: String,
         /// Seconds since the Unix epoch.
         at: u64,
+        /// The machine that ran it.
+        host: String,
+        /// The process that ran it.
+        pid: u32,
+        /// What the journal belongs to (servers, settings): opaque to the engine.
+        binding: serde_json::Value,
         /// The planned steps, with their definitions (no secrets), in plan order.
         steps: Vec<PlannedStep>,
+    },
+    /// A step started (no request sent yet).
+    StepStarted {
+        /// The step.
+        step: StepId,
     },
     /// A step is about to make its first change; written and flushed before the request.
     Intent {
@@ -39,9 +61,13 @@ pub enum Record {
         /// The object as it was just before, for updates (no secrets).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pre_image: Option<serde_json::Value>,
+        /// What the step is about to write (no secrets): proves ownership of an unknown
+        /// outcome, and is the base of a later three-way restore.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        post_image: Option<serde_json::Value>,
     },
-    /// A step finished; its effect is what undo must compensate.
-    StepDone {
+    /// A step succeeded; its effect is what undo must compensate.
+    StepSucceeded {
         /// The step.
         step: StepId,
         /// What it did.
@@ -51,7 +77,7 @@ pub enum Record {
     StepFailed {
         /// The step.
         step: StepId,
-        /// The error, as displayed (no secrets).
+        /// The error, as displayed (bounded, no secrets).
         error: String,
         /// Whether the step may have changed something.
         outcome_unknown: bool,
@@ -61,8 +87,8 @@ pub enum Record {
         /// The step.
         step: StepId,
     },
-    /// Undo of a step finished.
-    UndoDone {
+    /// A step was undone.
+    Undone {
         /// The step.
         step: StepId,
     },
@@ -70,8 +96,11 @@ pub enum Record {
     UndoFailed {
         /// The step.
         step: StepId,
-        /// The error, as displayed.
+        /// The error, as displayed (bounded, no secrets).
         error: String,
+        /// Whether the undo refused (someone changed the object since) rather than failed.
+        #[serde(default)]
+        refused: bool,
     },
     /// The run ended.
     RunFinished {
@@ -80,11 +109,29 @@ pub enum Record {
     },
 }
 
+impl Event {
+    /// The step the event is about, if any.
+    pub fn step(&self) -> Option<&StepId> {
+        match self {
+            Self::StepStarted { step }
+            | Self::Intent { step, .. }
+            | Self::StepSucceeded { step, .. }
+            | Self::StepFailed { step, .. }
+            | Self::UndoStarted { step }
+            | Self::Undone { step }
+            | Self::UndoFailed { step, .. } => Some(step),
+            Self::RunStarted { .. } | Self::RunFinished { .. } => None,
+        }
+    }
+}
+
 /// A step as recorded at the start of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedStep {
     /// Its id.
     pub id: StepId,
+    /// The server it talks to.
+    pub server: Server,
     /// The steps it depends on.
     pub deps: Vec<StepId>,
     /// Its definition (runner-specific, no secrets).
@@ -97,42 +144,310 @@ pub struct PlannedStep {
 pub enum RunOutcome {
     /// Every step took effect.
     Applied,
-    /// A step failed and every effect was undone.
+    /// A step failed (or the run was interrupted) and every effect was undone.
     RolledBack,
-    /// Undo failed for some steps; re-run the rollback from the journal.
+    /// Undo failed or was refused for some steps; re-run the rollback from the journal.
     RollbackIncomplete,
+    /// The run was interrupted and stopped without undoing (`--no-rollback`).
+    Stopped,
 }
 
-/// Writes journal records, each flushed to disk before `append` returns.
+/// Why a journal could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// The file could not be read or written.
+    #[error("journal {}: {source}", .path.display())]
+    Io {
+        /// The journal.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A record other than the last does not check out: the journal was damaged (edited by
+    /// hand, a disk error). The records before it are intact.
+    #[error(
+        "journal {} line {line} is damaged ({reason}); the {intact} records before it are intact, the rest cannot be trusted: restore the journal from a backup, or remove what the damaged part recorded by hand (`wso2-federate journal` lists what the intact part records)",
+        .path.display()
+    )]
+    Damaged {
+        /// The journal.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// Why it does not check out.
+        reason: String,
+        /// How many records precede it.
+        intact: usize,
+    },
+    /// The journal is larger than [`MAX_JOURNAL_BYTES`].
+    #[error("journal {} is larger than {} MiB; it is not a journal of this tool", .path.display(), MAX_JOURNAL_BYTES / 1024 / 1024)]
+    TooLarge {
+        /// The journal.
+        path: PathBuf,
+    },
+    /// The journal is intact but does not describe runs this version can fold.
+    #[error("journal {}: {reason}", .path.display())]
+    Invalid {
+        /// The journal.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A record could not be written, so no further write to the servers was made.
+    #[error("journal {}: cannot write a record: {source}", .path.display())]
+    Write {
+        /// The journal.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// CRC-32 (IEEE 802.3, as zlib's `crc32`).
+pub fn crc32(bytes: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+                k += 1;
+            }
+            table[i] = c;
+            i += 1;
+        }
+        table
+    };
+    let mut c = !0u32;
+    for &b in bytes {
+        c = TABLE[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    crc32: &'a str,
+    #[serde(borrow)]
+    event: &'a serde_json::value::RawValue,
+}
+
+/// Encodes one event as a journal line (with its newline).
+pub fn encode(event: &Event) -> Result<Vec<u8>, serde_json::Error> {
+    let json = serde_json::to_string(event)?;
+    let mut line =
+        format!("{{\"crc32\":\"{:08x}\",\"event\":", crc32(json.as_bytes())).into_bytes();
+    line.extend_from_slice(json.as_bytes());
+    line.extend_from_slice(b"}\n");
+    Ok(line)
+}
+
+fn decode(line: &[u8]) -> Result<Event, String> {
+    let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned())?;
+    let parsed: Line<'_> =
+        serde_json::from_str(text).map_err(|e| format!("not a journal record: {e}"))?;
+    let raw = parsed.event.get();
+    let want = format!("{:08x}", crc32(raw.as_bytes()));
+    if parsed.crc32 != want {
+        return Err(format!(
+            "checksum {} does not match its content ({want})",
+            parsed.crc32.chars().take(16).collect::<String>()
+        ));
+    }
+    serde_json::from_str(raw).map_err(|e| format!("an event this version cannot read: {e}"))
+}
+
+/// What reading a journal found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalContents {
+    /// The intact records, in order.
+    pub events: Vec<Event>,
+    /// Bytes of the intact records (where the next record goes).
+    pub intact_len: u64,
+    /// Whether a final, never acknowledged (torn) record was found after them.
+    pub torn_tail: bool,
+}
+
+fn read_bytes(path: &Path, file: &mut File) -> Result<Vec<u8>, JournalError> {
+    let io = |source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let len = file.metadata().map_err(io)?.len();
+    if len > MAX_JOURNAL_BYTES {
+        return Err(JournalError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(MAX_JOURNAL_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_JOURNAL_BYTES {
+        return Err(JournalError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// Parses a journal's bytes. A final line without its newline is a torn (never acknowledged)
+/// record and is left out; any other line that does not check out is [`JournalError::Damaged`].
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<JournalContents, JournalError> {
+    let mut events = Vec::new();
+    let mut offset = 0usize;
+    let mut line_no = 0usize;
+    while offset < bytes.len() {
+        line_no += 1;
+        let rest = &bytes[offset..];
+        let Some(end) = rest.iter().position(|&b| b == b'\n') else {
+            return Ok(JournalContents {
+                events,
+                intact_len: offset as u64,
+                torn_tail: true,
+            });
+        };
+        let line = &rest[..end];
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            let event = decode(line).map_err(|reason| JournalError::Damaged {
+                path: path.to_path_buf(),
+                line: line_no,
+                reason,
+                intact: events.len(),
+            })?;
+            events.push(event);
+        }
+        offset += end + 1;
+    }
+    Ok(JournalContents {
+        events,
+        intact_len: offset as u64,
+        torn_tail: false,
+    })
+}
+
+/// Reads what can be read of a journal: its intact records up to any damage, and the damage
+/// (to list what the intact part records when the whole cannot be used).
+pub fn read_intact(path: &Path) -> Result<(JournalContents, Option<JournalError>), JournalError> {
+    let mut file = File::open(path).map_err(|source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bytes = read_bytes(path, &mut file)?;
+    match parse(path, &bytes) {
+        Ok(c) => Ok((c, None)),
+        Err(damage @ JournalError::Damaged { .. }) => {
+            let JournalError::Damaged { line, .. } = &damage else {
+                unreachable!()
+            };
+            // The bytes of the lines before the damaged one parse cleanly.
+            let end = bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .nth(line.saturating_sub(2))
+                .map_or(0, |(i, _)| if *line > 1 { i + 1 } else { 0 });
+            let intact = parse(path, &bytes[..end])?;
+            Ok((intact, Some(damage)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads a journal (without changing it).
+pub fn read_journal(path: &Path) -> Result<JournalContents, JournalError> {
+    let mut file = File::open(path).map_err(|source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bytes = read_bytes(path, &mut file)?;
+    parse(path, &bytes)
+}
+
+/// Environment variable that makes the process abort right after writing the Nth record
+/// (1-based): a failpoint for crash tests. Never set it in production.
+pub const CRASH_AFTER_RECORD_ENV: &str = "WSO2_FEDERATE_CRASH_AFTER_RECORD";
+
+/// Environment variable that makes every journal write after the Nth record fail as a full disk
+/// would (`ENOSPC`): a failpoint for tests. Never set it in production.
+pub const FAIL_AFTER_RECORD_ENV: &str = "WSO2_FEDERATE_JOURNAL_FULL_AFTER_RECORD";
+
+#[derive(Debug)]
+struct WriterState {
+    file: File,
+    len: u64,
+    written: u64,
+    broken: Option<String>,
+}
+
+/// Appends journal records, each flushed to disk before `append` returns. After a failed write
+/// the writer cuts the file back to its last complete record and refuses every later append
+/// (the engine then writes nothing more to the servers).
 #[derive(Debug)]
 pub struct JournalWriter {
     path: PathBuf,
-    file: Mutex<File>,
-    written: Mutex<u64>,
+    state: Mutex<WriterState>,
     crash_after: Option<u64>,
+    fail_after: Option<u64>,
+    contents: JournalContents,
 }
 
-/// Environment variable that makes the process abort right after writing the Nth record (1-based):
-/// a failpoint for crash tests. Never set it in production.
-pub const CRASH_AFTER_RECORD_ENV: &str = "WSO2_FEDERATE_CRASH_AFTER_RECORD";
-
 impl JournalWriter {
-    /// Opens (creating if needed) the journal at `path` for appending.
-    pub fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
+    /// Opens (creating it and its directory if needed) the journal at `path` for appending.
+    /// The intact records are read first; a torn final record is cut off; a damaged record
+    /// refuses the journal.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, JournalError> {
         let path = path.as_ref().to_path_buf();
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        let crash_after = std::env::var(CRASH_AFTER_RECORD_ENV)
-            .ok()
-            .and_then(|v| v.parse().ok());
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).map_err(io)?;
+        let bytes = read_bytes(&path, &mut file)?;
+        let contents = parse(&path, &bytes)?;
+        if contents.torn_tail {
+            tracing::warn!(journal = %path.display(), "dropping a torn final record (the process writing it died)");
+            file.set_len(contents.intact_len).map_err(io)?;
+            file.sync_data().map_err(io)?;
+        }
+        file.seek(SeekFrom::Start(contents.intact_len))
+            .map_err(io)?;
+        let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
         Ok(Self {
+            state: Mutex::new(WriterState {
+                file,
+                len: contents.intact_len,
+                written: 0,
+                broken: None,
+            }),
             path,
-            file: Mutex::new(file),
-            written: Mutex::new(0),
-            crash_after,
+            crash_after: var(CRASH_AFTER_RECORD_ENV),
+            fail_after: var(FAIL_AFTER_RECORD_ENV),
+            contents,
         })
+    }
+
+    /// Makes every write after the `n`th fail as a full disk would (for tests).
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn fail_after(mut self, n: u64) -> Self {
+        self.fail_after = Some(n);
+        self
     }
 
     /// The journal's path.
@@ -140,17 +455,44 @@ impl JournalWriter {
         &self.path
     }
 
-    /// Appends a record and flushes it to disk.
-    pub fn append(&self, record: &Record) -> std::io::Result<()> {
-        let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
-        line.push('\n');
-        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        file.write_all(line.as_bytes())?;
-        file.sync_data()?;
-        drop(file);
-        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
-        *written += 1;
-        if self.crash_after == Some(*written) {
+    /// The intact records found when the journal was opened.
+    pub fn existing(&self) -> &JournalContents {
+        &self.contents
+    }
+
+    /// Appends an event and flushes it to disk.
+    pub fn append(&self, event: &Event) -> Result<(), JournalError> {
+        let fail = |source: std::io::Error| JournalError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let line = encode(event).map_err(|e| fail(std::io::Error::other(e)))?;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(why) = &state.broken {
+            return Err(fail(std::io::Error::other(format!(
+                "an earlier write failed ({why}); nothing more is written"
+            ))));
+        }
+        let result = if self.fail_after.is_some_and(|n| state.written >= n) {
+            Err(std::io::Error::from_raw_os_error(28)) // ENOSPC
+        } else {
+            state
+                .file
+                .write_all(&line)
+                .and_then(|()| state.file.sync_data())
+        };
+        if let Err(e) = result {
+            // Cut a partly written record back off, so that a later reader finds no damage.
+            let len = state.len;
+            let _ = state.file.set_len(len);
+            let _ = state.file.seek(SeekFrom::Start(len));
+            let _ = state.file.sync_data();
+            state.broken = Some(e.to_string());
+            return Err(fail(e));
+        }
+        state.len += line.len() as u64;
+        state.written += 1;
+        if self.crash_after == Some(state.written) {
             // Failpoint for crash tests: die as abruptly as SIGKILL would, right after the write.
             std::process::abort();
         }
@@ -158,59 +500,377 @@ impl JournalWriter {
     }
 }
 
-/// Reads every record of a journal. A torn last line (the process died mid-write) is ignored;
-/// a damaged line elsewhere is an error.
-pub fn read_journal(path: impl AsRef<Path>) -> std::io::Result<Vec<Record>> {
-    let file = File::open(path.as_ref())?;
-    let lines: Vec<String> = BufReader::new(file).lines().collect::<Result<_, _>>()?;
-    let mut records = Vec::with_capacity(lines.len());
-    let last = lines.len().saturating_sub(1);
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+/// A run as the journal recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    /// Its id.
+    pub run: String,
+    /// The operation.
+    pub operation: String,
+    /// When it started (seconds since the Unix epoch).
+    pub at: u64,
+    /// The machine.
+    pub host: String,
+    /// The process.
+    pub pid: u32,
+    /// Its binding (servers, settings).
+    pub binding: serde_json::Value,
+    /// How it ended; `None` when it never finished (interrupted, crashed).
+    pub outcome: Option<RunOutcome>,
+}
+
+/// A journal folded back into the steps of its runs.
+#[derive(Debug, Clone)]
+pub struct Folded<K> {
+    /// Every run, in order.
+    pub runs: Vec<RunInfo>,
+    /// The steps of the apply runs, in plan order (definitions of the latest run that planned
+    /// each).
+    pub steps: Vec<StepDef<K>>,
+    /// Their states, in the same order.
+    pub states: Vec<StepState>,
+    /// The last image each step wrote (from its latest success), for three-way checks.
+    pub post_images: HashMap<StepId, serde_json::Value>,
+    /// Whether a torn final record was left out.
+    pub torn_tail: bool,
+}
+
+impl<K> Folded<K> {
+    /// The last run that never finished, if the last run is one.
+    pub fn unfinished(&self) -> Option<&RunInfo> {
+        self.runs.last().filter(|r| r.outcome.is_none())
+    }
+
+    /// The binding of the last run.
+    pub fn binding(&self) -> Option<&serde_json::Value> {
+        self.runs.last().map(|r| &r.binding)
+    }
+
+    /// The steps whose effect is still to undo, with it.
+    pub fn pending_undo(&self) -> impl Iterator<Item = (&StepDef<K>, &Effect)> {
+        self.steps
+            .iter()
+            .zip(&self.states)
+            .filter_map(|(s, st)| st.pending_undo().map(|e| (s, e)))
+    }
+}
+
+/// Reads and folds a journal.
+pub fn fold_journal<K: DeserializeOwned>(path: &Path) -> Result<Folded<K>, JournalError> {
+    let contents = read_journal(path)?;
+    fold(path, &contents)
+}
+
+/// Folds a journal's events into steps and states. Runs accumulate: an effect still to undo
+/// from an earlier apply run (a creation, the first pre-image) stays the one to undo even when a
+/// later run found the object unchanged or changed it again; undo records clear it. A step with
+/// an intent but no outcome has an unknown effect.
+pub fn fold<K: DeserializeOwned>(
+    path: &Path,
+    contents: &JournalContents,
+) -> Result<Folded<K>, JournalError> {
+    let invalid = |reason: String| JournalError::Invalid {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut runs: Vec<RunInfo> = Vec::new();
+    let mut steps: Vec<StepDef<K>> = Vec::new();
+    let mut index: BTreeMap<StepId, usize> = BTreeMap::new();
+    let mut states: Vec<StepState> = Vec::new();
+    // The run in which each step's pending effect was set.
+    let mut origin: Vec<usize> = Vec::new();
+    type Intent = (Action, Option<serde_json::Value>, Option<serde_json::Value>);
+    let mut intents: Vec<Option<Intent>> = Vec::new();
+    let mut post_images: HashMap<StepId, serde_json::Value> = HashMap::new();
+    for event in &contents.events {
+        if runs.is_empty() && !matches!(event, Event::RunStarted { .. }) {
+            return Err(invalid("its first record does not start a run".into()));
         }
-        match serde_json::from_str(line) {
-            Ok(r) => records.push(r),
-            Err(_) if i == last => break,
-            Err(e) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("journal line {} is damaged: {e}", i + 1),
-                ));
+        let run = runs.len();
+        let at = |step: &StepId| index.get(step).copied();
+        match event {
+            Event::RunStarted {
+                run: id,
+                operation,
+                at,
+                host,
+                pid,
+                binding,
+                steps: planned,
+            } => {
+                runs.push(RunInfo {
+                    run: id.clone(),
+                    operation: operation.clone(),
+                    at: *at,
+                    host: host.clone(),
+                    pid: *pid,
+                    binding: binding.clone(),
+                    outcome: None,
+                });
+                for p in planned {
+                    let kind = serde_json::from_value(p.definition.clone()).map_err(|e| {
+                        invalid(format!(
+                            "step {} has a definition this version cannot read: {e}",
+                            p.id
+                        ))
+                    })?;
+                    let def = StepDef {
+                        id: p.id.clone(),
+                        server: p.server,
+                        deps: p.deps.clone(),
+                        kind,
+                    };
+                    match index.get(&p.id) {
+                        Some(&i) => steps[i] = def,
+                        None => {
+                            index.insert(p.id.clone(), steps.len());
+                            steps.push(def);
+                            states.push(StepState::Pending);
+                            origin.push(0);
+                            intents.push(None);
+                        }
+                    }
+                }
+                intents.fill(None);
+            }
+            Event::StepStarted { .. } | Event::UndoStarted { .. } => {}
+            Event::Intent {
+                step,
+                action,
+                pre_image,
+                post_image,
+            } => {
+                let i = at(step).ok_or_else(|| invalid(format!("unknown step {step}")))?;
+                intents[i] = Some((*action, pre_image.clone(), post_image.clone()));
+                if states[i].pending_undo().is_none() || origin[i] == run {
+                    states[i] = StepState::Failed {
+                        error: "interrupted (no outcome recorded)".into(),
+                        effect: Some(Effect::Unknown {
+                            action: *action,
+                            pre_image: pre_image.clone(),
+                            post_image: post_image.clone(),
+                        }),
+                    };
+                    origin[i] = run;
+                }
+            }
+            Event::StepSucceeded { step, effect } => {
+                let i = at(step).ok_or_else(|| invalid(format!("unknown step {step}")))?;
+                if let Some(post) = effect.post_image() {
+                    post_images.insert(step.clone(), post.clone());
+                }
+                if states[i].pending_undo().is_none() || origin[i] == run {
+                    states[i] = StepState::Done {
+                        effect: effect.clone(),
+                    };
+                    origin[i] = run;
+                } else if let (Some(post), StepState::Done { effect: pending }) =
+                    (effect.post_image(), &mut states[i])
+                {
+                    // A later run changed the object again: the first pre-image stays the one
+                    // to restore, the latest post-image the one to compare with.
+                    pending.set_post_image(post.clone());
+                }
+            }
+            Event::StepFailed {
+                step,
+                error,
+                outcome_unknown,
+            } => {
+                let i = at(step).ok_or_else(|| invalid(format!("unknown step {step}")))?;
+                if states[i].pending_undo().is_none() || origin[i] == run {
+                    let effect = outcome_unknown
+                        .then(|| {
+                            intents[i].clone().map(|(action, pre_image, post_image)| {
+                                Effect::Unknown {
+                                    action,
+                                    pre_image,
+                                    post_image,
+                                }
+                            })
+                        })
+                        .flatten();
+                    states[i] = StepState::Failed {
+                        error: error.clone(),
+                        effect,
+                    };
+                    origin[i] = run;
+                }
+            }
+            Event::Undone { step } => {
+                let i = at(step).ok_or_else(|| invalid(format!("unknown step {step}")))?;
+                states[i] = StepState::Undone;
+                post_images.remove(step);
+            }
+            Event::UndoFailed {
+                step,
+                error,
+                refused,
+            } => {
+                let i = at(step).ok_or_else(|| invalid(format!("unknown step {step}")))?;
+                if let Some(effect) = states[i].pending_undo().cloned() {
+                    states[i] = StepState::UndoFailed {
+                        error: error.clone(),
+                        effect,
+                        refused: *refused,
+                    };
+                }
+            }
+            Event::RunFinished { outcome } => {
+                if let Some(r) = runs.last_mut() {
+                    r.outcome = Some(*outcome);
+                }
             }
         }
     }
-    Ok(records)
+    super::check_dag(&steps)
+        .map_err(|reason| invalid(format!("its steps are inconsistent: {reason}")))?;
+    Ok(Folded {
+        runs,
+        steps,
+        states,
+        post_images,
+        torn_tail: contents.torn_tail,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn records_round_trip_and_torn_tail_is_ignored() {
-        let dir = std::env::temp_dir().join(format!("journal-test-{}", std::process::id()));
-        let path = dir.join("j.jsonl");
-        let _ = std::fs::remove_file(&path);
-        let w = JournalWriter::open(&path).unwrap();
-        let r1 = Record::Intent {
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "journal-test-{}-{name}-{}",
+            std::process::id(),
+            super::super::new_run_id()
+        ));
+        dir.join("j.jsonl")
+    }
+
+    fn started() -> Event {
+        Event::RunStarted {
+            run: "r1".into(),
+            operation: "apply".into(),
+            at: 1,
+            host: "h".into(),
+            pid: 1,
+            binding: serde_json::json!({"marker": "m"}),
+            steps: vec![PlannedStep {
+                id: StepId::new("is.role:r"),
+                server: Server::Is,
+                deps: vec![],
+                definition: serde_json::json!("r"),
+            }],
+        }
+    }
+
+    fn intent() -> Event {
+        Event::Intent {
             step: StepId::new("is.role:r"),
             action: Action::Create,
             pre_image: None,
-        };
-        let r2 = Record::StepDone {
+            post_image: None,
+        }
+    }
+
+    #[test]
+    fn crc32_is_the_ieee_one() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn records_round_trip_and_a_torn_tail_is_cut_before_appending() {
+        let path = temp("torn");
+        let w = JournalWriter::open(&path).unwrap();
+        w.append(&started()).unwrap();
+        w.append(&intent()).unwrap();
+        drop(w);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"crc32\":\"0000").unwrap();
+        drop(f);
+        let read = read_journal(&path).unwrap();
+        assert_eq!(read.events, vec![started(), intent()]);
+        assert!(read.torn_tail);
+        // The next writer cuts the torn record off before its first append.
+        let w = JournalWriter::open(&path).unwrap();
+        let done = Event::StepSucceeded {
             step: StepId::new("is.role:r"),
-            effect: Effect::Created,
+            effect: Effect::Created { post_image: None },
         };
-        w.append(&r1).unwrap();
-        w.append(&r2).unwrap();
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap()
-            .write_all(b"{\"event\":\"undo_st")
-            .unwrap();
-        assert_eq!(read_journal(&path).unwrap(), vec![r1, r2]);
-        std::fs::remove_dir_all(dir).unwrap();
+        w.append(&done).unwrap();
+        let read = read_journal(&path).unwrap();
+        assert_eq!(read.events, vec![started(), intent(), done]);
+        assert!(!read.torn_tail);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_record_is_refused_with_its_line_number() {
+        let path = temp("damaged");
+        let w = JournalWriter::open(&path).unwrap();
+        w.append(&started()).unwrap();
+        w.append(&intent()).unwrap();
+        drop(w);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited = text.replacen("is.role:r\",\"action", "is.role:x\",\"action", 1);
+        assert_ne!(text, edited);
+        std::fs::write(&path, edited).unwrap();
+        let err = read_journal(&path).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                JournalError::Damaged {
+                    line: 2,
+                    intact: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(JournalWriter::open(&path).is_err());
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn after_a_failed_write_nothing_more_is_written_and_the_file_stays_intact() {
+        let path = temp("full");
+        let w = JournalWriter::open(&path).unwrap().fail_after(1);
+        w.append(&started()).unwrap();
+        assert!(matches!(
+            w.append(&intent()),
+            Err(JournalError::Write { .. })
+        ));
+        assert!(w.append(&intent()).is_err());
+        let read = read_journal(&path).unwrap();
+        assert_eq!(read.events, vec![started()]);
+        assert!(!read.torn_tail);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_fold_refuses_unknown_steps_and_dependencies_without_panicking() {
+        let path = PathBuf::from("mem");
+        let mut bad = started();
+        if let Event::RunStarted { steps, .. } = &mut bad {
+            steps[0].deps.push(StepId::new("is.role:missing"));
+        }
+        let contents = JournalContents {
+            events: vec![bad],
+            intact_len: 0,
+            torn_tail: false,
+        };
+        assert!(fold::<String>(&path, &contents).is_err());
+        let contents = JournalContents {
+            events: vec![
+                started(),
+                Event::Undone {
+                    step: StepId::new("is.role:elsewhere"),
+                },
+            ],
+            intact_len: 0,
+            torn_tail: false,
+        };
+        assert!(fold::<String>(&path, &contents).is_err());
     }
 }

@@ -1,13 +1,18 @@
 //! The saga engine: runs steps as a DAG with bounded concurrency per server, journals every
-//! step before and after its remote call, and on failure undoes every step that took effect,
-//! in reverse dependency order. Also folds a journal back into step states for `rollback` and
-//! `recover` after a crash.
+//! step before and after its remote call, and on failure (or interruption) undoes every step
+//! that took effect, in reverse dependency order, after reading what each undo needs in one
+//! round. Rollback and recover fold a journal back into step states ([`journal::fold`]).
 //!
-//! The engine knows nothing of WSO2: a [`Runner`] performs and undoes steps.
+//! The engine knows nothing of WSO2: a [`Runner`] performs and undoes steps; each step records
+//! the [`Server`] it talks to, which bounds its concurrency.
+//!
+//! When the journal cannot be written, no further step starts (no further server write is
+//! made), and the undo still runs from memory: every undo is idempotent, and the report says
+//! exactly what was and was not undone.
 
 pub mod journal;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -17,9 +22,10 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
-use self::journal::{JournalWriter, PlannedStep, Record, RunOutcome};
+use self::journal::Folded;
+pub use self::journal::{Event, JournalError, JournalWriter, PlannedStep, RunOutcome};
 
 /// Identifies a step, e.g. `is.role:publisher_role`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -54,6 +60,18 @@ pub enum Server {
     Apim,
 }
 
+impl Server {
+    /// Both servers.
+    pub const ALL: [Server; 2] = [Server::Is, Server::Apim];
+
+    fn slot(self) -> usize {
+        match self {
+            Self::Is => 0,
+            Self::Apim => 1,
+        }
+    }
+}
+
 impl fmt::Display for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -71,7 +89,7 @@ pub enum Action {
     Create,
     /// Change an existing object (its pre-image is journaled first).
     Update,
-    /// Delete an object (destroy).
+    /// Delete an object.
     Delete,
 }
 
@@ -81,24 +99,37 @@ pub enum Action {
 pub enum Effect {
     /// Nothing changed (the object already matched).
     Unchanged,
-    /// An existing object with the desired content was adopted; undo leaves it.
+    /// An existing object of someone else's with the desired content was adopted; undo leaves
+    /// it.
     Adopted,
-    /// The object was created; undo deletes it.
-    Created,
-    /// The object was changed; undo restores the pre-image.
+    /// The object was created by this run's own create call; undo deletes it (if nobody changed
+    /// it since).
+    Created {
+        /// What was written (no secrets), for the three-way check before deleting.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        post_image: Option<serde_json::Value>,
+    },
+    /// The object was changed; undo restores the pre-image where nobody changed it since.
     Updated {
         /// The object before the change (no secrets).
         pre_image: serde_json::Value,
+        /// The object as written (no secrets).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        post_image: Option<serde_json::Value>,
     },
-    /// The object was deleted (destroy); not undone.
+    /// The object was deleted; not undone.
     Deleted,
-    /// The step may or may not have taken effect; undo re-reads and compensates.
+    /// The step may or may not have taken effect; undo re-reads and compensates only what it can
+    /// prove this run did (the post-image it tried to write).
     Unknown {
         /// What the step was doing.
         action: Action,
         /// The pre-image for updates.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pre_image: Option<serde_json::Value>,
+        /// What it tried to write.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        post_image: Option<serde_json::Value>,
     },
 }
 
@@ -107,8 +138,40 @@ impl Effect {
     pub fn needs_undo(&self) -> bool {
         matches!(
             self,
-            Self::Created | Self::Updated { .. } | Self::Unknown { .. }
+            Self::Created { .. } | Self::Updated { .. } | Self::Unknown { .. }
         )
+    }
+
+    /// What the step wrote (or tried to write), if recorded.
+    pub fn post_image(&self) -> Option<&serde_json::Value> {
+        match self {
+            Self::Created { post_image }
+            | Self::Updated { post_image, .. }
+            | Self::Unknown { post_image, .. } => post_image.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Replaces the recorded post-image (a later run wrote the object again).
+    pub fn set_post_image(&mut self, image: serde_json::Value) {
+        match self {
+            Self::Created { post_image }
+            | Self::Updated { post_image, .. }
+            | Self::Unknown { post_image, .. } => *post_image = Some(image),
+            _ => {}
+        }
+    }
+
+    /// A short word for messages: `created`, `updated`, ...
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Self::Unchanged => "unchanged",
+            Self::Adopted => "adopted",
+            Self::Created { .. } => "created",
+            Self::Updated { .. } => "updated",
+            Self::Deleted => "deleted",
+            Self::Unknown { .. } => "outcome unknown",
+        }
     }
 }
 
@@ -125,59 +188,146 @@ pub struct StepDef<K> {
     pub kind: K,
 }
 
+/// A step's error, shared: its `Display` is this step's problem, its `source()` chain the
+/// causes (typed), as the runner produced them.
+#[derive(Clone)]
+pub struct StepError(Arc<dyn std::error::Error + Send + Sync>);
+
+impl StepError {
+    /// Wraps an error.
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(Arc::from(error.into()))
+    }
+
+    /// The error.
+    pub fn inner(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+
+    /// The whole chain as one bounded, cleaned line (for journals and reports).
+    pub fn chain(&self) -> String {
+        crate::text::chain(&*self.0)
+    }
+}
+
+impl fmt::Debug for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for StepError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for StepError {
+    fn eq(&self, other: &Self) -> bool {
+        self.chain() == other.chain()
+    }
+}
+
+impl Serialize for StepError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.chain())
+    }
+}
+
+/// An error known only by its recorded text (from a journal).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Recorded(pub String);
+
 /// A step's failure as seen by the engine.
 #[derive(Debug)]
 pub struct StepFailure {
-    /// The error (its `Display` goes to the journal and events: no secrets).
-    pub error: Box<dyn std::error::Error + Send + Sync>,
+    /// The error (its chain goes to the journal and events, bounded: no secrets).
+    pub error: StepError,
     /// Whether the step may have changed something (the re-read could not settle it).
     pub outcome_unknown: bool,
+    /// Whether the step or undo refused to act on an object someone else made or changed
+    /// (rather than failed).
+    pub refused: bool,
 }
 
 impl StepFailure {
     /// A failure that changed nothing.
     pub fn clean(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self {
-            error: error.into(),
+            error: StepError::new(error),
             outcome_unknown: false,
+            refused: false,
         }
     }
 
     /// A failure whose effect is unknown.
     pub fn unknown(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self {
-            error: error.into(),
+            error: StepError::new(error),
             outcome_unknown: true,
+            refused: false,
+        }
+    }
+
+    /// A refusal that changed nothing: the object is someone else's, or someone changed it
+    /// since this federation wrote it.
+    pub fn refused(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            error: StepError::new(error),
+            outcome_unknown: false,
+            refused: true,
         }
     }
 }
+
+type Intent = (Action, Option<serde_json::Value>, Option<serde_json::Value>);
 
 /// Context handed to a step while it runs.
 #[derive(Debug)]
 pub struct StepCtx<'a> {
     id: &'a StepId,
-    journal: &'a JournalWriter,
-    intent: std::sync::Mutex<Option<(Action, Option<serde_json::Value>)>>,
+    engine: &'a dyn Journal,
+    intent: std::sync::Mutex<Option<Intent>>,
+}
+
+/// Where a step's intent goes (the engine's journal and event sink).
+trait Journal: fmt::Debug + Sync {
+    fn record(&self, event: Event) -> Result<(), JournalError>;
 }
 
 impl StepCtx<'_> {
-    /// Journals the change the step is about to make, with the pre-image for updates; call it
-    /// right before the first mutating request. Returns only once the record is on disk.
+    /// The step's id.
+    pub fn step(&self) -> &StepId {
+        self.id
+    }
+
+    /// Journals the change the step is about to make, with the pre-image for updates and the
+    /// post-image it is about to write; call it right before the first mutating request, and
+    /// make no write when it fails. Returns only once the record is on disk.
     pub fn intent(
         &self,
         action: Action,
         pre_image: Option<serde_json::Value>,
-    ) -> std::io::Result<()> {
-        self.journal.append(&Record::Intent {
+        post_image: Option<serde_json::Value>,
+    ) -> Result<(), JournalError> {
+        *self.intent.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((action, pre_image.clone(), post_image.clone()));
+        self.engine.record(Event::Intent {
             step: self.id.clone(),
             action,
-            pre_image: pre_image.clone(),
-        })?;
-        *self.intent.lock().unwrap_or_else(|e| e.into_inner()) = Some((action, pre_image));
-        Ok(())
+            pre_image,
+            post_image,
+        })
     }
 
-    fn last_intent(&self) -> Option<(Action, Option<serde_json::Value>)> {
+    fn last_intent(&self) -> Option<Intent> {
         self.intent
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -189,67 +339,43 @@ impl StepCtx<'_> {
 pub trait Runner: Sync {
     /// Step definitions (serialised into the journal: no secrets).
     type Kind: Serialize + DeserializeOwned + Clone + Send + Sync + fmt::Debug;
+    /// What an undo reads before any undo writes (all undos read in one round).
+    type Prepared: Send;
 
     /// Performs a step. Must call [`StepCtx::intent`] before its first change, resolve unknown
-    /// outcomes by re-reading, and never retry a write blindly.
+    /// outcomes by re-reading, never retry a write blindly, and be idempotent (running it again
+    /// after it succeeded changes nothing and reports the same effect).
     fn apply(
         &self,
         step: &StepDef<Self::Kind>,
         ctx: &StepCtx<'_>,
     ) -> impl Future<Output = Result<Effect, StepFailure>> + Send;
 
-    /// Undoes an effect (idempotent: undoing twice is harmless).
+    /// Reads what undoing `effect` needs (reads only).
+    fn prepare_undo(
+        &self,
+        step: &StepDef<Self::Kind>,
+        effect: &Effect,
+    ) -> impl Future<Output = Result<Self::Prepared, StepFailure>> + Send;
+
+    /// How many requests the step (its action, its undo's read, its undo) may have in flight
+    /// at once on its server; the engine holds that many of the server's permits (at most the
+    /// limit) while it runs. One by default.
+    fn width(&self, _step: &StepDef<Self::Kind>) -> u32 {
+        1
+    }
+
+    /// Undoes an effect, from what [`prepare_undo`](Self::prepare_undo) read (idempotent:
+    /// undoing twice is harmless).
     fn undo(
         &self,
         step: &StepDef<Self::Kind>,
         effect: &Effect,
+        prepared: Self::Prepared,
     ) -> impl Future<Output = Result<(), StepFailure>> + Send;
 }
 
-/// Progress events.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Event {
-    /// A step started.
-    StepStarted {
-        /// The step.
-        step: StepId,
-    },
-    /// A step succeeded.
-    StepSucceeded {
-        /// The step.
-        step: StepId,
-        /// What it did.
-        effect: Effect,
-    },
-    /// A step failed.
-    StepFailed {
-        /// The step.
-        step: StepId,
-        /// The error.
-        error: String,
-    },
-    /// Undo of a step started.
-    UndoStarted {
-        /// The step.
-        step: StepId,
-    },
-    /// A step was undone.
-    Undone {
-        /// The step.
-        step: StepId,
-    },
-    /// Undo of a step failed.
-    UndoFailed {
-        /// The step.
-        step: StepId,
-        /// The error.
-        error: String,
-    },
-}
-
-/// Receives progress events.
+/// Receives every event of a run (the journal's vocabulary).
 pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// The state of a step, from a run or folded from a journal.
@@ -272,18 +398,20 @@ pub enum StepState {
     },
     /// Undone.
     Undone,
-    /// Undo failed; `effect` is still to compensate.
+    /// Undo failed or refused; `effect` is still to compensate.
     UndoFailed {
         /// The error.
         error: String,
         /// What to compensate.
         effect: Effect,
+        /// Whether the undo refused (someone changed the object since) rather than failed.
+        refused: bool,
     },
 }
 
 impl StepState {
     /// The effect still to undo, if any.
-    fn pending_undo(&self) -> Option<&Effect> {
+    pub fn pending_undo(&self) -> Option<&Effect> {
         match self {
             Self::Done { effect } if effect.needs_undo() => Some(effect),
             Self::Failed {
@@ -296,15 +424,54 @@ impl StepState {
     }
 }
 
+/// A step and its error.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepErrorAt {
+    /// The step.
+    pub step: StepId,
+    /// Its error.
+    pub error: StepError,
+    /// Whether it was a refusal (someone else's object, or changed since).
+    pub refused: bool,
+}
+
 /// The result of running steps or undoing them.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    /// The run's id.
+    pub run: String,
     /// How the run ended.
     pub outcome: RunOutcome,
     /// The final state of each step, in plan order.
     pub steps: Vec<(StepId, StepState)>,
     /// The first failure, if any.
-    pub failure: Option<(StepId, String)>,
+    pub failure: Option<StepErrorAt>,
+    /// Every undo that failed or refused.
+    pub undo_failures: Vec<StepErrorAt>,
+    /// Whether the run was interrupted (a signal) before it finished.
+    pub interrupted: bool,
+    /// The journal write that failed, if one did: from then on nothing more was written to the
+    /// journal or the servers (the undo ran from memory).
+    pub journal_error: Option<StepError>,
+}
+
+impl RunReport {
+    /// The steps still to undo (their effect is in place).
+    pub fn remaining(&self) -> impl Iterator<Item = &StepId> {
+        self.steps
+            .iter()
+            .filter(|(_, s)| s.pending_undo().is_some())
+            .map(|(id, _)| id)
+    }
+}
+
+/// How often each action and undo runs (steno's repeat injection, for tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Repeat {
+    /// Run every action twice (the second result counts).
+    pub actions: bool,
+    /// Run every undo twice (the second result counts).
+    pub undos: bool,
 }
 
 /// Runs steps with a [`Runner`].
@@ -313,36 +480,35 @@ pub struct Engine<'r, R: Runner> {
     journal: &'r JournalWriter,
     limit_per_server: usize,
     events: Option<EventSink>,
+    cancel: Option<watch::Receiver<bool>>,
+    no_rollback: bool,
+    repeat: Repeat,
+    run_id: Option<String>,
+    journal_error: std::sync::Mutex<Option<StepError>>,
 }
 
 impl<R: Runner> fmt::Debug for Engine<'_, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Engine")
             .field("limit_per_server", &self.limit_per_server)
+            .field("no_rollback", &self.no_rollback)
             .finish_non_exhaustive()
     }
 }
 
-/// A problem with the journal itself (not with a step).
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    /// The journal could not be written or read.
-    #[error("journal {path}: {source}")]
-    Journal {
-        /// The journal path.
-        path: String,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The journal does not describe a run this engine can resume.
-    #[error("journal {path}: {reason}")]
-    BadJournal {
-        /// The journal path.
-        path: String,
-        /// Why.
-        reason: String,
-    },
+impl<R: Runner> Journal for Engine<'_, R> {
+    fn record(&self, event: Event) -> Result<(), JournalError> {
+        if let Some(sink) = &self.events {
+            sink(&event);
+        }
+        self.journal.append(&event).inspect_err(|e| {
+            let mut slot = self.journal_error.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.is_none() {
+                tracing::error!(error = %e, "the journal cannot be written: no further change is made");
+                *slot = Some(StepError::new(e.to_string()));
+            }
+        })
+    }
 }
 
 fn now_secs() -> u64 {
@@ -351,12 +517,24 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A fresh run id (time and process based; unique enough for journals).
+/// A fresh run id: 16 random letters and digits (the time, if the system has no randomness).
 pub fn new_run_id() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{:x}-{:x}", nanos, std::process::id())
+    crate::random_token(16).unwrap_or_else(|_| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!("{:x}-{:x}", nanos, std::process::id())
+    })
+}
+
+/// This machine's name (for leases and journals).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into())
 }
 
 impl<'r, R: Runner> Engine<'r, R> {
@@ -368,57 +546,116 @@ impl<'r, R: Runner> Engine<'r, R> {
             journal,
             limit_per_server: limit_per_server.max(1),
             events: None,
+            cancel: None,
+            no_rollback: false,
+            repeat: Repeat::default(),
+            run_id: None,
+            journal_error: std::sync::Mutex::new(None),
         }
     }
 
-    /// Sends progress events to `sink`.
+    /// Records the run under `id` (e.g. the id its run lease names) instead of a fresh one.
+    pub fn with_run_id(mut self, id: impl Into<String>) -> Self {
+        self.run_id = Some(id.into());
+        self
+    }
+
+    /// Sends every event to `sink` too.
     pub fn with_events(mut self, sink: Option<EventSink>) -> Self {
         self.events = sink;
         self
     }
 
-    fn emit(&self, event: Event) {
-        if let Some(sink) = &self.events {
-            sink(&event);
+    /// Stops starting steps once `cancel` turns true; steps in flight settle and are journaled,
+    /// then the run is undone (or stopped, see [`no_rollback`](Self::no_rollback)).
+    pub fn with_cancel(mut self, cancel: Option<watch::Receiver<bool>>) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// On failure or interruption, stop without undoing (the journal keeps what to undo).
+    pub fn no_rollback(mut self, stop: bool) -> Self {
+        self.no_rollback = stop;
+        self
+    }
+
+    /// Runs every action and/or undo twice, to prove they are idempotent (tests).
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn repeat(mut self, repeat: Repeat) -> Self {
+        self.repeat = repeat;
+        self
+    }
+
+    fn journal_error(&self) -> Option<StepError> {
+        self.journal_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| *c.borrow())
+    }
+
+    async fn wait_cancel(cancel: &mut Option<watch::Receiver<bool>>) {
+        match cancel {
+            Some(c) => {
+                if c.wait_for(|v| *v).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            None => std::future::pending().await,
         }
     }
 
-    fn record(&self, record: &Record) -> Result<(), EngineError> {
-        self.journal
-            .append(record)
-            .map_err(|source| EngineError::Journal {
-                path: self.journal.path().display().to_string(),
-                source,
+    fn start(
+        &self,
+        operation: &str,
+        binding: &serde_json::Value,
+        steps: &[StepDef<R::Kind>],
+    ) -> Result<String, JournalError> {
+        let run = self.run_id.clone().unwrap_or_else(new_run_id);
+        let planned = steps
+            .iter()
+            .map(|s| {
+                Ok(PlannedStep {
+                    id: s.id.clone(),
+                    server: s.server,
+                    deps: s.deps.clone(),
+                    definition: serde_json::to_value(&s.kind).map_err(|e| JournalError::Write {
+                        path: self.journal.path().to_path_buf(),
+                        source: std::io::Error::other(e),
+                    })?,
+                })
             })
+            .collect::<Result<Vec<_>, JournalError>>()?;
+        self.record(Event::RunStarted {
+            run: run.clone(),
+            operation: operation.to_owned(),
+            at: now_secs(),
+            host: host_name(),
+            pid: std::process::id(),
+            binding: binding.clone(),
+            steps: planned,
+        })?;
+        Ok(run)
     }
 
     /// Runs every step (dependencies first, independent steps concurrently). On the first
-    /// failure no new step starts; running ones finish; then every effect is undone in reverse
-    /// dependency order.
+    /// failure, an interruption, or a journal that cannot be written, no new step starts;
+    /// running ones settle; then every effect is undone in reverse dependency order. Fails only
+    /// when the run could not even be journaled as started (then nothing was done).
     pub async fn apply(
         &self,
         operation: &str,
-        marker: &str,
+        binding: &serde_json::Value,
         steps: &[StepDef<R::Kind>],
-    ) -> Result<RunReport, EngineError> {
-        check_dag(steps).map_err(|reason| EngineError::BadJournal {
-            path: "(plan)".into(),
-            reason,
+    ) -> Result<RunReport, JournalError> {
+        check_dag(steps).map_err(|reason| JournalError::Invalid {
+            path: self.journal.path().to_path_buf(),
+            reason: format!("the plan's steps: {reason}"),
         })?;
-        self.record(&Record::RunStarted {
-            run_id: new_run_id(),
-            operation: operation.to_owned(),
-            marker: marker.to_owned(),
-            at: now_secs(),
-            steps: steps
-                .iter()
-                .map(|s| PlannedStep {
-                    id: s.id.clone(),
-                    deps: s.deps.clone(),
-                    definition: serde_json::to_value(&s.kind).unwrap_or(serde_json::Value::Null),
-                })
-                .collect(),
-        })?;
+        let run = self.start(operation, binding, steps)?;
 
         let index: HashMap<&StepId, usize> =
             steps.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
@@ -436,28 +673,35 @@ impl<'r, R: Runner> Engine<'r, R> {
             .collect();
         let sems = Semaphores::new(self.limit_per_server);
         let mut running = FuturesUnordered::new();
-        let mut failure: Option<(StepId, String)> = None;
-        let mut journal_error = None;
+        let mut failure: Option<StepErrorAt> = None;
+        let mut interrupted = false;
+        let mut cancel = self.cancel.clone();
 
         loop {
-            if failure.is_none() && journal_error.is_none() {
+            if !interrupted && self.cancelled() {
+                interrupted = true;
+            }
+            let stop = failure.is_some() || interrupted || self.journal_error().is_some();
+            if !stop {
                 while let Some(i) = ready.pop() {
                     running.push(self.run_step(&steps[i], i, &sems));
                 }
             }
-            let Some((i, result)) = running.next().await else {
+            let next = tokio::select! {
+                next = running.next() => next,
+                () = Self::wait_cancel(&mut cancel), if !interrupted => {
+                    interrupted = true;
+                    cancel = None;
+                    continue;
+                }
+            };
+            let Some((i, result)) = next else {
                 break;
             };
             let step = &steps[i];
             match result {
                 Ok(effect) => {
-                    if let Err(e) = self.record(&Record::StepDone {
-                        step: step.id.clone(),
-                        effect: effect.clone(),
-                    }) {
-                        journal_error.get_or_insert(e);
-                    }
-                    self.emit(Event::StepSucceeded {
+                    let _ = self.record(Event::StepSucceeded {
                         step: step.id.clone(),
                         effect: effect.clone(),
                     });
@@ -469,48 +713,58 @@ impl<'r, R: Runner> Engine<'r, R> {
                         }
                     }
                 }
-                Err((failure_, intent)) => {
-                    let error = failure_.error.to_string();
-                    let effect = failure_
+                Err((failed, intent)) => {
+                    let error = failed.error.chain();
+                    let effect = failed
                         .outcome_unknown
                         .then(|| {
-                            intent.map(|(action, pre_image)| Effect::Unknown { action, pre_image })
+                            intent.map(|(action, pre_image, post_image)| Effect::Unknown {
+                                action,
+                                pre_image,
+                                post_image,
+                            })
                         })
                         .flatten();
-                    if let Err(e) = self.record(&Record::StepFailed {
+                    let _ = self.record(Event::StepFailed {
                         step: step.id.clone(),
                         error: error.clone(),
                         outcome_unknown: effect.is_some(),
-                    }) {
-                        journal_error.get_or_insert(e);
-                    }
-                    self.emit(Event::StepFailed {
-                        step: step.id.clone(),
-                        error: error.clone(),
                     });
-                    failure.get_or_insert((step.id.clone(), error.clone()));
+                    failure.get_or_insert(StepErrorAt {
+                        step: step.id.clone(),
+                        error: failed.error,
+                        refused: failed.refused,
+                    });
                     states[i] = StepState::Failed { error, effect };
                 }
             }
         }
-        if let Some(e) = journal_error {
-            // Without a trustworthy journal, undo now while the effects are still in memory.
-            let _ = self.undo_all(steps, &mut states).await;
-            return Err(e);
-        }
 
-        let outcome = if failure.is_none() {
-            RunOutcome::Applied
-        } else if self.undo_all(steps, &mut states).await? {
-            RunOutcome::RolledBack
+        let journal_error = self.journal_error();
+        let must_undo = failure.is_some() || interrupted || journal_error.is_some();
+        let (outcome, undo_failures) = if !must_undo {
+            (RunOutcome::Applied, Vec::new())
+        } else if self.no_rollback {
+            (RunOutcome::Stopped, Vec::new())
         } else {
-            RunOutcome::RollbackIncomplete
+            let undo_failures = self.undo_all(steps, &mut states).await;
+            let outcome =
+                if undo_failures.is_empty() && states.iter().all(|s| s.pending_undo().is_none()) {
+                    RunOutcome::RolledBack
+                } else {
+                    RunOutcome::RollbackIncomplete
+                };
+            (outcome, undo_failures)
         };
-        self.record(&Record::RunFinished { outcome })?;
+        let _ = self.record(Event::RunFinished { outcome });
         Ok(RunReport {
+            run,
             outcome,
             steps: steps.iter().map(|s| s.id.clone()).zip(states).collect(),
             failure,
+            undo_failures,
+            interrupted,
+            journal_error: self.journal_error(),
         })
     }
 
@@ -519,37 +773,77 @@ impl<'r, R: Runner> Engine<'r, R> {
         step: &StepDef<R::Kind>,
         i: usize,
         sems: &Semaphores,
-    ) -> (
-        usize,
-        Result<Effect, (StepFailure, Option<(Action, Option<serde_json::Value>)>)>,
-    ) {
-        let _permit = sems.acquire(step.server).await;
+    ) -> (usize, Result<Effect, (StepFailure, Option<Intent>)>) {
+        let _permit = sems.acquire(step.server, self.runner.width(step)).await;
         let span = tracing::info_span!("step", step = %step.id, server = %step.server);
-        self.emit(Event::StepStarted {
+        if let Err(e) = self.record(Event::StepStarted {
             step: step.id.clone(),
-        });
+        }) {
+            return (i, Err((StepFailure::clean(e), None)));
+        }
         let ctx = StepCtx {
             id: &step.id,
-            journal: self.journal,
+            engine: self,
             intent: std::sync::Mutex::new(None),
         };
-        let result = tracing::Instrument::instrument(self.runner.apply(step, &ctx), span).await;
+        let mut result =
+            tracing::Instrument::instrument(self.runner.apply(step, &ctx), span.clone()).await;
+        if self.repeat.actions && result.is_ok() {
+            result = tracing::Instrument::instrument(self.runner.apply(step, &ctx), span).await;
+        }
         (i, result.map_err(|f| (f, ctx.last_intent())))
     }
 
-    /// Undoes every pending effect in reverse dependency order: a step is undone only after
-    /// every step depending on it was. A failed undo blocks the undo of what it depends on (so
-    /// that, e.g., an identity provider still referenced by a portal is not deleted). Returns
-    /// whether everything was undone.
+    /// Undoes every pending effect: first every undo reads what it needs (one round), then the
+    /// undos run in reverse dependency order: a step is undone only after every step depending
+    /// on it was. A failed undo blocks the undo of what it depends on (so that, e.g., an
+    /// identity provider still referenced by a portal is not deleted). Journal failures do not
+    /// stop it (it runs from memory). Returns the undo failures.
     async fn undo_all(
         &self,
         steps: &[StepDef<R::Kind>],
         states: &mut [StepState],
-    ) -> Result<bool, EngineError> {
+    ) -> Vec<StepErrorAt> {
         let index: HashMap<&StepId, usize> =
             steps.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
-        let needs: Vec<bool> = states.iter().map(|s| s.pending_undo().is_some()).collect();
-        // Count, for each step, the dependents that still need undoing.
+        let effects: Vec<Option<Effect>> =
+            states.iter().map(|s| s.pending_undo().cloned()).collect();
+        let sems = Semaphores::new(self.limit_per_server);
+
+        // Round 1: every undo reads what it needs, concurrently.
+        let mut prepared: Vec<Option<Result<R::Prepared, StepFailure>>> =
+            (0..steps.len()).map(|_| None).collect();
+        {
+            let mut reads = FuturesUnordered::new();
+            for (i, effect) in effects.iter().enumerate() {
+                let Some(effect) = effect else { continue };
+                let step = &steps[i];
+                let sems = &sems;
+                reads.push(async move {
+                    let _permit = sems.acquire(step.server, self.runner.width(step)).await;
+                    let span = tracing::info_span!("undo-read", step = %step.id);
+                    let mut r = tracing::Instrument::instrument(
+                        self.runner.prepare_undo(step, effect),
+                        span.clone(),
+                    )
+                    .await;
+                    if self.repeat.undos && r.is_ok() {
+                        r = tracing::Instrument::instrument(
+                            self.runner.prepare_undo(step, effect),
+                            span,
+                        )
+                        .await;
+                    }
+                    (i, r)
+                });
+            }
+            while let Some((i, r)) = reads.next().await {
+                prepared[i] = Some(r);
+            }
+        }
+
+        // Round 2..: the undos, dependents first.
+        let needs: Vec<bool> = effects.iter().map(Option::is_some).collect();
         let mut blocking = vec![0usize; steps.len()];
         for (i, s) in steps.iter().enumerate() {
             if needs[i] {
@@ -561,29 +855,48 @@ impl<'r, R: Runner> Engine<'r, R> {
         let mut ready: Vec<usize> = (0..steps.len())
             .filter(|&i| needs[i] && blocking[i] == 0)
             .collect();
-        let sems = Semaphores::new(self.limit_per_server);
         let mut running = FuturesUnordered::new();
-        let mut all_ok = true;
+        let mut failures = Vec::new();
         loop {
             while let Some(i) = ready.pop() {
-                let effect = states[i]
-                    .pending_undo()
-                    .cloned()
-                    .unwrap_or(Effect::Unchanged);
-                self.record(&Record::UndoStarted {
-                    step: steps[i].id.clone(),
-                })?;
-                self.emit(Event::UndoStarted {
-                    step: steps[i].id.clone(),
-                });
                 let step = &steps[i];
+                let Some(effect) = effects[i].clone() else {
+                    continue;
+                };
+                let _ = self.record(Event::UndoStarted {
+                    step: step.id.clone(),
+                });
+                let prepared = prepared[i].take();
                 let sems = &sems;
                 running.push(async move {
-                    let _permit = sems.acquire(step.server).await;
-                    let span = tracing::info_span!("undo", step = %step.id, server = %step.server);
-                    let result =
-                        tracing::Instrument::instrument(self.runner.undo(step, &effect), span)
+                    let result = match prepared {
+                        None => Err(StepFailure::clean("nothing was read for this undo")),
+                        Some(Err(f)) => Err(f),
+                        Some(Ok(p)) => {
+                            let _permit = sems.acquire(step.server, self.runner.width(step)).await;
+                            let span =
+                                tracing::info_span!("undo", step = %step.id, server = %step.server);
+                            let r = tracing::Instrument::instrument(
+                                self.runner.undo(step, &effect, p),
+                                span.clone(),
+                            )
                             .await;
+                            if self.repeat.undos && r.is_ok() {
+                                match self.runner.prepare_undo(step, &effect).await {
+                                    Ok(p2) => {
+                                        tracing::Instrument::instrument(
+                                            self.runner.undo(step, &effect, p2),
+                                            span,
+                                        )
+                                        .await
+                                    }
+                                    Err(f) => Err(f),
+                                }
+                            } else {
+                                r
+                            }
+                        }
+                    };
                     (i, effect, result)
                 });
             }
@@ -593,8 +906,7 @@ impl<'r, R: Runner> Engine<'r, R> {
             let id = steps[i].id.clone();
             match result {
                 Ok(()) => {
-                    self.record(&Record::UndoDone { step: id.clone() })?;
-                    self.emit(Event::Undone { step: id });
+                    let _ = self.record(Event::Undone { step: id });
                     states[i] = StepState::Undone;
                     for d in &steps[i].deps {
                         let j = index[d];
@@ -605,217 +917,63 @@ impl<'r, R: Runner> Engine<'r, R> {
                     }
                 }
                 Err(f) => {
-                    all_ok = false;
-                    let error = f.error.to_string();
-                    self.record(&Record::UndoFailed {
+                    let error = f.error.chain();
+                    let _ = self.record(Event::UndoFailed {
                         step: id.clone(),
                         error: error.clone(),
-                    })?;
-                    self.emit(Event::UndoFailed {
-                        step: id,
-                        error: error.clone(),
+                        refused: f.refused,
                     });
-                    states[i] = StepState::UndoFailed { error, effect };
+                    states[i] = StepState::UndoFailed {
+                        error,
+                        effect,
+                        refused: f.refused,
+                    };
+                    failures.push(StepErrorAt {
+                        step: id,
+                        error: f.error,
+                        refused: f.refused,
+                    });
                 }
             }
         }
-        Ok(all_ok && states.iter().all(|s| s.pending_undo().is_none()))
+        failures
     }
 
-    /// Undoes, from a journal, every effect of its last apply run that is not undone yet
-    /// (idempotent: run it again after a failed undo or a crash).
-    pub async fn rollback(&self, journal_path: &std::path::Path) -> Result<RunReport, EngineError> {
-        let FoldedJournal {
-            steps,
-            mut states,
-            marker,
-        } = fold_journal::<R::Kind>(journal_path)?;
-        self.record(&Record::RunStarted {
-            run_id: new_run_id(),
-            operation: "rollback".into(),
-            marker,
-            at: now_secs(),
-            steps: Vec::new(),
-        })?;
-        let ok = self.undo_all(&steps, &mut states).await?;
-        let outcome = if ok {
-            RunOutcome::RolledBack
-        } else {
-            RunOutcome::RollbackIncomplete
-        };
-        self.record(&Record::RunFinished { outcome })?;
+    /// Undoes, from a folded journal, every effect not undone yet (idempotent: run it again
+    /// after a failed undo or a crash). `operation` names the run in the journal (`rollback`,
+    /// `destroy`, `recover`).
+    pub async fn rollback(
+        &self,
+        operation: &str,
+        binding: &serde_json::Value,
+        folded: Folded<R::Kind>,
+    ) -> Result<RunReport, JournalError> {
+        let Folded {
+            steps, mut states, ..
+        } = folded;
+        let run = self.start(operation, binding, &[])?;
+        let undo_failures = self.undo_all(&steps, &mut states).await;
+        let outcome =
+            if undo_failures.is_empty() && states.iter().all(|s| s.pending_undo().is_none()) {
+                RunOutcome::RolledBack
+            } else {
+                RunOutcome::RollbackIncomplete
+            };
+        let _ = self.record(Event::RunFinished { outcome });
         Ok(RunReport {
+            run,
             outcome,
             steps: steps.iter().map(|s| s.id.clone()).zip(states).collect(),
             failure: None,
+            undo_failures,
+            interrupted: false,
+            journal_error: self.journal_error(),
         })
     }
 }
 
-/// A journal folded back into the steps of its last apply run.
-#[derive(Debug, Clone)]
-pub struct FoldedJournal<K> {
-    /// The steps, in plan order.
-    pub steps: Vec<StepDef<K>>,
-    /// Their states, in the same order.
-    pub states: Vec<StepState>,
-    /// The ownership marker of the run.
-    pub marker: String,
-}
-
-/// Folds a journal into steps and states. Runs accumulate: an effect still to undo from an
-/// earlier apply run (a creation, the first pre-image) stays the one to undo even when a later
-/// run found the object unchanged or changed it again; undo records of rollback runs clear it.
-/// A step started without a finish record has an unknown effect. Step definitions are those of
-/// the latest run that planned the step.
-pub fn fold_journal<K: DeserializeOwned>(
-    path: &std::path::Path,
-) -> Result<FoldedJournal<K>, EngineError> {
-    let shown = path.display().to_string();
-    let records = journal::read_journal(path).map_err(|source| EngineError::Journal {
-        path: shown.clone(),
-        source,
-    })?;
-    let bad = |reason: String| EngineError::BadJournal {
-        path: shown.clone(),
-        reason,
-    };
-
-    let mut steps: Vec<StepDef<K>> = Vec::new();
-    let mut index: BTreeMap<StepId, usize> = BTreeMap::new();
-    let mut states: Vec<StepState> = Vec::new();
-    // The run in which each step's pending effect was set.
-    let mut origin: Vec<usize> = Vec::new();
-    let mut intents: Vec<Option<(Action, Option<serde_json::Value>)>> = Vec::new();
-    let mut marker = None;
-    let mut run = 0usize;
-    for r in &records {
-        match r {
-            Record::RunStarted {
-                steps: planned,
-                marker: m,
-                ..
-            } => {
-                run += 1;
-                if !planned.is_empty() {
-                    marker = Some(m.clone());
-                }
-                for p in planned {
-                    let kind = serde_json::from_value(p.definition.clone()).map_err(|e| {
-                        bad(format!(
-                            "step {} has a definition this version cannot read: {e}",
-                            p.id
-                        ))
-                    })?;
-                    let def = StepDef {
-                        id: p.id.clone(),
-                        server: server_of(&p.id),
-                        deps: p.deps.clone(),
-                        kind,
-                    };
-                    match index.get(&p.id) {
-                        Some(&i) => steps[i] = def,
-                        None => {
-                            index.insert(p.id.clone(), steps.len());
-                            steps.push(def);
-                            states.push(StepState::Pending);
-                            origin.push(0);
-                            intents.push(None);
-                        }
-                    }
-                }
-                for i in intents.iter_mut() {
-                    *i = None;
-                }
-            }
-            Record::Intent {
-                step,
-                action,
-                pre_image,
-            } => {
-                if let Some(&i) = index.get(step) {
-                    intents[i] = Some((*action, pre_image.clone()));
-                    if states[i].pending_undo().is_none() || origin[i] == run {
-                        states[i] = StepState::Failed {
-                            error: "interrupted (no outcome recorded)".into(),
-                            effect: Some(Effect::Unknown {
-                                action: *action,
-                                pre_image: pre_image.clone(),
-                            }),
-                        };
-                        origin[i] = run;
-                    }
-                }
-            }
-            Record::StepDone { step, effect } => {
-                if let Some(&i) = index.get(step)
-                    && (states[i].pending_undo().is_none() || origin[i] == run)
-                {
-                    states[i] = StepState::Done {
-                        effect: effect.clone(),
-                    };
-                    origin[i] = run;
-                }
-            }
-            Record::StepFailed {
-                step,
-                error,
-                outcome_unknown,
-            } => {
-                if let Some(&i) = index.get(step)
-                    && (states[i].pending_undo().is_none() || origin[i] == run)
-                {
-                    let effect = outcome_unknown
-                        .then(|| {
-                            intents[i]
-                                .clone()
-                                .map(|(action, pre_image)| Effect::Unknown { action, pre_image })
-                        })
-                        .flatten();
-                    states[i] = StepState::Failed {
-                        error: error.clone(),
-                        effect,
-                    };
-                    origin[i] = run;
-                }
-            }
-            Record::UndoDone { step } => {
-                if let Some(&i) = index.get(step) {
-                    states[i] = StepState::Undone;
-                }
-            }
-            Record::UndoFailed { step, error } => {
-                if let Some(&i) = index.get(step)
-                    && let Some(effect) = states[i].pending_undo().cloned()
-                {
-                    states[i] = StepState::UndoFailed {
-                        error: error.clone(),
-                        effect,
-                    };
-                }
-            }
-            Record::UndoStarted { .. } | Record::RunFinished { .. } => {}
-        }
-    }
-    let marker = marker.ok_or_else(|| bad("no apply run recorded".into()))?;
-    Ok(FoldedJournal {
-        steps,
-        states,
-        marker,
-    })
-}
-
-/// The server of a step, from its id prefix (`is.` or `apim.`).
-pub fn server_of(id: &StepId) -> Server {
-    if id.as_str().starts_with("apim.") {
-        Server::Apim
-    } else {
-        Server::Is
-    }
-}
-
-/// Checks that dependencies exist and form no cycle.
-fn check_dag<K>(steps: &[StepDef<K>]) -> Result<(), String> {
+/// Checks that step ids are unique, dependencies exist and form no cycle.
+pub(crate) fn check_dag<K>(steps: &[StepDef<K>]) -> Result<(), String> {
     let index: HashMap<&StepId, usize> =
         steps.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
     if index.len() != steps.len() {
@@ -850,26 +1008,21 @@ fn check_dag<K>(steps: &[StepDef<K>]) -> Result<(), String> {
     }
 }
 
-struct Semaphores {
-    is: Semaphore,
-    apim: Semaphore,
-}
+struct Semaphores([Semaphore; 2], u32);
 
 impl Semaphores {
     fn new(limit: usize) -> Self {
-        Self {
-            is: Semaphore::new(limit),
-            apim: Semaphore::new(limit),
-        }
+        Self(
+            [Semaphore::new(limit), Semaphore::new(limit)],
+            u32::try_from(limit).unwrap_or(u32::MAX),
+        )
     }
 
-    async fn acquire(&self, server: Server) -> tokio::sync::SemaphorePermit<'_> {
-        let sem = match server {
-            Server::Is => &self.is,
-            Server::Apim => &self.apim,
-        };
+    /// `width` of `server`'s permits (at most the limit).
+    async fn acquire(&self, server: Server, width: u32) -> tokio::sync::SemaphorePermit<'_> {
         // The semaphores are never closed.
-        sem.acquire()
+        self.0[server.slot()]
+            .acquire_many(width.clamp(1, self.1))
             .await
             .unwrap_or_else(|_| unreachable!("semaphore closed"))
     }

@@ -17,6 +17,7 @@ struct Fake {
     in_flight: [AtomicUsize; 2],
     max_in_flight: [AtomicUsize; 2],
     applied: AtomicUsize,
+    prepared: AtomicUsize,
 }
 
 impl Fake {
@@ -30,6 +31,7 @@ impl Fake {
 
 impl Runner for Fake {
     type Kind = String;
+    type Prepared = ();
 
     async fn apply(
         &self,
@@ -45,15 +47,31 @@ impl Runner for Fake {
         if self.fail_at.as_deref() == Some(step.kind.as_str()) {
             return Err(StepFailure::clean("injected failure"));
         }
-        ctx.intent(Action::Create, None).unwrap();
+        if ctx.intent(Action::Create, None, None).is_err() {
+            return Err(StepFailure::clean("the journal cannot be written"));
+        }
         self.objects.lock().unwrap().insert(step.kind.clone());
         if self.unknown_at.as_deref() == Some(step.kind.as_str()) {
             return Err(StepFailure::unknown("timeout after sending"));
         }
-        Ok(Effect::Created)
+        Ok(Effect::Created { post_image: None })
     }
 
-    async fn undo(&self, step: &StepDef<String>, effect: &Effect) -> Result<(), StepFailure> {
+    async fn prepare_undo(
+        &self,
+        _step: &StepDef<String>,
+        _effect: &Effect,
+    ) -> Result<(), StepFailure> {
+        self.prepared.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn undo(
+        &self,
+        step: &StepDef<String>,
+        effect: &Effect,
+        (): (),
+    ) -> Result<(), StepFailure> {
         assert!(effect.needs_undo());
         let mut fail = self.undo_fail_at.lock().unwrap();
         if fail.as_deref() == Some(step.kind.as_str()) {
@@ -70,7 +88,11 @@ impl Runner for Fake {
 fn step(id: &str, deps: &[&str]) -> StepDef<String> {
     let id = StepId::new(id);
     StepDef {
-        server: server_of(&id),
+        server: if id.as_str().starts_with("apim.") {
+            Server::Apim
+        } else {
+            Server::Is
+        },
         kind: id.as_str().to_owned(),
         id,
         deps: deps.iter().map(|d| StepId::new(*d)).collect(),
@@ -119,12 +141,20 @@ fn journal() -> (JournalWriter, TempJournal) {
     (JournalWriter::open(&path).unwrap(), TempJournal(path))
 }
 
+fn binding() -> serde_json::Value {
+    serde_json::json!({"marker": "m"})
+}
+
+fn folded(path: &std::path::Path) -> journal::Folded<String> {
+    journal::fold_journal::<String>(path).unwrap()
+}
+
 #[tokio::test]
 async fn applies_everything_within_the_concurrency_limit() {
     let fake = Fake::default();
     let (j, _path) = journal();
     let report = Engine::new(&fake, &j, 2)
-        .apply("apply", "m", &seed())
+        .apply("apply", &binding(), &seed())
         .await
         .unwrap();
     assert_eq!(report.outcome, RunOutcome::Applied);
@@ -142,7 +172,7 @@ async fn a_limit_of_one_runs_steps_one_at_a_time() {
     let fake = Fake::default();
     let (j, _path) = journal();
     Engine::new(&fake, &j, 1)
-        .apply("apply", "m", &seed())
+        .apply("apply", &binding(), &seed())
         .await
         .unwrap();
     assert_eq!(fake.max_in_flight[0].load(Ordering::SeqCst), 1);
@@ -157,7 +187,7 @@ async fn a_failure_at_each_step_unwinds_to_a_clean_slate_in_reverse_order() {
         };
         let (j, path) = journal();
         let report = Engine::new(&fake, &j, 4)
-            .apply("apply", "m", &seed())
+            .apply("apply", &binding(), &seed())
             .await
             .unwrap();
         assert_eq!(
@@ -186,7 +216,10 @@ async fn a_failure_at_each_step_unwinds_to_a_clean_slate_in_reverse_order() {
         }
         // Undoing twice is harmless: a rollback from the journal finds nothing left to do.
         let before = fake.undo_order.lock().unwrap().len();
-        let again = Engine::new(&fake, &j, 4).rollback(&path).await.unwrap();
+        let again = Engine::new(&fake, &j, 4)
+            .rollback("rollback", &binding(), folded(&path))
+            .await
+            .unwrap();
         assert_eq!(again.outcome, RunOutcome::RolledBack);
         assert_eq!(fake.undo_order.lock().unwrap().len(), before);
     }
@@ -200,7 +233,7 @@ async fn an_unknown_outcome_is_compensated() {
     };
     let (j, _path) = journal();
     let report = Engine::new(&fake, &j, 4)
-        .apply("apply", "m", &seed())
+        .apply("apply", &binding(), &seed())
         .await
         .unwrap();
     assert_eq!(report.outcome, RunOutcome::RolledBack);
@@ -222,7 +255,7 @@ async fn a_failed_undo_blocks_its_dependencies_and_a_rerun_finishes() {
     *fake.undo_fail_at.lock().unwrap() = Some("apim.portal:pub".into());
     let (j, path) = journal();
     let report = Engine::new(&fake, &j, 4)
-        .apply("apply", "m", &seed())
+        .apply("apply", &binding(), &seed())
         .await
         .unwrap();
     assert_eq!(report.outcome, RunOutcome::RollbackIncomplete);
@@ -234,7 +267,10 @@ async fn a_failed_undo_blocks_its_dependencies_and_a_rerun_finishes() {
             "the IdP a portal still uses must stay"
         );
     }
-    let report = Engine::new(&fake, &j, 4).rollback(&path).await.unwrap();
+    let report = Engine::new(&fake, &j, 4)
+        .rollback("rollback", &binding(), folded(&path))
+        .await
+        .unwrap();
     assert_eq!(report.outcome, RunOutcome::RolledBack);
     assert!(fake.objects.lock().unwrap().is_empty());
 }
@@ -245,15 +281,18 @@ async fn a_crash_leaves_a_journal_from_which_rollback_reaches_a_clean_slate() {
     let fake = Fake::default();
     let (j, path) = journal();
     let steps = seed();
-    j.append(&Record::RunStarted {
-        run_id: "r".into(),
+    j.append(&Event::RunStarted {
+        run: "r".into(),
         operation: "apply".into(),
-        marker: "m".into(),
         at: 0,
+        host: "h".into(),
+        pid: 1,
+        binding: binding(),
         steps: steps
             .iter()
             .map(|s| PlannedStep {
                 id: s.id.clone(),
+                server: s.server,
                 deps: s.deps.clone(),
                 definition: serde_json::to_value(&s.kind).unwrap(),
             })
@@ -262,39 +301,128 @@ async fn a_crash_leaves_a_journal_from_which_rollback_reaches_a_clean_slate() {
     .unwrap();
     for s in &steps[..3] {
         fake.objects.lock().unwrap().insert(s.kind.clone());
-        j.append(&Record::Intent {
+        j.append(&Event::Intent {
             step: s.id.clone(),
             action: Action::Create,
             pre_image: None,
+            post_image: None,
         })
         .unwrap();
-        j.append(&Record::StepDone {
+        j.append(&Event::StepSucceeded {
             step: s.id.clone(),
-            effect: Effect::Created,
+            effect: Effect::Created { post_image: None },
         })
         .unwrap();
     }
     fake.objects.lock().unwrap().insert(steps[3].kind.clone());
-    j.append(&Record::Intent {
+    j.append(&Event::Intent {
         step: steps[3].id.clone(),
         action: Action::Create,
         pre_image: None,
+        post_image: None,
     })
     .unwrap();
     drop(j);
 
-    let FoldedJournal { states, marker, .. } = fold_journal::<String>(&path).unwrap();
-    assert_eq!(marker, "m");
+    let f = folded(&path);
+    assert_eq!(f.binding(), Some(&binding()));
+    assert!(f.unfinished().is_some());
     assert!(matches!(
-        states[3],
+        f.states[3],
         StepState::Failed {
             effect: Some(Effect::Unknown { .. }),
             ..
         }
     ));
     let j = JournalWriter::open(&*path).unwrap();
-    let report = Engine::new(&fake, &j, 4).rollback(&path).await.unwrap();
+    let report = Engine::new(&fake, &j, 4)
+        .rollback("rollback", &binding(), f)
+        .await
+        .unwrap();
     assert_eq!(report.outcome, RunOutcome::RolledBack);
+    assert!(fake.objects.lock().unwrap().is_empty());
+    assert!(folded(&path).unfinished().is_none());
+}
+
+#[tokio::test]
+async fn undos_read_first_all_of_them_then_undo() {
+    let fake = Fake {
+        fail_at: Some("apim.portal:dev".into()),
+        ..Fake::default()
+    };
+    let (j, _path) = journal();
+    let report = Engine::new(&fake, &j, 8)
+        .apply("apply", &binding(), &seed())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, RunOutcome::RolledBack);
+    let undone = fake.undo_order.lock().unwrap().len();
+    assert_eq!(fake.prepared.load(Ordering::SeqCst), undone);
+}
+
+#[tokio::test]
+async fn every_action_and_undo_run_twice_changes_nothing_more() {
+    // Actions that are idempotent on the fake world (inserting into a set) and undos too.
+    let fake = Fake {
+        fail_at: Some("apim.portal:dev".into()),
+        ..Fake::default()
+    };
+    let (j, _path) = journal();
+    let report = Engine::new(&fake, &j, 4)
+        .repeat(Repeat {
+            actions: true,
+            undos: true,
+        })
+        .apply("apply", &binding(), &seed())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, RunOutcome::RolledBack);
+    assert!(fake.objects.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn when_the_journal_fails_no_step_starts_and_the_undo_runs_from_memory() {
+    for after in 1..12 {
+        let fake = Fake::default();
+        let (j, path) = journal();
+        let j = j.fail_after(after);
+        let report = Engine::new(&fake, &j, 1)
+            .apply("apply", &binding(), &seed())
+            .await;
+        let Ok(report) = report else {
+            // The run could not even be journaled as started: nothing ran.
+            assert_eq!(after, 0);
+            continue;
+        };
+        assert!(report.journal_error.is_some(), "after {after} records");
+        assert_eq!(report.outcome, RunOutcome::RolledBack, "after {after}");
+        assert!(
+            fake.objects.lock().unwrap().is_empty(),
+            "clean slate when the journal fails after {after} records"
+        );
+        // The journal holds only whole records.
+        assert!(!journal::read_journal(&path).unwrap().torn_tail);
+    }
+}
+
+#[tokio::test]
+async fn an_interruption_stops_new_steps_and_undoes() {
+    let fake = Fake::default();
+    let (j, _path) = journal();
+    let (tx, rx) = watch::channel(false);
+    let steps = seed();
+    let b = binding();
+    let engine = Engine::new(&fake, &j, 1).with_cancel(Some(rx));
+    let run = engine.apply("apply", &b, &steps);
+    let cancel = async {
+        tokio::time::sleep(Duration::from_millis(12)).await;
+        tx.send(true).unwrap();
+    };
+    let (report, ()) = tokio::join!(run, cancel);
+    let report = report.unwrap();
+    assert!(report.interrupted);
+    assert_eq!(report.outcome, RunOutcome::RolledBack);
+    assert!(fake.applied.load(Ordering::SeqCst) < steps.len());
     assert!(fake.objects.lock().unwrap().is_empty());
 }
 

@@ -1,32 +1,41 @@
-//! The steps of a federation, one file each with its action and its undo side by side, and the
-//! [`Runner`] that dispatches to them.
+//! The objects of a federation, one file each holding everything about that kind of object:
+//! the desired value from the settings, the diff the plan shows (`matches` is "the diff is
+//! empty", so the plan's text and the decision cannot disagree), the action and its undo, side
+//! by side. This module holds what they share and the [`Runner`] that dispatches to them.
 //!
 //! Every step is idempotent and so is its undo. A step journals its intent (with the pre-image
-//! for updates) before its first write. A failure whose outcome is unknown is settled by reading
-//! the object back by its natural key, never by a blind retry or a blind undo.
+//! for updates and the post-image it is about to write) before its first write. A failure whose
+//! outcome is unknown is settled by reading the object back by its natural key, never by a
+//! blind retry or a blind undo.
+//!
+//! **Ownership is proven, never inferred.** An object counts as this federation's only if its
+//! own create call succeeded in a run recorded in this journal, or an unknown outcome was
+//! settled by a read showing this journal's ownership tag (service providers, identity
+//! providers: `[managed-by:{marker}:{instance}]` in the description, unique to the journal) or
+//! the exact value just written (roles: present and empty; users: present with exactly the roles
+//! written). A create refused with "already exists" means someone else's object: the step fails
+//! as a conflict and nothing of theirs is touched. See `DESIGN-NOTES.md`.
 
 pub(crate) mod apim_idp;
-mod is_role;
-mod is_user;
-mod oauth_app;
-mod portal;
-pub(crate) mod service_provider;
+pub(crate) mod application;
+pub(crate) mod fields;
+pub(crate) mod is_role;
+pub(crate) mod is_user;
+pub(crate) mod portal;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::sync::Mutex;
 
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use wso2_apim_client::ApimClient;
-use wso2_apim_client::portals::{Portal, PortalSnapshot, SwitchOptions};
-use wso2_is_client::model::{IdentityProvider, ServiceProvider};
-use wso2_is_client::oauth::OAuthConsumerAppDTO;
-use wso2_is_client::{ApplicationName, IdpName, IsClient, OAuthAppName, RoleName, UserName};
+use wso2_apim_client::portals::Portal;
+use wso2_is_client::model::ServiceProvider;
+use wso2_is_client::{IsClient, RoleName, UserName};
 
 use crate::engine::{Action, Effect, Runner, StepCtx, StepDef, StepFailure, StepId};
-use crate::plan::PlanAction;
+use crate::plan::{FieldDiff, ObjectKind, PlanAction};
 
 /// What a step does, as journaled (no secrets: the desired objects live in memory only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,8 +47,9 @@ pub struct StepSpec {
 }
 
 /// The object a step is about, by natural key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Object {
     /// A role on IS.
     IsRole {
@@ -51,29 +61,29 @@ pub enum Object {
         /// Its name.
         name: UserName,
     },
-    /// The OAuth application on IS.
-    OAuthApp {
-        /// Its name.
-        name: OAuthAppName,
-        /// Its consumer key.
+    /// The application on IS: the service provider and its OAuth/OIDC client.
+    Application {
+        /// Its name (service provider and OAuth application).
+        name: String,
+        /// Its OAuth client id.
         client_id: String,
-    },
-    /// The service provider on IS.
-    ServiceProvider {
-        /// Its name.
-        name: ApplicationName,
     },
     /// The identity provider on APIM.
     ApimIdp {
         /// Its name.
-        name: IdpName,
+        name: String,
     },
-    /// A portal's service provider on APIM.
+    /// A portal's service provider on APIM, brought into being by its login endpoints.
+    PortalRegistration {
+        /// The portal.
+        portal: Portal,
+    },
+    /// A portal's login on APIM, switched to the identity provider.
     Portal {
         /// The portal.
         portal: Portal,
         /// The identity provider it is switched to.
-        idp: IdpName,
+        idp: String,
     },
 }
 
@@ -83,31 +93,188 @@ impl Object {
         StepId::new(match self {
             Self::IsRole { name } => format!("is.role:{name}"),
             Self::IsUser { name } => format!("is.user:{name}"),
-            Self::OAuthApp { name, .. } => format!("is.oauth-app:{name}"),
-            Self::ServiceProvider { name } => format!("is.service-provider:{name}"),
+            Self::Application { name, .. } => format!("is.application:{name}"),
             Self::ApimIdp { name } => format!("apim.identity-provider:{name}"),
+            Self::PortalRegistration { portal } => {
+                format!("apim.portal-registration:{}", portal.context())
+            }
             Self::Portal { portal, .. } => format!("apim.portal:{}", portal.context()),
         })
+    }
+
+    /// The server the object lives on.
+    pub fn server(&self) -> crate::engine::Server {
+        match self {
+            Self::IsRole { .. } | Self::IsUser { .. } | Self::Application { .. } => {
+                crate::engine::Server::Is
+            }
+            Self::ApimIdp { .. } | Self::PortalRegistration { .. } | Self::Portal { .. } => {
+                crate::engine::Server::Apim
+            }
+        }
+    }
+
+    /// The kind, as the plan shows it.
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            Self::IsRole { .. } => ObjectKind::IsRole,
+            Self::IsUser { .. } => ObjectKind::IsUser,
+            Self::Application { .. } => ObjectKind::Application,
+            Self::ApimIdp { .. } => ObjectKind::IdentityProvider,
+            Self::PortalRegistration { .. } => ObjectKind::PortalRegistration,
+            Self::Portal { .. } => ObjectKind::Portal,
+        }
+    }
+}
+
+/// The federation's ownership mark: `[managed-by:{marker}:{instance}]`, where the instance is
+/// drawn once per journal. Written into the description of what this federation creates (where
+/// the object has one), it proves ownership to this journal only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ownership {
+    /// The federation's marker (settings).
+    pub marker: String,
+    /// The journal's instance id.
+    pub instance: String,
+}
+
+impl Ownership {
+    /// The tag written into descriptions.
+    pub fn tag(&self) -> String {
+        format!("[managed-by:{}:{}]", self.marker, self.instance)
+    }
+
+    /// Whether a description carries this tag.
+    pub fn marks(&self, description: Option<&str>) -> bool {
+        description.is_some_and(|d| d.contains(&self.tag()))
+    }
+
+    /// A description with the tag.
+    pub fn describe(&self, what: &str) -> String {
+        format!("{what}, managed by wso2-federation {}", self.tag())
+    }
+}
+
+/// What the journal says this federation owns and last wrote.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Knowledge {
+    /// Steps whose object this federation created (and did not undo).
+    pub created: HashSet<StepId>,
+    /// The last image each step wrote.
+    pub post_images: HashMap<StepId, serde_json::Value>,
+}
+
+/// A conflict found while planning: an object that is someone else's, or that someone changed
+/// since this federation wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} {name:?}: {reason}")]
+pub struct Conflict {
+    /// The kind of object.
+    pub kind: ObjectKind,
+    /// Its name.
+    pub name: String,
+    /// Why, and what to do.
+    pub reason: String,
+}
+
+/// What the plan decided for one object.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Decision {
+    pub action: PlanAction,
+    pub diff: Vec<FieldDiff>,
+}
+
+impl Decision {
+    pub(crate) fn new(action: PlanAction, diff: Vec<FieldDiff>) -> Self {
+        Self { action, diff }
+    }
+}
+
+/// The plan's decision for an object that exists: unchanged when the diff is empty, an update
+/// otherwise.
+pub(crate) fn update_or_keep(diff: Vec<FieldDiff>) -> Decision {
+    if diff.is_empty() {
+        Decision::new(PlanAction::NoChange, diff)
+    } else {
+        Decision::new(PlanAction::Update, diff)
     }
 }
 
 /// What the federation wants, with its secrets: held in memory for the apply only.
 #[derive(Clone)]
 pub(crate) struct Desired {
-    pub users: HashMap<UserName, (SecretString, Vec<RoleName>)>,
-    pub oauth_app: OAuthConsumerAppDTO,
-    pub service_provider: ServiceProvider,
-    pub idp: IdentityProvider,
-    pub switch: SwitchOptions,
+    pub users: HashMap<UserName, is_user::DesiredUser>,
+    pub application: application::DesiredApplication,
+    pub idp: apim_idp::DesiredIdp,
+    pub portal: portal::DesiredSwitch,
 }
 
 impl fmt::Debug for Desired {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Desired")
             .field("users", &self.users.keys().collect::<Vec<_>>())
-            .field("oauth_app", &self.oauth_app)
-            .field("service_provider", &self.service_provider.application_name)
-            .field("idp", &self.idp.identity_provider_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What planning read, with secrets (in memory only): the steps start from it instead of
+/// reading again.
+#[derive(Clone, Default)]
+pub(crate) struct Live {
+    pub roles: HashMap<RoleName, is_role::LiveRole>,
+    pub users: HashMap<UserName, is_user::LiveUser>,
+    pub application: application::LiveApplication,
+    pub idp: apim_idp::LiveIdp,
+    pub portals: HashMap<Portal, Option<ServiceProvider>>,
+}
+
+impl fmt::Debug for Live {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Live").finish_non_exhaustive()
+    }
+}
+
+/// What an undo read before any undo wrote.
+#[derive(Debug)]
+pub(crate) enum Prepared {
+    /// Nothing needed.
+    Nothing,
+    /// A user's current roles.
+    UserRoles(Vec<String>),
+    /// The application as it is now.
+    Application(Box<application::LiveApplication>),
+    /// The identity provider as it is now.
+    Idp(Box<apim_idp::LiveIdp>),
+    /// The portal's service provider as it is now.
+    Portal(Option<Box<ServiceProvider>>),
+}
+
+/// Performs and undoes the federation's steps.
+pub(crate) struct FedRunner<'a> {
+    pub is: &'a IsClient,
+    pub apim: &'a ApimClient,
+    pub ownership: Ownership,
+    /// What to apply; `None` for a rollback from a journal.
+    pub desired: Option<&'a Desired>,
+    /// What planning read; `None` for a rollback.
+    pub live: Option<&'a Live>,
+    /// Undo and update even where someone changed the object since this federation wrote it.
+    pub force: bool,
+    /// Requests a step may have in flight on one server at once (the settings' concurrency).
+    pub limit: usize,
+    /// Objects this process created (its own create calls succeeded).
+    created: Mutex<HashSet<StepId>>,
+    /// Portal service providers brought into being in this run.
+    registered: Mutex<HashMap<Portal, ServiceProvider>>,
+    /// Pre-images captured in this process, secrets included.
+    pre_images: Mutex<HashMap<StepId, PreImage>>,
+}
+
+impl fmt::Debug for FedRunner<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FedRunner")
+            .field("ownership", &self.ownership)
+            .field("force", &self.force)
             .finish_non_exhaustive()
     }
 }
@@ -116,36 +283,31 @@ impl fmt::Debug for Desired {
 /// restores exactly; an undo from the journal fills secrets from the live object.
 #[derive(Debug, Clone)]
 pub(crate) enum PreImage {
-    ServiceProvider(Box<ServiceProvider>),
-    Idp(Box<IdentityProvider>),
-    OAuthApp(Box<OAuthConsumerAppDTO>),
-    Portal(Box<PortalSnapshot>),
-}
-
-/// Performs and undoes the federation's steps.
-#[derive(Debug)]
-pub(crate) struct FedRunner<'a> {
-    pub is: &'a IsClient,
-    pub apim: &'a ApimClient,
-    /// `[managed-by:{marker}]`, written into descriptions of what this federation creates.
-    pub tag: String,
-    /// What to apply; `None` for a rollback from a journal.
-    pub desired: Option<&'a Desired>,
-    pub pre_images: Mutex<HashMap<StepId, PreImage>>,
+    Application(Box<application::LiveApplication>),
+    Idp(Box<wso2_is_client::model::IdentityProvider>),
+    Portal(Box<ServiceProvider>),
 }
 
 impl<'a> FedRunner<'a> {
     pub(crate) fn new(
         is: &'a IsClient,
         apim: &'a ApimClient,
-        tag: String,
+        ownership: Ownership,
         desired: Option<&'a Desired>,
+        live: Option<&'a Live>,
+        force: bool,
+        limit: usize,
     ) -> Self {
         Self {
             is,
             apim,
-            tag,
+            ownership,
             desired,
+            live,
+            force,
+            limit,
+            created: Mutex::new(HashSet::new()),
+            registered: Mutex::new(HashMap::new()),
             pre_images: Mutex::new(HashMap::new()),
         }
     }
@@ -154,6 +316,42 @@ impl<'a> FedRunner<'a> {
         self.desired.ok_or_else(|| {
             StepFailure::clean("this run has no federation settings (rollback only)")
         })
+    }
+
+    fn live(&self) -> Result<&'a Live, StepFailure> {
+        self.live
+            .ok_or_else(|| StepFailure::clean("this run has no plan (rollback only)"))
+    }
+
+    /// Records that this process's own create call for `step` succeeded.
+    fn mark_created(&self, step: &StepId) {
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(step.clone());
+    }
+
+    /// Whether this process's own create call for `step` succeeded.
+    fn did_create(&self, step: &StepId) -> bool {
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(step)
+    }
+
+    /// Runs `a` and `b` at once when the limit allows two requests in flight, else one after
+    /// the other.
+    pub(crate) async fn both<A, B>(
+        &self,
+        a: impl Future<Output = A>,
+        b: impl Future<Output = B>,
+    ) -> (A, B) {
+        if self.limit > 1 {
+            futures_util::future::join(a, b).await
+        } else {
+            let a = a.await;
+            (a, b.await)
+        }
     }
 
     fn remember(&self, step: &StepId, image: PreImage) {
@@ -170,11 +368,6 @@ impl<'a> FedRunner<'a> {
             .get(step)
             .cloned()
     }
-
-    /// Whether a description carries this federation's ownership tag.
-    pub(crate) fn owns(&self, description: Option<&str>) -> bool {
-        description.is_some_and(|d| d.contains(&self.tag))
-    }
 }
 
 /// Journals an intent; a journal that cannot be written stops the step before any write.
@@ -182,23 +375,50 @@ pub(crate) fn intent(
     ctx: &StepCtx<'_>,
     action: Action,
     pre_image: Option<serde_json::Value>,
+    post_image: Option<serde_json::Value>,
 ) -> Result<(), StepFailure> {
-    ctx.intent(action, pre_image)
-        .map_err(|e| StepFailure::clean(format!("cannot write the journal: {e}")))
+    ctx.intent(action, pre_image, post_image)
+        .map_err(StepFailure::clean)
 }
 
-/// Serialises a pre-image for the journal (secrets come out redacted).
+/// Serialises an image for the journal (secrets come out redacted).
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, StepFailure> {
     serde_json::to_value(value)
-        .map_err(|e| StepFailure::clean(format!("cannot serialise a pre-image: {e}")))
+        .map_err(|e| StepFailure::clean(format!("cannot serialise an image: {e}")))
 }
 
-/// Reads a pre-image back from the journal.
+/// Reads an image back from the journal.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
     value: &serde_json::Value,
 ) -> Result<T, StepFailure> {
     serde_json::from_value(value.clone())
-        .map_err(|e| StepFailure::clean(format!("the journal's pre-image cannot be read: {e}")))
+        .map_err(|e| StepFailure::clean(format!("the journal's image cannot be read: {e}")))
+}
+
+/// Whether a failed write provably changed nothing.
+pub(crate) trait WriteOutcome {
+    /// The request was not sent, or the server refused it in a way that means nothing changed.
+    fn changed_nothing(&self) -> bool;
+    /// The server refused a create because the name is taken.
+    fn already_exists(&self) -> bool;
+}
+
+impl WriteOutcome for wso2_is_client::Error {
+    fn changed_nothing(&self) -> bool {
+        self.dispatch() == wso2_is_client::Dispatch::NotSent || !self.outcome_unknown()
+    }
+    fn already_exists(&self) -> bool {
+        self.is_already_exists()
+    }
+}
+
+impl WriteOutcome for wso2_apim_client::Error {
+    fn changed_nothing(&self) -> bool {
+        self.dispatch() == wso2_is_client::Dispatch::NotSent || !self.outcome_unknown()
+    }
+    fn already_exists(&self) -> bool {
+        self.is_already_exists()
+    }
 }
 
 /// A failed write: clean when it provably changed nothing, unknown otherwise.
@@ -213,169 +433,90 @@ where
     }
 }
 
-/// Whether a failed write provably changed nothing.
-pub(crate) trait WriteOutcome {
-    /// The request was not sent, or the server refused it in a way that means nothing changed.
-    fn changed_nothing(&self) -> bool;
-
-    /// Whether, although refused, the write may have been stored anyway (a duplicate-name
-    /// refusal of a create the plan saw absent: another writer, or an earlier attempt): worth
-    /// a read.
-    fn outcome_unknown_hint(&self) -> bool;
+/// Someone else's object where this federation wanted to create one.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{what} was made by someone else (the create was refused: the name is taken); nothing of theirs was touched"
+)]
+pub(crate) struct TakenByOthers {
+    pub what: String,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
-impl WriteOutcome for wso2_is_client::Error {
-    fn changed_nothing(&self) -> bool {
-        self.dispatch() == wso2_is_client::Dispatch::NotSent || !self.outcome_unknown()
-    }
-    fn outcome_unknown_hint(&self) -> bool {
-        self.is_already_exists()
-    }
-}
-
-impl WriteOutcome for wso2_apim_client::Error {
-    fn changed_nothing(&self) -> bool {
-        self.dispatch() == wso2_is_client::Dispatch::NotSent || !self.outcome_unknown()
-    }
-    fn outcome_unknown_hint(&self) -> bool {
-        self.is_already_exists()
-    }
-}
-
-/// Creates an object and settles a failure by reading it back (never by sending the create
-/// again): present means it was created (the plan saw it absent); absent means the create
-/// failed, and the step fails cleanly (the rollback then undoes the steps before it).
-pub(crate) async fn create_settled<E, C, CF, X, XF>(
-    create: C,
-    exists: X,
-) -> Result<Effect, StepFailure>
-where
-    E: std::error::Error + Send + Sync + 'static + WriteOutcome,
-    C: FnOnce() -> CF,
-    CF: Future<Output = Result<(), E>>,
-    X: FnOnce() -> XF,
-    XF: Future<Output = Result<bool, E>>,
-{
-    let Err(e) = create().await else {
-        return Ok(Effect::Created);
-    };
-    if e.changed_nothing() && !e.outcome_unknown_hint() {
-        return Err(StepFailure::clean(e));
-    }
-    match exists().await {
-        Ok(true) => {
-            tracing::info!(error = %e, "the create failed but the object is there: it was created");
-            Ok(Effect::Created)
-        }
-        Ok(false) => Err(StepFailure::clean(e)),
-        Err(read) => {
-            tracing::warn!(error = %read, "could not read back after a failed create");
-            Err(failed(e))
-        }
-    }
-}
-
-/// An object read for an update, or the failure of finding it gone since the plan.
-pub(crate) fn still_there<T, E>(
-    read: Result<Option<T>, E>,
-    what: impl fmt::Display,
-) -> Result<T, StepFailure>
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    read.map_err(StepFailure::clean)?
-        .ok_or_else(|| StepFailure::clean(format!("{what} disappeared since the plan")))
-}
-
-/// The update branch every object step shares: `current` is the object just read; when it
-/// already matches, nothing is sent; otherwise its pre-image is remembered (in memory, secrets
-/// included) and journaled (secrets withheld) before `write` changes it.
-pub(crate) async fn update_read<T, E, W, WF>(
-    r: &FedRunner<'_>,
-    ctx: &StepCtx<'_>,
-    step: &StepId,
-    current: Result<T, StepFailure>,
-    already: impl FnOnce(&T) -> bool,
-    image: impl FnOnce(T) -> PreImage,
-    write: W,
-) -> Result<Effect, StepFailure>
-where
-    T: Serialize + Clone,
-    E: std::error::Error + Send + Sync + 'static + WriteOutcome,
-    W: FnOnce(T) -> WF,
-    WF: Future<Output = Result<(), E>>,
-{
-    let current = current?;
-    if already(&current) {
-        return Ok(Effect::Unchanged);
-    }
-    let pre = to_json(&current)?;
-    r.remember(step, image(current.clone()));
-    intent(ctx, Action::Update, Some(pre.clone()))?;
-    write(current).await.map_err(failed)?;
-    Ok(Effect::Updated { pre_image: pre })
-}
-
-/// Deletes an object and settles a failure by reading it back: absent means done.
-pub(crate) async fn delete_settled<E, D, DF, X, XF>(delete: D, exists: X) -> Result<(), StepFailure>
-where
-    E: std::error::Error + Send + Sync + 'static + WriteOutcome,
-    D: Fn() -> DF,
-    DF: Future<Output = Result<(), E>>,
-    X: Fn() -> XF,
-    XF: Future<Output = Result<bool, E>>,
-{
-    match delete().await {
-        Ok(()) => Ok(()),
-        Err(e) => match exists().await {
-            Ok(false) => Ok(()),
-            _ => Err(StepFailure::clean(e)),
-        },
-    }
+/// Someone changed an object since this federation wrote it.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} was changed by someone else since this federation wrote it ({}); left as it is (rerun with --force to overwrite)", .fields.join("; "))]
+pub(crate) struct ChangedSince {
+    pub what: String,
+    pub fields: Vec<String>,
 }
 
 impl Runner for FedRunner<'_> {
     type Kind = StepSpec;
+    type Prepared = Prepared;
 
     async fn apply(
         &self,
         step: &StepDef<StepSpec>,
         ctx: &StepCtx<'_>,
     ) -> Result<Effect, StepFailure> {
-        match step.kind.action {
-            PlanAction::NoChange => return Ok(Effect::Unchanged),
-            PlanAction::Adopt => return Ok(Effect::Adopted),
-            PlanAction::Create | PlanAction::Update => {}
-        }
-        let update = step.kind.action == PlanAction::Update;
-        match &step.kind.object {
-            Object::IsRole { name } => is_role::apply(self, ctx, name).await,
-            Object::IsUser { name } => is_user::apply(self, ctx, name, update).await,
-            Object::OAuthApp { name, .. } => {
-                oauth_app::apply(self, ctx, &step.id, name, update).await
+        let action = step.kind.action;
+        match (&step.kind.object, action) {
+            (Object::PortalRegistration { portal }, _) => portal::register(self, *portal).await,
+            (_, PlanAction::NoChange) => Ok(Effect::Unchanged),
+            (_, PlanAction::Adopt) => Ok(Effect::Adopted),
+            (Object::IsRole { name }, _) => is_role::apply(self, ctx, &step.id, name).await,
+            (Object::IsUser { name }, _) => is_user::apply(self, ctx, &step.id, name, action).await,
+            (Object::Application { .. }, _) => {
+                application::apply(self, ctx, &step.id, action).await
             }
-            Object::ServiceProvider { name } => {
-                service_provider::apply(self, ctx, &step.id, name, update).await
-            }
-            Object::ApimIdp { name } => apim_idp::apply(self, ctx, &step.id, name, update).await,
-            Object::Portal { portal, idp } => {
-                portal::apply(self, ctx, &step.id, *portal, idp).await
-            }
+            (Object::ApimIdp { .. }, _) => apim_idp::apply(self, ctx, &step.id, action).await,
+            (Object::Portal { portal, .. }, _) => portal::apply(self, ctx, &step.id, *portal).await,
         }
     }
 
-    async fn undo(&self, step: &StepDef<StepSpec>, effect: &Effect) -> Result<(), StepFailure> {
+    fn width(&self, step: &StepDef<StepSpec>) -> u32 {
+        match step.kind.object {
+            // The OAuth client and the service provider are written (and read) at once.
+            Object::Application { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    async fn prepare_undo(
+        &self,
+        step: &StepDef<StepSpec>,
+        effect: &Effect,
+    ) -> Result<Prepared, StepFailure> {
+        match &step.kind.object {
+            Object::IsRole { .. } | Object::PortalRegistration { .. } => Ok(Prepared::Nothing),
+            Object::IsUser { name } => is_user::prepare_undo(self, name, effect).await,
+            Object::Application { name, .. } => application::prepare_undo(self, name).await,
+            Object::ApimIdp { name } => apim_idp::prepare_undo(self, name).await,
+            Object::Portal { portal, .. } => portal::prepare_undo(self, *portal, effect).await,
+        }
+    }
+
+    async fn undo(
+        &self,
+        step: &StepDef<StepSpec>,
+        effect: &Effect,
+        prepared: Prepared,
+    ) -> Result<(), StepFailure> {
         match &step.kind.object {
             Object::IsRole { name } => is_role::undo(self, name, effect).await,
-            Object::IsUser { name } => is_user::undo(self, name, effect).await,
-            Object::OAuthApp { name, client_id } => {
-                oauth_app::undo(self, &step.id, name, client_id, effect).await
+            Object::IsUser { name } => is_user::undo(self, name, effect, prepared).await,
+            Object::Application { name, client_id } => {
+                application::undo(self, &step.id, name, client_id, effect, prepared).await
             }
-            Object::ServiceProvider { name } => {
-                service_provider::undo(self, &step.id, name, effect).await
+            Object::ApimIdp { name } => {
+                apim_idp::undo(self, &step.id, name, effect, prepared).await
             }
-            Object::ApimIdp { name } => apim_idp::undo(self, &step.id, name, effect).await,
-            Object::Portal { portal, .. } => portal::undo(self, &step.id, *portal, effect).await,
+            Object::PortalRegistration { .. } => Ok(()),
+            Object::Portal { portal, .. } => {
+                portal::undo(self, &step.id, *portal, effect, prepared).await
+            }
         }
     }
 }

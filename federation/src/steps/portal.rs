@@ -1,40 +1,288 @@
-//! A portal's login, switched to federated authentication through the identity provider. The
-//! portal's service provider is brought into being first if the portal was never logged into.
-//! Its full snapshot is the pre-image; undo restores it exactly. A portal service provider is
-//! never deleted (APIM would not register it again).
+//! A portal's login, switched to federated authentication through the identity provider.
+//!
+//! A portal's service provider exists only after the portal's first login; when the plan
+//! found it absent, a registration step (no dependencies: it runs during the IS phase) calls the
+//! portal's login endpoints as a first browser visit does and waits for it. The portal's service
+//! provider is never this federation's: it is never deleted (APIM would not register it again),
+//! only switched, with its snapshot as the pre-image and the switched value as the post-image.
+//! Undo restores three-way: only what the switch changed and nobody changed since; a field
+//! someone changed since refuses the restore (unless `--force`) rather than overwrite it.
 
-use wso2_apim_client::portals::{Portal, PortalSnapshot, is_switched};
-use wso2_is_client::IdpName;
+use serde::Serialize;
+use wso2_apim_client::ApimClient;
+use wso2_apim_client::portals::{
+    Portal, PortalSnapshot, SKIP_CONSENT_PROPERTY, SwitchOptions, federated,
+};
+use wso2_is_client::model::ServiceProvider;
+use wso2_is_client::{ApplicationName, IdpName};
 
-use super::{FedRunner, PreImage, failed, from_json, intent, to_json};
-use crate::engine::{Action, Effect, StepCtx, StepFailure, StepId};
+use super::fields::{self, Field};
+use super::{
+    Decision, FedRunner, PreImage, Prepared, StepFailure, failed, from_json, intent, to_json,
+    update_or_keep,
+};
+use crate::engine::{Action, Effect, StepCtx, StepId};
+use crate::plan::{FieldDiff, PlanAction};
+
+/// How the portals are to be switched.
+#[derive(Debug, Clone)]
+pub(crate) struct DesiredSwitch {
+    pub idp: IdpName,
+    pub options: SwitchOptions,
+}
+
+fn step_view(sp: &ServiceProvider) -> Option<String> {
+    let auth = sp.local_and_out_bound_authentication_config.as_ref()?;
+    let steps: Vec<String> = auth
+        .authentication_steps
+        .iter()
+        .map(|s| {
+            let mut options: Vec<String> = s
+                .federated_identity_providers
+                .iter()
+                .filter_map(|p| p.identity_provider_name.clone())
+                .map(|n| format!("identity provider {n}"))
+                .collect();
+            options.extend(
+                s.local_authenticator_configs
+                    .iter()
+                    .filter_map(|l| l.name.clone()),
+            );
+            format!("[{}]", options.join(" | "))
+        })
+        .collect();
+    fields::list(steps)
+}
+
+/// The parts of a portal's service provider the switch sets, and how the plan shows them.
+pub(crate) const FIELDS: &[Field<ServiceProvider>] = &[
+    Field {
+        name: "authenticationType",
+        secret: false,
+        get: |sp| {
+            sp.local_and_out_bound_authentication_config
+                .as_ref()
+                .and_then(|a| a.authentication_type.clone())
+        },
+        set: |sp, d| {
+            let t = d
+                .local_and_out_bound_authentication_config
+                .as_ref()
+                .and_then(|a| a.authentication_type.clone());
+            sp.auth_config_mut().authentication_type = t;
+        },
+    },
+    Field {
+        name: "authentication steps",
+        secret: false,
+        get: step_view,
+        set: |sp, d| {
+            let src = d
+                .local_and_out_bound_authentication_config
+                .clone()
+                .unwrap_or_default();
+            let a = sp.auth_config_mut();
+            a.authentication_steps = src.authentication_steps;
+            a.authentication_step_for_subject = src.authentication_step_for_subject;
+            a.authentication_step_for_attributes = src.authentication_step_for_attributes;
+        },
+    },
+    Field {
+        name: "alwaysSendMappedLocalSubjectId",
+        secret: false,
+        get: |sp| {
+            fields::flag(
+                sp.claim_config
+                    .as_ref()
+                    .and_then(|c| c.always_send_mapped_local_subject_id),
+            )
+        },
+        set: |sp, d| {
+            let v = d
+                .claim_config
+                .as_ref()
+                .and_then(|c| c.always_send_mapped_local_subject_id);
+            if v.is_some() || sp.claim_config.is_some() {
+                sp.claim_config
+                    .get_or_insert_with(Default::default)
+                    .always_send_mapped_local_subject_id = v;
+            }
+        },
+    },
+    Field {
+        name: "skipConsent",
+        secret: false,
+        get: |sp| {
+            sp.sp_properties
+                .iter()
+                .find(|p| p.name.as_deref() == Some(SKIP_CONSENT_PROPERTY))
+                .and_then(|p| p.value.clone())
+        },
+        set: |sp, d| {
+            sp.sp_properties
+                .retain(|p| p.name.as_deref() != Some(SKIP_CONSENT_PROPERTY));
+            sp.sp_properties.extend(
+                d.sp_properties
+                    .iter()
+                    .filter(|p| p.name.as_deref() == Some(SKIP_CONSENT_PROPERTY))
+                    .cloned(),
+            );
+        },
+    },
+];
+
+/// The names the portal's service provider may have, most likely first: the one found before,
+/// else every candidate of [`Portal::candidate_names`].
+pub(crate) fn candidates(apim: &ApimClient, portal: Portal) -> Vec<ApplicationName> {
+    if let Some(name) = apim.portal_names().known(portal)
+        && let Ok(name) = ApplicationName::new(name)
+    {
+        return vec![name];
+    }
+    portal
+        .candidate_names(apim.core().username())
+        .into_iter()
+        .filter_map(|n| ApplicationName::new(n).ok())
+        .collect()
+}
+
+/// The portal's service provider, if it exists (the candidate names read one after another).
+pub(crate) async fn read(
+    apim: &ApimClient,
+    portal: Portal,
+) -> Result<Option<ServiceProvider>, wso2_apim_client::Error> {
+    for name in candidates(apim, portal) {
+        if let Some(sp) = apim.applications().get(&name).await? {
+            apim.portal_names().fix(portal, name.as_str());
+            return Ok(Some(sp));
+        }
+    }
+    Ok(None)
+}
+
+/// The plan's decision for a portal: unchanged when already switched as desired; otherwise an
+/// update (with a registration first when its service provider does not exist yet).
+pub(crate) fn decide(current: Option<&ServiceProvider>, desired: &DesiredSwitch) -> Decision {
+    match current {
+        Some(sp) => {
+            let switched = federated(sp, &desired.idp, &desired.options);
+            update_or_keep(fields::diff(FIELDS, sp, &switched))
+        }
+        None => Decision::new(
+            PlanAction::Update,
+            vec![FieldDiff::value(
+                "service provider",
+                None,
+                Some(
+                    "brought into being by calling the portal's login endpoint, then switched"
+                        .into(),
+                ),
+            )],
+        ),
+    }
+}
+
+/// Serialisable pair (what the journal keeps as images).
+#[derive(Serialize)]
+struct Image<'a> {
+    portal: Portal,
+    service_provider: &'a ServiceProvider,
+}
+
+/// Brings the portal's service provider into being (its login endpoints, then a poll). Nothing
+/// to undo: APIM would never register a deleted one again, so it is never deleted.
+pub(super) async fn register(r: &FedRunner<'_>, portal: Portal) -> Result<Effect, StepFailure> {
+    let sp = r
+        .apim
+        .portals()
+        .ensure(portal)
+        .await
+        .map_err(StepFailure::clean)?;
+    r.registered
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(portal, sp);
+    Ok(Effect::Unchanged)
+}
 
 pub(super) async fn apply(
     r: &FedRunner<'_>,
     ctx: &StepCtx<'_>,
     step: &StepId,
     portal: Portal,
-    idp: &IdpName,
 ) -> Result<Effect, StepFailure> {
-    let options = &r.desired()?.switch;
-    let portals = r.apim.portals();
-    let current = portals.ensure(portal).await.map_err(StepFailure::clean)?;
-    if is_switched(&current, idp, options) {
+    let desired = &r.desired()?.portal;
+    let registered = r
+        .registered
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&portal)
+        .cloned();
+    let current = match registered.or_else(|| {
+        r.live
+            .and_then(|l| l.portals.get(&portal).cloned().flatten())
+    }) {
+        Some(sp) => sp,
+        None => read(r.apim, portal)
+            .await
+            .map_err(StepFailure::clean)?
+            .ok_or_else(|| {
+                StepFailure::clean(format!(
+                    "the {portal} portal's service provider does not exist"
+                ))
+            })?,
+    };
+    let switched = federated(&current, &desired.idp, &desired.options);
+    if fields::matches(FIELDS, &current, &switched) {
         return Ok(Effect::Unchanged);
     }
-    let snapshot = PortalSnapshot {
+    let pre = to_json(&Image {
         portal,
-        service_provider: current,
-    };
-    let pre = to_json(&snapshot)?;
-    r.remember(step, PreImage::Portal(Box::new(snapshot.clone())));
-    intent(ctx, Action::Update, Some(pre.clone()))?;
+        service_provider: &current,
+    })?;
+    let post = to_json(&Image {
+        portal,
+        service_provider: &switched,
+    })?;
+    r.remember(step, PreImage::Portal(Box::new(current.clone())));
+    intent(ctx, Action::Update, Some(pre.clone()), Some(post.clone()))?;
     // Switch what was just read (and journaled): no second read.
-    portals
-        .switch_read(&snapshot.service_provider, idp, options)
+    r.apim
+        .applications()
+        .update(&switched)
         .await
         .map_err(failed)?;
-    Ok(Effect::Updated { pre_image: pre })
+    Ok(Effect::Updated {
+        pre_image: pre,
+        post_image: Some(post),
+    })
+}
+
+pub(super) async fn prepare_undo(
+    r: &FedRunner<'_>,
+    portal: Portal,
+    effect: &Effect,
+) -> Result<Prepared, StepFailure> {
+    if !matches!(
+        effect,
+        Effect::Updated { .. }
+            | Effect::Unknown {
+                action: Action::Update,
+                ..
+            }
+    ) {
+        return Ok(Prepared::Nothing);
+    }
+    Ok(Prepared::Portal(
+        read(r.apim, portal)
+            .await
+            .map_err(StepFailure::clean)?
+            .map(Box::new),
+    ))
+}
+
+fn snapshot_of(image: &serde_json::Value) -> Result<PortalSnapshot, StepFailure> {
+    from_json(image)
 }
 
 pub(super) async fn undo(
@@ -42,18 +290,36 @@ pub(super) async fn undo(
     step: &StepId,
     portal: Portal,
     effect: &Effect,
+    prepared: Prepared,
 ) -> Result<(), StepFailure> {
-    let pre_image = match effect {
-        Effect::Updated { pre_image }
+    let (pre_image, post_image) = match effect {
+        Effect::Updated {
+            pre_image,
+            post_image,
+        }
         | Effect::Unknown {
             action: Action::Update,
             pre_image: Some(pre_image),
-        } => pre_image,
+            post_image,
+        } => (pre_image, post_image),
         _ => return Ok(()),
     };
+    let Prepared::Portal(live) = prepared else {
+        return Err(StepFailure::clean(
+            "the portal was not read before its undo",
+        ));
+    };
+    let live = *live.ok_or_else(|| {
+        StepFailure::clean(format!(
+            "the {portal} portal's service provider is gone; nothing to restore"
+        ))
+    })?;
     let snapshot = match r.remembered(step) {
-        Some(PreImage::Portal(s)) => *s,
-        _ => from_json::<PortalSnapshot>(pre_image)?,
+        Some(PreImage::Portal(sp)) => PortalSnapshot {
+            portal,
+            service_provider: *sp,
+        },
+        _ => snapshot_of(pre_image)?,
     };
     if snapshot.portal != portal {
         return Err(StepFailure::clean(format!(
@@ -61,9 +327,24 @@ pub(super) async fn undo(
             snapshot.portal
         )));
     }
+    let written = post_image
+        .as_ref()
+        .map(|p| snapshot_of(p).map(|s| s.service_provider))
+        .transpose()?;
+    let Some(target) = fields::restore3(
+        FIELDS,
+        &format!("the {portal} portal's service provider"),
+        &snapshot.service_provider,
+        written.as_ref(),
+        &live,
+        r.force,
+    )?
+    else {
+        return Ok(());
+    };
     r.apim
-        .portals()
-        .restore(&snapshot)
+        .applications()
+        .update(&target)
         .await
         .map_err(StepFailure::clean)
 }

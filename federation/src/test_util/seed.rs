@@ -59,12 +59,15 @@ pub fn seed_builder(sb: &Sandbox) -> FederationBuilder {
         .grant_types(["authorization_code", "refresh_token", "password"])
 }
 
-/// The seed setup, built.
-pub fn seed(sb: &Sandbox) -> Federation {
-    seed_builder(sb).build().expect("test utility")
+/// The seed setup, built, journaling to `journal`.
+pub fn seed(sb: &Sandbox, journal: &TempJournal) -> Federation {
+    seed_builder(sb)
+        .journal(journal.path())
+        .build()
+        .expect("test utility")
 }
 
-/// A fresh journal path, removed when dropped.
+/// A fresh journal path in a directory of its own, removed (with the directory) when dropped.
 pub struct TempJournal(pub PathBuf);
 
 impl Default for TempJournal {
@@ -77,18 +80,23 @@ impl TempJournal {
     /// A fresh path in the temporary directory (nothing is created).
     pub fn new() -> Self {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "wso2-federation-{}-{}.jsonl",
+        let dir = std::env::temp_dir().join(format!(
+            "wso2-federation-test-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::SeqCst)
         ));
-        let _ = std::fs::remove_file(&path);
-        Self(path)
+        let _ = std::fs::remove_dir_all(&dir);
+        Self(dir.join("federation.journal"))
     }
 
-    /// Run options journaling to this path.
+    /// The journal's path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    /// Default run options (the journal is the federation's, see [`seed`]).
     pub fn options(&self) -> RunOptions {
-        RunOptions::new(&self.0)
+        RunOptions::new()
     }
 
     /// The journal's text (empty when absent).
@@ -99,7 +107,9 @@ impl TempJournal {
 
 impl Drop for TempJournal {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

@@ -4,7 +4,8 @@ use wso2_testkit::Sandbox;
 
 /// A snapshot of `sb` as comparable lines, without what differs between two equal runs on two
 /// sandboxes: SCIM ids, creation and change times, the numeric ids the servers assign
-/// (`applicationID`, `id`), and the sandbox's own addresses (written `{IS}` and `{APIM}`).
+/// (`applicationID`, `id`), the sandbox's own addresses (written `{IS}` and `{APIM}`), and the
+/// journal instance in ownership tags (written `{INSTANCE}`).
 pub fn state_lines(sb: &Sandbox, snapshot: &wso2_testkit::SandboxSnapshot) -> Vec<String> {
     let urls = [
         (sb.is().base_url().trim_end_matches('/').to_owned(), "{IS}"),
@@ -58,6 +59,16 @@ pub fn state_lines(sb: &Sandbox, snapshot: &wso2_testkit::SandboxSnapshot) -> Ve
         for (url, name) in &urls {
             if line.contains(url.as_str()) {
                 *line = line.replace(url.as_str(), name);
+            }
+        }
+        // The ownership tag holds the journal's instance id, drawn per journal.
+        if let Some(at) = line.find("[managed-by:")
+            && let Some(end) = line[at..].find(']')
+        {
+            let tag = line[at..at + end].to_owned();
+            if let Some(colon) = tag.rfind(':').filter(|c| *c > "[managed-by:".len()) {
+                let replaced = format!("{}:{{INSTANCE}}", &tag[..colon]);
+                *line = line.replacen(&tag, &replaced, 1);
             }
         }
     }

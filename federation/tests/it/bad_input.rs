@@ -47,17 +47,17 @@ fn spec_cases() -> Vec<SpecCase> {
         SpecCase {
             name: "a plain http public URL",
             build: |sb| seed_builder(sb).apim_public_url("http://apim.example.com:9443"),
-            expect: &["apim_public_url: ", "uses plain http; use https"],
+            expect: &["apim.public_url: ", "uses plain http; use https"],
         },
         SpecCase {
             name: "a browser URL with a query",
             build: |sb| seed_builder(sb).is_browser_url("https://is.example.com/?x=1"),
-            expect: &["is_browser_url: ", "must not have a query or fragment"],
+            expect: &["is.browser_url: ", "must not have a query or fragment"],
         },
         SpecCase {
             name: "a backend URL that is not a URL",
             build: |sb| seed_builder(sb).is_backend_url("is.internal:9444"),
-            expect: &["is_backend_url: ", "has scheme \"is.internal\"; use https"],
+            expect: &["is.backend_url: ", "has scheme \"is.internal\"; use https"],
         },
         SpecCase {
             name: "no grant type",
@@ -72,7 +72,7 @@ fn spec_cases() -> Vec<SpecCase> {
         SpecCase {
             name: "a requested claim that is not a URI",
             build: |sb| seed_builder(sb).request_claim("email"),
-            expect: &[r#"requested_claims[0]: "email" is not a claim URI"#],
+            expect: &[r#"service_provider.requested_claims[0]: "email" is not a local claim URI"#],
         },
         SpecCase {
             name: "a role listed twice",
@@ -137,12 +137,12 @@ fn spec_cases() -> Vec<SpecCase> {
         SpecCase {
             name: "no portal",
             build: |sb| seed_builder(sb).portals(Vec::<Portal>::new()),
-            expect: &["portals: no portal to switch"],
+            expect: &["portals.switch: no portal to switch"],
         },
         SpecCase {
             name: "a portal twice",
             build: |sb| seed_builder(sb).portals([Portal::DevPortal, Portal::DevPortal]),
-            expect: &["portals: a portal is listed twice"],
+            expect: &["portals.switch: a portal is listed twice"],
         },
         SpecCase {
             name: "a marker with a slash",

@@ -46,7 +46,9 @@ async fn canaries_never_appear_in_logs_journals_plans_reports_or_errors() {
         .await
         .unwrap();
     sb.apim().ensure_portal_apps();
+    let journal = TempJournal::new();
     let fed = matrix_builder(&sb, Duration::from_secs(10), 8)
+        .journal(journal.path())
         .build()
         .unwrap();
     let events: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -71,8 +73,7 @@ async fn canaries_never_appear_in_logs_journals_plans_reports_or_errors() {
     scan.check("plan text", &plan.to_string());
     scan.check("plan JSON", &serde_json::to_string_pretty(&plan).unwrap());
     scan.check("plan Debug", &format!("{plan:?}"));
-    let journal = TempJournal::new();
-    let options = RunOptions::new(&journal.0).events(sink.clone());
+    let options = RunOptions::new().events(sink.clone());
     scan.check("RunOptions Debug", &format!("{options:?}"));
     let report = fed.apply(&options).await.unwrap();
     scan.check("apply report Debug", &format!("{report:?}"));
@@ -110,23 +111,21 @@ async fn canaries_never_appear_in_logs_journals_plans_reports_or_errors() {
 
     // A failed apply with rollback.
     last_step_fault(&sb);
-    let failed = TempJournal::new();
     let err = fed
-        .apply(&RunOptions::new(&failed.0).events(sink.clone()))
+        .apply(&RunOptions::new().events(sink.clone()))
         .await
         .unwrap_err();
     assert!(matches!(err, FederationError::RolledBack { .. }), "{err:?}");
     scan.check_error("failed apply", &err);
-    scan.check("journal of the failed apply", &failed.text());
+    scan.check("journal of the failed apply", &journal.text());
     sb.clear_faults();
 
     // A failed apply whose undo fails too, and the re-run of rollback.
     last_step_fault(&sb);
     sb.apim()
         .inject(FaultRule::nth("deleteIdP", 1, FaultKind::PlainText500));
-    let incomplete = TempJournal::new();
     let err = fed
-        .apply(&RunOptions::new(&incomplete.0).events(sink.clone()))
+        .apply(&RunOptions::new().events(sink.clone()))
         .await
         .unwrap_err();
     assert!(
@@ -135,16 +134,13 @@ async fn canaries_never_appear_in_logs_journals_plans_reports_or_errors() {
     );
     scan.check_error("failed undo", &err);
     sb.clear_faults();
-    let rerun = fed.rollback(&incomplete.options()).await.unwrap();
+    let rerun = fed.rollback(&journal.options()).await.unwrap();
     scan.check("rollback report Debug", &format!("{rerun:?}"));
     scan.check(
         "rollback report JSON",
         &serde_json::to_string(&rerun).unwrap(),
     );
-    scan.check(
-        "journal of the failed undo and its re-run",
-        &incomplete.text(),
-    );
+    scan.check("journal of the failed undo and its re-run", &journal.text());
 
     // Failures while planning and while reading back.
     sb.is().inject(FaultRule::nth(

@@ -93,11 +93,15 @@ pub fn versioned_builder(
 }
 
 /// A matrix sandbox ready for `scenario` (version 1 applied for an update), with empty request
-/// logs, and the federation to apply on it.
-pub async fn scenario_sandbox(scenario: Scenario) -> (Sandbox, Federation) {
+/// logs, the federation to apply on it and its journal (version 1's, for an update).
+pub async fn scenario_sandbox(scenario: Scenario) -> (Sandbox, Federation, TempJournal) {
     let sb = matrix_sandbox(HANG).await;
+    let journal = TempJournal::new();
     let fed = match scenario {
-        Scenario::Create => matrix_builder(&sb, TIMEOUT, 8).build().unwrap(),
+        Scenario::Create => matrix_builder(&sb, TIMEOUT, 8)
+            .journal(journal.path())
+            .build()
+            .unwrap(),
         Scenario::Update => {
             // One pair of clients for both versions: their connections are reused.
             let is: wso2_is_client::IsClient =
@@ -109,21 +113,24 @@ pub async fn scenario_sandbox(scenario: Scenario) -> (Sandbox, Federation) {
                     .build()
                     .unwrap();
             let v1 = versioned_builder(is.clone(), apim.clone(), false)
+                .journal(journal.path())
                 .build()
                 .unwrap();
-            let journal = TempJournal::new();
             v1.apply(&journal.options()).await.unwrap();
             sb.clear_requests();
-            versioned_builder(is, apim, true).build().unwrap()
+            versioned_builder(is, apim, true)
+                .journal(journal.path())
+                .build()
+                .unwrap()
         }
     };
-    (sb, fed)
+    (sb, fed, journal)
 }
 
 /// Applies the scenario's federation on a fresh matrix sandbox and records its requests: those
 /// logged before the first step started are the plan's reads.
 pub async fn reference(scenario: Scenario) -> Reference {
-    let (sb, fed) = scenario_sandbox(scenario).await;
+    let (sb, fed, _journal) = scenario_sandbox(scenario).await;
     let before = sb.snapshot();
     if scenario == Scenario::Update {
         let plan = fed.plan().await.unwrap();
@@ -135,7 +142,6 @@ pub async fn reference(scenario: Scenario) -> Reference {
         println!("fault matrix (updating apply): the plan updates {updates} objects:\n{plan}");
         sb.clear_requests();
     }
-    let journal = TempJournal::new();
     let plan_reads: Arc<Mutex<Option<(usize, usize)>>> = Arc::default();
     let (is, apim, marks) = (sb.is().clone(), sb.apim().clone(), plan_reads.clone());
     let sink: wso2_federation::engine::EventSink = Arc::new(move |e: &Event| {
@@ -146,9 +152,7 @@ pub async fn reference(scenario: Scenario) -> Reference {
             }
         }
     });
-    fed.apply(&RunOptions::new(&journal.0).events(sink))
-        .await
-        .unwrap();
+    fed.apply(&RunOptions::new().events(sink)).await.unwrap();
     let (is_plan, apim_plan) = plan_reads.lock().unwrap().unwrap();
     let mut out = Vec::new();
     for (name, log, plan) in [
@@ -195,7 +199,7 @@ struct Case {
 
 async fn run_case(case: &Case, applied: &[String]) -> Verdict {
     for _ in 0..ATTEMPTS {
-        let (sb, fed) = scenario_sandbox(case.scenario).await;
+        let (sb, fed, journal) = scenario_sandbox(case.scenario).await;
         let before = sb.snapshot();
         let target = server(&sb, case.call.server);
         target.inject(FaultRule::nth(
@@ -203,7 +207,6 @@ async fn run_case(case: &Case, applied: &[String]) -> Verdict {
             case.call.nth,
             case.kind.clone(),
         ));
-        let journal = TempJournal::new();
         let result = fed.apply(&journal.options()).await;
         let fired = target.stats().faults_fired;
         sb.clear_faults();

@@ -37,8 +37,8 @@ async fn a_create_committed_before_its_answer_was_lost_is_read_back_and_kept() {
         let sb = sandbox().await;
         let target = if server == "is" { sb.is() } else { sb.apim() };
         target.inject(FaultRule::nth(action, 1, kind.clone()));
-        let fed = seed(&sb);
         let journal = TempJournal::new();
+        let fed = seed(&sb, &journal);
         let result = fed.apply(&journal.options()).await;
         assert!(result.is_ok(), "{action} {kind:?}: {result:?}");
         assert!(
@@ -63,15 +63,15 @@ async fn a_create_lost_before_its_commit_is_undone_correctly() {
         let clean = sb.snapshot();
         let target = if server == "is" { sb.is() } else { sb.apim() };
         target.inject(FaultRule::nth(action, 1, FaultKind::TimeoutBeforeCommit));
-        let fed = seed(&sb);
         let journal = TempJournal::new();
+        let fed = seed(&sb, &journal);
         match fed.apply(&journal.options()).await {
             Err(FederationError::RolledBack { .. }) => {}
             other => panic!("{action}: expected a rollback, got {other:?}"),
         }
         clean.assert_same(&sb.snapshot());
         assert!(
-            journal.text().contains("\"undo_done\""),
+            journal.text().contains("\"event\":\"undone\""),
             "{action}: the undo was journaled"
         );
     }
@@ -102,8 +102,8 @@ async fn rich_portal_service_providers_are_restored_exactly() {
         sb.apim().seed_xml(SUPER_TENANT, &xml).unwrap();
     }
     let clean = sb.snapshot();
-    let fed = seed(&sb);
     let journal = TempJournal::new();
+    let fed = seed(&sb, &journal);
     fed.apply(&journal.options()).await.unwrap();
     assert_ne!(clean, sb.snapshot());
     fed.destroy(&journal.options()).await.unwrap();
@@ -131,8 +131,9 @@ async fn destroy_leaves_hand_made_namesakes_alone() {
     sb.apim().ensure_portal_apps();
     let clean = sb.snapshot();
 
-    let fed = seed(&sb);
     let journal = TempJournal::new();
+
+    let fed = seed(&sb, &journal);
     fed.apply(&journal.options()).await.unwrap();
     fed.destroy(&journal.options()).await.unwrap();
     clean.assert_same(&sb.snapshot());
@@ -166,8 +167,8 @@ async fn a_namesake_without_the_ownership_tag_is_a_conflict() {
         .await
         .unwrap();
     sb.is().clear_requests();
-    let fed = seed(&sb);
     let journal = TempJournal::new();
+    let fed = seed(&sb, &journal);
     let err = fed.apply(&journal.options()).await.unwrap_err();
     assert!(matches!(err, FederationError::Conflict { .. }), "{err}");
     assert!(

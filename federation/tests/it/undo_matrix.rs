@@ -2,8 +2,8 @@
 //! every request of the rollback that follows meets every fault kind, one case at a time. The
 //! rollback either absorbs the fault (it settles it by reading back) and ends on the clean slate,
 //! or reports the failed undo as `RollbackIncomplete` naming the journal; re-running `rollback`
-//! from that journal (alternately through `Federation::rollback` and through `rollback_journal`
-//! with fresh clients and no settings) then reaches the clean slate, and a third run changes
+//! from that journal (alternately with the same federation and with a new one, as a new process
+//! would build it, with fresh clients) then reaches the clean slate, and a third run changes
 //! nothing.
 //!
 //! `cargo test -p wso2-federation --test it undo_matrix -- --nocapture`
@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex};
 
 use wso2_federation::engine::Event;
-use wso2_federation::{FederationError, RunOptions, journal_marker, rollback_journal};
+use wso2_federation::{FederationError, RunOptions};
 use wso2_testkit::{FaultKind, FaultRule, Sandbox};
 
 use crate::fault_matrix::{ATTEMPTS, HANG, TIMEOUT, Verdict, report};
@@ -36,8 +36,11 @@ async fn undo_calls() -> Vec<Call> {
     let sb = matrix_sandbox(HANG).await;
     let before = sb.snapshot();
     last_step_fault(&sb);
-    let fed = matrix_builder(&sb, TIMEOUT, 8).build().unwrap();
     let journal = TempJournal::new();
+    let fed = matrix_builder(&sb, TIMEOUT, 8)
+        .journal(journal.path())
+        .build()
+        .unwrap();
     let marks: Arc<Mutex<Option<(usize, usize)>>> = Arc::default();
     let (is, apim, m) = (sb.is().clone(), sb.apim().clone(), marks.clone());
     let sink: wso2_federation::engine::EventSink = Arc::new(move |e: &Event| {
@@ -48,7 +51,7 @@ async fn undo_calls() -> Vec<Call> {
             }
         }
     });
-    let result = fed.apply(&RunOptions::new(&journal.0).events(sink)).await;
+    let result = fed.apply(&RunOptions::new().events(sink)).await;
     assert!(
         matches!(result, Err(FederationError::RolledBack { .. })),
         "the apply must fail at its last step and roll back: {result:?}"
@@ -68,7 +71,7 @@ async fn undo_calls() -> Vec<Call> {
 struct Case {
     call: Call,
     kind: FaultKind,
-    /// Re-run the rollback with `rollback_journal` and fresh clients (else `Federation::rollback`).
+    /// Re-run the rollback with a new federation and fresh clients (else the same one).
     from_journal_only: bool,
 }
 
@@ -96,8 +99,11 @@ async fn run_once(case: &Case) -> Option<Verdict> {
         case.call.nth,
         case.kind.clone(),
     ));
-    let fed = matrix_builder(&sb, TIMEOUT, 8).build().unwrap();
     let journal = TempJournal::new();
+    let fed = matrix_builder(&sb, TIMEOUT, 8)
+        .journal(journal.path())
+        .build()
+        .unwrap();
     let result = fed.apply(&journal.options()).await;
     // The fault rule of the last step fired too: count only the undo fault.
     let fired = target
@@ -136,9 +142,10 @@ async fn judge(
         }
         Err(FederationError::RollbackIncomplete {
             journal: named,
-            undo_failures,
+            report,
             ..
         }) => {
+            let undo_failures = report.undo_failures;
             if named != journal.0 {
                 return Verdict::Inconsistent(format!(
                     "RollbackIncomplete names the journal {}, not {}",
@@ -150,16 +157,11 @@ async fn judge(
                 return Verdict::Inconsistent("RollbackIncomplete lists no failed undo".into());
             }
             let rerun = if case.from_journal_only {
-                let tag = format!("[managed-by:{}]", journal_marker(&journal.0).unwrap());
-                let is = client_builder(sb, sb.is(), sb.is().admin(), TIMEOUT)
+                let fresh = matrix_builder(sb, TIMEOUT, 8)
+                    .journal(journal.path())
                     .build()
                     .unwrap();
-                let apim = client_builder(sb, sb.apim(), sb.apim().admin(), TIMEOUT)
-                    .build()
-                    .unwrap();
-                rollback_journal(&is, &apim, &tag, 8, &journal.options())
-                    .await
-                    .map(|_| ())
+                fresh.rollback(&journal.options()).await.map(|_| ())
             } else {
                 fed.rollback(&journal.options()).await.map(|_| ())
             };

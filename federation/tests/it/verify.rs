@@ -10,7 +10,8 @@ use crate::support::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_passes_on_a_fresh_sandbox_and_names_a_wrong_role_case() {
     let sb = Sandbox::start().await.unwrap();
-    let report = seed(&sb).doctor().await;
+    let journal = TempJournal::new();
+    let report = seed(&sb, &journal).doctor().await;
     assert!(report.is_ok(), "{report}");
     assert!(
         sb.is().mutating_requests().is_empty() && sb.apim().mutating_requests().is_empty(),
@@ -32,8 +33,8 @@ async fn doctor_passes_on_a_fresh_sandbox_and_names_a_wrong_role_case() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_passes_after_apply_with_a_test_login_carrying_the_role() {
     let sb = Sandbox::start().await.unwrap();
-    let fed = seed(&sb);
     let journal = TempJournal::new();
+    let fed = seed(&sb, &journal);
     fed.apply(&journal.options()).await.unwrap();
     let options = VerifyOptions {
         test_login: Some((

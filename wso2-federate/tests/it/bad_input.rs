@@ -353,7 +353,7 @@ fn cases() -> Vec<Case> {
                 r#"switch = ["publisher", "devportal"]"#,
                 r#"switch = ["publisher", "apim_publisher"]"#,
             )],
-            &["portals: a portal is listed twice"],
+            &["portals.switch: a portal is listed twice"],
         ),
         case(
             "zero concurrency",

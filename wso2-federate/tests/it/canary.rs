@@ -51,7 +51,7 @@ async fn canaries_never_appear_in_the_clis_output_journal_or_plan_files() {
             None,
             true,
         ),
-        (vec!["-vvv", "rollback"], None, true),
+        (vec!["-vvv", "rollback", "--yes"], None, true),
     ];
     for (args, crash, ok) in &steps {
         let out = cli.run(args, *crash).await;
@@ -101,7 +101,7 @@ async fn canaries_never_appear_in_the_clis_output_journal_or_plan_files() {
     assert_eq!(out.status.code(), Some(3), "{out}");
     scan.check("`apply` with a failed undo stdout", &out.stdout);
     scan.check("`apply` with a failed undo stderr", &out.stderr);
-    let out = cli.run(&["-vvv", "rollback"], None).await;
+    let out = cli.run(&["-vvv", "rollback", "--yes"], None).await;
     assert!(out.ok(), "{out}");
     scan.check("re-run `rollback` stdout", &out.stdout);
     scan.check("re-run `rollback` stderr", &out.stderr);

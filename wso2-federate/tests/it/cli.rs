@@ -17,25 +17,34 @@ fn the_sandbox_main_job_prints_the_plan_each_step_and_a_passing_verify() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "exit {:?}\n{stdout}\n{}",
+        "exit {:?}\n{stdout}\n{stderr}",
         out.status,
-        String::from_utf8_lossy(&out.stderr)
     );
     for expected in [
-        "Plan: 7 to create, 2 to update",
-        "ok  is.service-provider:apim-federation: created",
-        "ok  apim.identity-provider:wso2-is: created",
-        "ok  apim.portal:publisher: updated",
-        "ok  apim.portal:devportal: updated",
-        "test login as api_publisher: the id_token carries publisher_role -> Internal/publisher",
+        "Plan: 8 to create, 2 to update",
+        "client authentication: IS accepts the client as APIM sends it",
+        "test login as api_publisher: the application does not allow the password grant",
         "3 checks, 0 failed",
         "A second plan: nothing to change",
     ] {
         assert!(
             stdout.contains(expected),
             "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    // Progress goes to stderr (stdout stays the plan and the outcome).
+    for expected in [
+        "ok    is.application:apim-federation: created",
+        "ok    apim.identity-provider:wso2-is: created",
+        "ok    apim.portal:publisher: updated",
+        "ok    apim.portal:devportal: updated",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
         );
     }
 }
@@ -99,17 +108,44 @@ fn the_example_configuration_is_the_seed_setup() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_made_before_the_servers_changed_is_refused_without_writing() {
     let sb = Sandbox::start().await.unwrap();
-    let fed = seed(&sb);
+    let journal = TempJournal::new();
+    let fed = seed(&sb, &journal);
     let plan = fed.plan().await.unwrap();
     // Someone creates one of the roles between plan and apply.
     sb.is()
         .add_role(wso2_testkit::SUPER_TENANT, "publisher_role");
-    let journal = TempJournal::new();
+    let before = sb.snapshot();
     let err = fed.apply_plan(&plan, &journal.options()).await.unwrap_err();
     assert!(matches!(err, FederationError::StalePlan { .. }), "{err}");
     assert!(err.to_string().contains("publisher_role"), "{err}");
-    assert_eq!(mutating(&sb), 0, "nothing was written");
-    // A fresh plan applies.
-    let plan = fed.plan().await.unwrap();
-    fed.apply_plan(&plan, &journal.options()).await.unwrap();
+    // Nothing was changed (the run lease was taken and given back around the re-read).
+    before.assert_same(&sb.snapshot());
+    let writes: Vec<_> = sb
+        .is()
+        .mutating_requests()
+        .into_iter()
+        .chain(sb.apim().mutating_requests())
+        .filter(|r| !r.body.contains(wso2_federation::lease::LEASE_NAME))
+        .map(|r| r.action)
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "nothing but the lease was written: {writes:?}"
+    );
+    // A fresh plan finds that role someone else's: a conflict, unless adopting is allowed.
+    let err = fed.plan().await.unwrap_err();
+    assert!(matches!(err, FederationError::Conflict { .. }), "{err}");
+    assert!(err.to_string().contains("publisher_role"), "{err}");
+    let adopting = seed_builder(&sb)
+        .journal(journal.path())
+        .adopt(true)
+        .build()
+        .unwrap();
+    let plan = adopting.plan().await.unwrap();
+    adopting
+        .apply_plan(&plan, &journal.options())
+        .await
+        .unwrap();
+    let again = adopting.plan().await.unwrap();
+    assert!(again.is_empty(), "{again}");
 }

@@ -67,7 +67,7 @@ type Outcome = Result<String, String>;
 async fn recover(cli: &CliRun, how: Recovery) -> Result<(), String> {
     match how {
         Recovery::Rollback => {
-            let out = cli.run(&["rollback"], None).await;
+            let out = cli.run(&["rollback", "--yes"], None).await;
             if !out.ok() {
                 return Err(format!("rollback failed:\n{out}"));
             }
@@ -84,7 +84,13 @@ async fn recover(cli: &CliRun, how: Recovery) -> Result<(), String> {
                 return Err(format!("recover --finish failed:\n{out}"));
             }
             let plan = cli.run(&["plan", "--output", "json"], None).await;
-            let parsed: Result<Plan, _> = serde_json::from_str(&plan.stdout);
+            // `--output json` prints one object: {"ok", "exit_code", "command", "result", "error"}.
+            let parsed: Result<Plan, String> =
+                serde_json::from_str::<serde_json::Value>(&plan.stdout)
+                    .map_err(|e| e.to_string())
+                    .and_then(|v| {
+                        serde_json::from_value(v["result"].clone()).map_err(|e| e.to_string())
+                    });
             match parsed {
                 Ok(p) if p.is_empty() => {}
                 Ok(p) => {
@@ -192,7 +198,7 @@ async fn run_kill_point(
                 return Err(format!("the apply failed:\n{out}"));
             }
             let before = cli.journal_records();
-            let out = cli.run(&["rollback"], Some(n)).await;
+            let out = cli.run(&["rollback", "--yes"], Some(n)).await;
             if out.ok() {
                 return Err(format!("the rollback did not die at record {n}:\n{out}"));
             }
@@ -241,7 +247,7 @@ async fn the_cli_killed_at_every_journal_write_and_mid_request_recovers_to_a_cle
                 .filter(|r| r.mutating)
                 .count();
         }
-        let out = cli.run(&["rollback"], None).await;
+        let out = cli.run(&["rollback", "--yes"], None).await;
         assert!(out.ok(), "{out}");
         let rollback_records = cli.journal_records() - apply_records;
         at_clean_slate(sim, clean).await.unwrap();

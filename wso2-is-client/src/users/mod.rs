@@ -365,6 +365,20 @@ soap_operation! {
 }
 
 soap_operation! {
+    /// `getUserListOfRole(roleName)`: the users holding a role.
+    pub struct GetUserListOfRole {
+        service: "RemoteUserStoreManagerService",
+        operation: "getUserListOfRole",
+        wrapper: ns::UM_SERVICE,
+        read_only: true,
+        output: Vec<String> => many,
+    } {
+        /// The role name.
+        pub role_name: String = "roleName",
+    }
+}
+
+soap_operation! {
     /// `updateRoleListOfUser(userName, deletedRoles[], newRoles[])` (in-only).
     pub struct UpdateRoleListOfUser {
         service: "RemoteUserStoreManagerService",
@@ -428,6 +442,15 @@ impl GetRoleNames {
 impl Default for GetRoleNames {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl GetUserListOfRole {
+    /// The operation for `name`.
+    pub fn new(name: &RoleName) -> Self {
+        Self {
+            role_name: name.as_str().to_owned(),
+        }
     }
 }
 
@@ -566,6 +589,11 @@ impl<'c> Users<'c> {
     /// The roles of user `name`.
     pub async fn roles_of_user(&self, name: &UserName) -> Result<Vec<String>> {
         self.client.call(&GetRoleListOfUser::new(name)).await
+    }
+
+    /// The users holding role `name`.
+    pub async fn users_of_role(&self, name: &RoleName) -> Result<Vec<String>> {
+        self.client.call(&GetUserListOfRole::new(name)).await
     }
 
     /// Takes roles `deleted` away from user `name` and gives it roles `added`. Nothing is sent

@@ -1,0 +1,167 @@
+//! How the CLI ends: one exit code per meaning (the table in `--help` and the README), and the
+//! error printed once: as text on stderr (the error, then each cause on its own line, every
+//! server text bounded and cleaned), or as one JSON object on stdout with `--output json`.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+use wso2_federation::{FederationError, text};
+
+use crate::Output;
+
+/// What kind of failure ended the run; each has its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExitKind {
+    /// Failed, and the servers are as before.
+    Failed,
+    /// Bad command line.
+    Usage,
+    /// Bad settings.
+    Settings,
+    /// Changes remain on the servers.
+    ChangesRemain,
+    /// A check failed (doctor, verify).
+    CheckFailed,
+    /// Refused.
+    Refused,
+    /// A server could not be reached or refused the credentials.
+    Unreachable,
+    /// Interrupted, and every change undone.
+    Interrupted,
+}
+
+impl ExitKind {
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Self::Failed => 1,
+            Self::Usage | Self::Settings => 2,
+            Self::ChangesRemain => 3,
+            Self::CheckFailed => 4,
+            Self::Refused => 5,
+            Self::Unreachable => 6,
+            Self::Interrupted => 130,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Failed => "failed",
+            Self::Usage => "usage",
+            Self::Settings => "settings",
+            Self::ChangesRemain => "changes_remain",
+            Self::CheckFailed => "check_failed",
+            Self::Refused => "refused",
+            Self::Unreachable => "unreachable",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// A failure with its exit code, printed once.
+#[derive(Debug)]
+pub(crate) struct Exit {
+    kind: ExitKind,
+    message: String,
+    causes: Vec<String>,
+    verbose_causes: Vec<String>,
+    result: Option<serde_json::Value>,
+}
+
+fn causes(e: &(dyn std::error::Error + 'static), max: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut source = e.source();
+    while let Some(c) = source {
+        let t = c.to_string();
+        if !t.is_empty() && out.last().is_none_or(|l| *l != t) {
+            out.push(text::clean(&t, max));
+        }
+        if out.len() > 16 {
+            break;
+        }
+        source = c.source();
+    }
+    out
+}
+
+impl Exit {
+    pub(crate) fn new(kind: ExitKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: text::clean(&message.into(), text::VERBOSE),
+            causes: Vec::new(),
+            verbose_causes: Vec::new(),
+            result: None,
+        }
+    }
+
+    /// `context`, caused by `e` and its sources.
+    pub(crate) fn from_chain(
+        kind: ExitKind,
+        context: &str,
+        e: &(dyn std::error::Error + 'static),
+    ) -> Self {
+        let mut chain = vec![text::clean(&e.to_string(), text::SHOWN)];
+        chain.extend(causes(e, text::SHOWN));
+        let mut verbose = vec![text::clean(&e.to_string(), text::VERBOSE)];
+        verbose.extend(causes(e, text::VERBOSE));
+        Self {
+            kind,
+            message: context.to_owned(),
+            causes: chain,
+            verbose_causes: verbose,
+            result: None,
+        }
+    }
+
+    pub(crate) fn from_federation(kind: ExitKind, e: &FederationError) -> Self {
+        Self {
+            kind,
+            message: text::clean(&e.to_string(), text::SHOWN),
+            causes: causes(e, text::SHOWN),
+            verbose_causes: causes(e, text::VERBOSE),
+            result: None,
+        }
+    }
+
+    pub(crate) fn with_result(mut self, result: serde_json::Value) -> Self {
+        self.result = Some(result);
+        self
+    }
+
+    /// Prints the failure and returns its exit code.
+    pub(crate) fn report(self, output: Output, command: &str, verbose: u8) -> ExitCode {
+        let causes = if verbose >= 2 {
+            &self.verbose_causes
+        } else {
+            &self.causes
+        };
+        match output {
+            Output::Json => print_json(&json!({
+                "ok": false,
+                "exit_code": self.kind.code(),
+                "command": command,
+                "result": self.result,
+                "error": {
+                    "kind": self.kind.name(),
+                    "message": self.message,
+                    "causes": causes,
+                },
+            })),
+            Output::Text => {
+                eprintln!("error: {}", self.message);
+                for c in causes {
+                    eprintln!("  caused by: {c}");
+                }
+            }
+        }
+        ExitCode::from(self.kind.code())
+    }
+}
+
+/// One JSON object on stdout.
+pub(crate) fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into())
+    );
+}
