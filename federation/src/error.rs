@@ -88,7 +88,7 @@ pub enum FederationError {
     },
 
     /// The journal records a run that never finished; nothing was done.
-    #[error("the journal {} records an unfinished {} run (started {} by {} pid {}); run `recover` (rolls it back) or `recover --finish` first", .journal.display(), .run.operation, .run.at, .run.host, .run.pid)]
+    #[error("the journal {} records an unfinished {} run (started {} by {} pid {}); run `recover` (rolls it back) or `recover --finish` first", .journal.display(), .run.operation, crate::text::utc(.run.at), crate::text::clean(&.run.host, 100), .run.pid)]
     Unfinished {
         /// The journal.
         journal: PathBuf,

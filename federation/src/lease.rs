@@ -61,7 +61,7 @@ impl fmt::Display for LeaseHolder {
             self.operation,
             crate::text::clean(&self.host, 100),
             self.pid,
-            self.started,
+            crate::text::utc(self.started),
             now().saturating_sub(self.started),
             crate::text::clean(&self.run, 40)
         )
@@ -221,7 +221,7 @@ pub async fn acquire(
                         } else {
                             Some(format!(
                                 "wait for it to finish; if it died, run `recover` with its journal, or `unlock` after {} (`unlock --force` breaks it now)",
-                                h.expires
+                                crate::text::utc(h.expires)
                             ))
                         };
                         return Err(FederationError::Locked {
@@ -273,7 +273,7 @@ pub async fn unlock(
         LeaseState::Held(h) => Err(FederationError::Locked {
             hint: Some(format!(
                 "it expires at {}; `unlock --force` breaks it now (only if that run is dead)",
-                h.expires
+                crate::text::utc(h.expires)
             )),
             holder: Box::new(h),
         }),

@@ -581,9 +581,24 @@ impl Federation {
                 "the journal {} records an unfinished {} run (started {} by {} pid {}): run `recover` before applying",
                 spec.journal.display(),
                 run.operation,
-                run.at,
+                crate::text::utc(run.at),
                 crate::text::clean(&run.host, 100),
                 run.pid
+            ));
+        }
+        // Objects this federation made that the settings no longer name (renamed, removed).
+        let named: HashSet<&StepId> = steps.iter().map(|s| &s.id).collect();
+        let mut orphans: Vec<String> = knowledge
+            .created
+            .iter()
+            .filter(|id| !named.contains(id))
+            .map(ToString::to_string)
+            .collect();
+        orphans.sort();
+        if !orphans.is_empty() {
+            warnings.push(format!(
+                "the journal records objects this federation made that the settings no longer name ({}): they stay until `destroy` (which removes everything the journal records)",
+                orphans.join(", ")
             ));
         }
         match &lease {

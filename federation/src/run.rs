@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub force: bool,
     /// Use a journal whose binding (servers, tenant, marker, settings) differs from the target.
     pub ignore_journal_binding: bool,
+    /// Makes the journal fail after this many records of a run (tests).
+    journal_fail_after: Option<u64>,
 }
 
 impl RunOptions {
@@ -56,6 +58,26 @@ impl RunOptions {
     pub fn force(mut self, force: bool) -> Self {
         self.force = force;
         self
+    }
+
+    /// Makes every journal write after the `n`th record of a run fail as a full disk would
+    /// (tests of what a run does when its journal cannot be written).
+    #[cfg(feature = "test-util")]
+    pub fn journal_fail_after(mut self, n: u64) -> Self {
+        self.journal_fail_after = Some(n);
+        self
+    }
+
+    fn open_journal(&self, path: &std::path::Path) -> Result<JournalWriter, FederationError> {
+        let journal = JournalWriter::open(path)?;
+        #[cfg(feature = "test-util")]
+        let journal = match self.journal_fail_after {
+            Some(n) => journal.fail_after(n),
+            None => journal,
+        };
+        #[cfg(not(feature = "test-util"))]
+        let _ = self.journal_fail_after;
+        Ok(journal)
     }
 }
 
@@ -366,7 +388,7 @@ impl Federation {
             ownership,
             binding,
         } = planned;
-        let journal = JournalWriter::open(&self.spec.journal)?;
+        let journal = options.open_journal(&self.spec.journal)?;
         // The client secret: the existing application's, the settings', or drawn now.
         let secret = match (live.application.secret(), &self.spec.client_secret) {
             (Some(s), _) => s,
@@ -470,7 +492,7 @@ impl Federation {
             .await?;
         let run = lease.holder().run.clone();
         let result = async {
-            let journal = JournalWriter::open(&self.spec.journal)?;
+            let journal = options.open_journal(&self.spec.journal)?;
             let ownership = Ownership {
                 marker: binding.marker.clone(),
                 instance: binding.instance.clone(),

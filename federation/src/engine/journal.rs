@@ -873,4 +873,186 @@ mod tests {
         };
         assert!(fold::<String>(&path, &contents).is_err());
     }
+
+    /// A small deterministic generator for the mutation test (xorshift64*).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
+        }
+    }
+
+    /// A journal of two runs: an apply of three steps (one left with an unknown outcome), then
+    /// a rollback that undid one of them.
+    fn sample() -> Vec<u8> {
+        let step = |id: &str| PlannedStep {
+            id: StepId::new(id),
+            server: Server::Is,
+            deps: vec![],
+            definition: serde_json::json!(id),
+        };
+        let events = vec![
+            Event::RunStarted {
+                run: "r1".into(),
+                operation: "apply".into(),
+                at: 1,
+                host: "h".into(),
+                pid: 1,
+                binding: serde_json::json!({"marker": "m"}),
+                steps: vec![step("is.role:a"), step("is.role:b"), step("is.role:c")],
+            },
+            Event::Intent {
+                step: StepId::new("is.role:a"),
+                action: Action::Create,
+                pre_image: None,
+                post_image: Some(serde_json::json!({"name": "a"})),
+            },
+            Event::StepSucceeded {
+                step: StepId::new("is.role:a"),
+                effect: Effect::Created {
+                    post_image: Some(serde_json::json!({"name": "a"})),
+                },
+            },
+            Event::Intent {
+                step: StepId::new("is.role:b"),
+                action: Action::Create,
+                pre_image: None,
+                post_image: None,
+            },
+            Event::StepSucceeded {
+                step: StepId::new("is.role:b"),
+                effect: Effect::Created { post_image: None },
+            },
+            Event::Intent {
+                step: StepId::new("is.role:c"),
+                action: Action::Create,
+                pre_image: None,
+                post_image: None,
+            },
+            Event::RunStarted {
+                run: "r2".into(),
+                operation: "rollback".into(),
+                at: 2,
+                host: "h".into(),
+                pid: 2,
+                binding: serde_json::json!({"marker": "m"}),
+                steps: vec![],
+            },
+            Event::UndoStarted {
+                step: StepId::new("is.role:b"),
+            },
+            Event::Undone {
+                step: StepId::new("is.role:b"),
+            },
+        ];
+        events.iter().flat_map(|e| encode(e).unwrap()).collect()
+    }
+
+    /// Mutated journals (flipped, inserted and deleted bytes; lines cut, repeated, swapped,
+    /// dropped) are folded without a panic, and whatever the fold keeps to undo is an object the
+    /// intact journal recorded.
+    #[test]
+    fn mutated_journals_never_panic_nor_undo_what_the_intact_one_did_not_record() {
+        let intact = sample();
+        let path = PathBuf::from("mutated.journal");
+        let recorded: std::collections::BTreeSet<StepId> = fold::<String>(
+            &path,
+            &parse(&path, &intact).unwrap(),
+        )
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
+        let cases = std::env::var("JOURNAL_MUTATIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000usize);
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let (mut refused, mut folded, mut torn) = (0, 0, 0);
+        for _ in 0..cases {
+            let mut bytes = intact.clone();
+            for _ in 0..=rng.below(3) {
+                let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
+                let mut out: Vec<u8> = Vec::new();
+                match rng.below(7) {
+                    0 if !bytes.is_empty() => {
+                        let i = rng.below(bytes.len());
+                        bytes[i] ^= 1 << rng.below(8);
+                        continue;
+                    }
+                    1 => {
+                        let i = rng.below(bytes.len() + 1);
+                        bytes.insert(i, u8::try_from(rng.below(256)).unwrap_or(b'x'));
+                        continue;
+                    }
+                    2 if !bytes.is_empty() => {
+                        let i = rng.below(bytes.len());
+                        bytes.remove(i);
+                        continue;
+                    }
+                    3 => {
+                        let i = rng.below(bytes.len() + 1);
+                        bytes.truncate(i);
+                        continue;
+                    }
+                    4 if !lines.is_empty() => {
+                        let i = rng.below(lines.len());
+                        for (j, l) in lines.iter().enumerate() {
+                            out.extend_from_slice(l);
+                            if j == i {
+                                out.extend_from_slice(l);
+                            }
+                        }
+                    }
+                    5 if lines.len() > 1 => {
+                        let (a, b) = (rng.below(lines.len()), rng.below(lines.len()));
+                        let mut v = lines.clone();
+                        v.swap(a, b);
+                        v.iter().for_each(|l| out.extend_from_slice(l));
+                    }
+                    _ if !lines.is_empty() => {
+                        let i = rng.below(lines.len());
+                        lines
+                            .iter()
+                            .enumerate()
+                            .filter(|(j, _)| *j != i)
+                            .for_each(|(_, l)| out.extend_from_slice(l));
+                    }
+                    _ => continue,
+                }
+                bytes = out;
+            }
+            match parse(&path, &bytes) {
+                Err(JournalError::Damaged { .. }) => refused += 1,
+                Err(e) => panic!("only damage is refused while parsing: {e}"),
+                Ok(contents) => {
+                    torn += usize::from(contents.torn_tail);
+                    match fold::<String>(&path, &contents) {
+                        Err(_) => refused += 1,
+                        Ok(f) => {
+                            folded += 1;
+                            for (s, _) in f.pending_undo() {
+                                assert!(
+                                    recorded.contains(&s.id),
+                                    "an undo of {} which the intact journal never recorded",
+                                    s.id
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        println!(
+            "journal mutations: {cases} cases; {refused} refused (damaged or inconsistent), {folded} folded ({torn} with a torn tail dropped); 0 panics; no undo of an object the intact journal did not record"
+        );
+    }
 }

@@ -244,3 +244,15 @@ pub fn delta(
         ),
     }
 }
+
+/// An error and every cause, as one text (to look for a message anywhere in the chain).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(c) = source {
+        out.push_str(" <- ");
+        out.push_str(&c.to_string());
+        source = c.source();
+    }
+    out
+}

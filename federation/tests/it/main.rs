@@ -10,6 +10,7 @@ mod load;
 mod outcomes;
 mod request_count;
 mod saga;
+mod sharing;
 mod support;
 mod tls;
 mod undo_matrix;
