@@ -175,11 +175,11 @@ fn attribute(run: &Run, l: Duration, undo: bool) -> (BTreeMap<StepId, StepCost>,
     let mut windows: Vec<(StepId, u64, u64)> = Vec::new();
     for (t, e) in &run.events {
         match (e, undo) {
-            (Event::StepStarted { step }, false) | (Event::UndoStarted { step }, true) => {
+            (Event::StepStarted { step }, false) | (Event::UndoStarted { step, .. }, true) => {
                 open.insert(step.clone(), *t);
             }
             (Event::StepSucceeded { step, .. } | Event::StepFailed { step, .. }, false)
-            | (Event::Undone { step } | Event::UndoFailed { step, .. }, true) => {
+            | (Event::Undone { step, .. } | Event::UndoFailed { step, .. }, true) => {
                 if let Some(s) = open.remove(step) {
                     windows.push((step.clone(), s, *t));
                 }

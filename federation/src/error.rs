@@ -227,6 +227,12 @@ impl FederationError {
                     Outcome::ChangesRemain
                 }
             }
+            // A journal that cannot be trusted is refused before anything is done.
+            Self::Journal(
+                JournalError::Damaged { .. }
+                | JournalError::Invalid { .. }
+                | JournalError::TooLarge { .. },
+            ) => Outcome::Refused,
             Self::Journal(_) | Self::Internal(_) => Outcome::FailedBackAtStart,
         }
     }

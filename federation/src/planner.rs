@@ -86,7 +86,7 @@ impl JournalView {
                     k.created.insert(step.id.clone());
                 }
             }
-            k.post_images = f.post_images.clone();
+            k.post_images = f.post_images();
         }
         k
     }
@@ -521,7 +521,7 @@ impl Federation {
                     .step_id()
                 }),
         );
-        let idp_deps = is_steps.clone();
+        let idp_deps = is_steps;
         add(
             idp_object,
             spec.identity_provider.to_string(),
@@ -539,9 +539,9 @@ impl Federation {
             seen(&live.idp),
         );
 
-        // The portals last. A portal never logged into is registered beside the identity
-        // provider, once everything on IS succeeded (its registration writes to APIM, and is
-        // never undone).
+        // The portals last. A portal never logged into is registered once the identity provider
+        // is in place (its registration writes to APIM and is never undone: APIM would not
+        // register it again), right before its switch.
         for &p in &spec.portals {
             let current = live.portals.get(&p).cloned().flatten();
             let mut deps = vec![idp_id.clone()];
@@ -552,7 +552,7 @@ impl Federation {
                     reg,
                     p.service_provider_name().to_owned(),
                     Ok(Decision::new(PlanAction::Create, Vec::new())),
-                    is_steps.clone(),
+                    vec![idp_id.clone()],
                     String::new(),
                 );
             }

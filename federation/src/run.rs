@@ -108,8 +108,12 @@ pub struct ApplyReport {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "snake_case", tag = "recovered", content = "report")]
 pub enum RecoverReport {
-    /// The journal records no unfinished run and nothing left to undo: nothing was done.
-    NothingToRecover,
+    /// The journal records no unfinished run and nothing left to undo: nothing was done, but a
+    /// lease left by a run that died (before writing anything) is released.
+    NothingToRecover {
+        /// The dead run's lease, if one was released.
+        released_lease: Option<LeaseHolder>,
+    },
     /// The interrupted run was rolled back.
     RolledBack(RunReport),
     /// The interrupted apply was finished.
@@ -466,19 +470,21 @@ impl Federation {
     /// Undoes every change recorded in the journal that is not undone yet: after a failed
     /// undo, after a crash, or to take a federation back. Idempotent.
     pub async fn rollback(&self, options: &RunOptions) -> Result<RunReport, FederationError> {
-        self.undo_journal("rollback", options).await
+        self.undo_journal("rollback", Scope::LastRun, options).await
     }
 
     /// Removes what this federation made and restores the portals, from the journal of its
     /// applies: created objects are deleted (only those proven this federation's), updated ones
     /// restored where nobody changed them since. Idempotent.
     pub async fn destroy(&self, options: &RunOptions) -> Result<RunReport, FederationError> {
-        self.undo_journal("destroy", options).await
+        self.undo_journal("destroy", Scope::Everything, options)
+            .await
     }
 
     async fn undo_journal(
         &self,
         operation: &str,
+        scope: Scope,
         options: &RunOptions,
     ) -> Result<RunReport, FederationError> {
         let (folded, binding) = self.journal_for_undo(options)?;
@@ -511,7 +517,11 @@ impl Federation {
                 .with_run_id(run);
             let binding_json = serde_json::to_value(&binding)
                 .map_err(|e| FederationError::Internal(format!("the binding: {e}")))?;
-            let report = engine.rollback(operation, &binding_json, folded).await?;
+            let set = match scope {
+                Scope::LastRun => folded.undo_last_run(),
+                Scope::Everything => folded.undo_all(),
+            };
+            let report = engine.rollback(operation, &binding_json, set).await?;
             if report.outcome == RunOutcome::RollbackIncomplete {
                 return Err(failure_of(report, self.spec.journal.clone()));
             }
@@ -523,23 +533,44 @@ impl Federation {
 
     /// After a crash or an interruption: with `finish = false`, rolls back what the
     /// interrupted run did (like [`rollback`](Self::rollback)); with `finish = true`, completes
-    /// the apply instead (plans again from the live state and the journal, so steps that took
-    /// effect are found done; a create whose outcome was unknown is settled by reading it back).
-    /// With nothing to recover, says so and does nothing.
+    /// the interrupted run instead: an apply is planned again from the live state and the
+    /// journal (steps that took effect are found done; a create whose outcome was unknown is
+    /// settled by reading it back), an interrupted rollback or destroy finishes its undo. With
+    /// nothing to recover, says so and does nothing but release a lease left by a run that died.
     pub async fn recover(
         &self,
         options: &RunOptions,
         finish: bool,
     ) -> Result<RecoverReport, FederationError> {
-        let (folded, binding) = self.journal_for_undo(options)?;
-        let pending = folded.pending_undo().count();
+        let (folded, binding) = match self.journal_for_undo(options) {
+            Ok(j) => j,
+            // A run that died before its first journal record wrote nothing but its lease.
+            Err(FederationError::NoJournal { .. }) => {
+                return Ok(RecoverReport::NothingToRecover {
+                    released_lease: self.release_dead_lease(None).await?,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let pending = !folded.undo_last_run().is_empty();
         let crashed = folded.unfinished().cloned();
-        if crashed.is_none() && (finish || pending == 0) {
-            return Ok(RecoverReport::NothingToRecover);
+        if crashed.is_none() && (finish || !pending) {
+            return Ok(RecoverReport::NothingToRecover {
+                released_lease: self.release_dead_lease(Some(&binding.instance)).await?,
+            });
         }
-        if !finish {
+        // Finishing an interrupted rollback or destroy is finishing its undo.
+        let undoing = crashed
+            .as_ref()
+            .map(|r| r.operation.as_str())
+            .filter(|op| *op != "apply");
+        if !finish || undoing.is_some() {
+            let scope = match undoing {
+                Some("destroy") => Scope::Everything,
+                _ => Scope::LastRun,
+            };
             return Ok(RecoverReport::RolledBack(
-                self.undo_journal("recover", options).await?,
+                self.undo_journal("recover", scope, options).await?,
             ));
         }
         // Finish: close the unfinished run, then apply.
@@ -568,6 +599,23 @@ impl Federation {
         )))
     }
 
+    /// Releases a lease left by a run that died (its process gone from this machine, or the
+    /// lease expired): of this journal's instance, or of any instance when there is no journal.
+    async fn release_dead_lease(
+        &self,
+        instance: Option<&str>,
+    ) -> Result<Option<LeaseHolder>, FederationError> {
+        match lease::read(&self.apim).await? {
+            lease::LeaseState::Held(h)
+                if instance.is_none_or(|i| h.instance == i) && (h.dead_here() || h.expired()) =>
+            {
+                tracing::warn!(holder = %h, "releasing the lease of a run that died");
+                lease::unlock(&self.apim, false).await
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Breaks the run lease on these servers: an expired one (or one whose holder process is
     /// known dead on this machine), or with `force` any. Returns who held it.
     pub async fn unlock(&self, force: bool) -> Result<Option<LeaseHolder>, FederationError> {
@@ -583,19 +631,38 @@ impl Federation {
             .all(|c| matches!(c.action, PlanAction::NoChange | PlanAction::Adopt)))
     }
 
-    /// What the journal records as still to undo, step by step (reads the journal only).
-    pub fn pending(&self) -> Result<Vec<(crate::engine::StepId, StepState)>, FederationError> {
+    /// What the journal records as still to undo, step by step (reads the journal only): the
+    /// last run's effects (what `rollback` undoes) with `everything = false`, every run's (what
+    /// `destroy` undoes) with `everything = true`.
+    pub fn pending(
+        &self,
+        everything: bool,
+    ) -> Result<Vec<(crate::engine::StepId, StepState)>, FederationError> {
         let view = self.journal_view(false)?;
         Ok(view
             .folded
             .map(|f| {
-                f.steps
+                let set = if everything {
+                    f.undo_all()
+                } else {
+                    f.undo_last_run()
+                };
+                set.steps
                     .iter()
                     .map(|s| s.id.clone())
-                    .zip(f.states)
+                    .zip(set.states)
                     .filter(|(_, s)| s.pending_undo().is_some())
                     .collect()
             })
             .unwrap_or_default())
     }
+}
+
+/// Which effects an undo covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// The last run that changed something (rollback, recover).
+    LastRun,
+    /// Every run (destroy).
+    Everything,
 }

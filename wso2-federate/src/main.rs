@@ -346,11 +346,12 @@ fn progress(cli: &Cli) -> Option<wso2_federation::engine::EventSink> {
             Event::StepFailed { step, error, .. } => {
                 format!("  FAIL  {step}: {}", text::clean(error, text::SHOWN))
             }
-            Event::Undone { step } => format!("  ok    undo {step}"),
+            Event::Undone { step, .. } => format!("  ok    undo {step}"),
             Event::UndoFailed {
                 step,
                 error,
                 refused,
+                ..
             } => format!(
                 "  {}  undo {step}: {}",
                 if *refused { "KEPT" } else { "FAIL" },
@@ -461,9 +462,10 @@ fn show_plan(plan: &Plan, cli: &Cli) {
     }
 }
 
-/// What `rollback` / `destroy` would remove or restore, from the journal (reads only).
-fn pending_listing(fed: &Federation) -> Result<String, Exit> {
-    let pending = fed.pending()?;
+/// What `rollback` (the last run) / `destroy` (every run) would remove or restore, from the
+/// journal (reads only).
+fn pending_listing(fed: &Federation, everything: bool) -> Result<String, Exit> {
+    let pending = fed.pending(everything)?;
     if pending.is_empty() {
         return Ok("The journal records nothing left to undo.".into());
     }
@@ -599,7 +601,7 @@ async fn run(cli: Cli) -> Result<serde_json::Value, Exit> {
             report_exit(&fed.verify(&vo).await?, &cli, "Verify")?
         }
         Command::Rollback { yes, force } => {
-            confirm("Undo these changes?", &pending_listing(fed)?, *yes)?;
+            confirm("Undo these changes?", &pending_listing(fed, false)?, *yes)?;
             options.force = *force;
             let report = fed.rollback(&options).await?;
             if text_out {
@@ -614,24 +616,29 @@ async fn run(cli: Cli) -> Result<serde_json::Value, Exit> {
             options.force = *force;
             let report = fed.recover(&options, *finish).await?;
             if text_out {
-                println!(
-                    "{}",
-                    match &report {
-                        RecoverReport::NothingToRecover =>
-                            "Nothing to recover: the journal records no unfinished run and nothing left to undo.",
-                        RecoverReport::RolledBack(_) =>
-                            "Recovered: the interrupted run is rolled back.",
-                        RecoverReport::Finished(_) =>
-                            "Recovered: the interrupted apply is finished.",
+                match &report {
+                    RecoverReport::NothingToRecover { released_lease } => {
+                        println!(
+                            "Nothing to recover: the journal records no unfinished run and nothing left to undo."
+                        );
+                        if let Some(h) = released_lease {
+                            println!("The lease left by a run that died ({h}) is released.");
+                        }
                     }
-                );
+                    RecoverReport::RolledBack(_) => {
+                        println!("Recovered: the interrupted run is rolled back.")
+                    }
+                    RecoverReport::Finished(_) => {
+                        println!("Recovered: the interrupted apply is finished.")
+                    }
+                }
             }
             serde_json::to_value(&report).unwrap_or_default()
         }
         Command::Destroy { yes, force } => {
             confirm(
                 "Remove what this federation made and restore the portals?",
-                &pending_listing(fed)?,
+                &pending_listing(fed, true)?,
                 *yes,
             )?;
             options.force = *force;

@@ -86,16 +86,22 @@ pub enum Event {
     UndoStarted {
         /// The step.
         step: StepId,
+        /// The runs whose effect on the step is being undone.
+        runs: Vec<String>,
     },
     /// A step was undone.
     Undone {
         /// The step.
         step: StepId,
+        /// The runs whose effect on the step is undone.
+        runs: Vec<String>,
     },
     /// Undo of a step failed; it can be re-run from the journal.
     UndoFailed {
         /// The step.
         step: StepId,
+        /// The runs whose effect on the step is still to undo.
+        runs: Vec<String>,
         /// The error, as displayed (bounded, no secrets).
         error: String,
         /// Whether the undo refused (someone changed the object since) rather than failed.
@@ -117,8 +123,8 @@ impl Event {
             | Self::Intent { step, .. }
             | Self::StepSucceeded { step, .. }
             | Self::StepFailed { step, .. }
-            | Self::UndoStarted { step }
-            | Self::Undone { step }
+            | Self::UndoStarted { step, .. }
+            | Self::Undone { step, .. }
             | Self::UndoFailed { step, .. } => Some(step),
             Self::RunStarted { .. } | Self::RunFinished { .. } => None,
         }
@@ -519,7 +525,8 @@ pub struct RunInfo {
     pub outcome: Option<RunOutcome>,
 }
 
-/// A journal folded back into the steps of its runs.
+/// A journal folded back into the steps of its runs: for each step, its state in each run that
+/// touched it.
 #[derive(Debug, Clone)]
 pub struct Folded<K> {
     /// Every run, in order.
@@ -527,15 +534,44 @@ pub struct Folded<K> {
     /// The steps of the apply runs, in plan order (definitions of the latest run that planned
     /// each).
     pub steps: Vec<StepDef<K>>,
-    /// Their states, in the same order.
-    pub states: Vec<StepState>,
-    /// The last image each step wrote (from its latest success), for three-way checks.
-    pub post_images: HashMap<StepId, serde_json::Value>,
+    /// For each step (same order), its state in each run that touched it: (run index, state).
+    pub history: Vec<Vec<(usize, StepState)>>,
     /// Whether a torn final record was left out.
     pub torn_tail: bool,
 }
 
-impl<K> Folded<K> {
+/// Steps to undo, with the runs whose effects each undo covers.
+#[derive(Debug, Clone)]
+pub struct UndoSet<K> {
+    /// The steps (in plan order; dependencies among them honoured by the undo order).
+    pub steps: Vec<StepDef<K>>,
+    /// Their states (what to compensate).
+    pub states: Vec<StepState>,
+    /// For each step, the ids of the runs whose effects its undo covers.
+    pub runs: Vec<Vec<String>>,
+}
+
+impl<K> UndoSet<K> {
+    /// Whether nothing is left to undo.
+    pub fn is_empty(&self) -> bool {
+        self.states.iter().all(|s| s.pending_undo().is_none())
+    }
+}
+
+/// The effect a step still has from several runs, earliest first: a creation stays a creation
+/// (undo deletes), an update keeps the earliest pre-image (undo restores what was there before
+/// this federation), and the latest post-image is what to compare with.
+fn merged(entries: &[&Effect]) -> Option<Effect> {
+    let first = (*entries.first()?).clone();
+    let latest_post = entries.iter().rev().find_map(|e| e.post_image()).cloned();
+    let mut effect = first;
+    if let Some(post) = latest_post {
+        effect.set_post_image(post);
+    }
+    Some(effect)
+}
+
+impl<K: Clone> Folded<K> {
     /// The last run that never finished, if the last run is one.
     pub fn unfinished(&self) -> Option<&RunInfo> {
         self.runs.last().filter(|r| r.outcome.is_none())
@@ -546,12 +582,102 @@ impl<K> Folded<K> {
         self.runs.last().map(|r| &r.binding)
     }
 
-    /// The steps whose effect is still to undo, with it.
-    pub fn pending_undo(&self) -> impl Iterator<Item = (&StepDef<K>, &Effect)> {
-        self.steps
+    fn pending_entries(&self, i: usize) -> Vec<(usize, &StepState)> {
+        self.history[i]
             .iter()
-            .zip(&self.states)
-            .filter_map(|(s, st)| st.pending_undo().map(|e| (s, e)))
+            .filter(|(_, s)| s.pending_undo().is_some())
+            .map(|(r, s)| (*r, s))
+            .collect()
+    }
+
+    /// Every step with an effect still to undo from any run, merged across runs (see
+    /// [`undo_all`](Self::undo_all)).
+    pub fn pending_undo(&self) -> impl Iterator<Item = (&StepDef<K>, Effect)> {
+        (0..self.steps.len()).filter_map(move |i| {
+            let entries = self.pending_entries(i);
+            let effects: Vec<&Effect> = entries
+                .iter()
+                .filter_map(|(_, s)| s.pending_undo())
+                .collect();
+            merged(&effects).map(|e| (&self.steps[i], e))
+        })
+    }
+
+    /// The last image each step is known to have written (a confirmed effect, in a run not
+    /// undone since), for three-way checks. An unknown outcome's intended image is not one: the
+    /// object may hold part of it.
+    pub fn post_images(&self) -> HashMap<StepId, serde_json::Value> {
+        (0..self.steps.len())
+            .filter_map(|i| {
+                self.pending_entries(i)
+                    .iter()
+                    .rev()
+                    .filter_map(|(_, s)| s.pending_undo())
+                    .find(|e| !matches!(e, Effect::Unknown { .. }))
+                    .and_then(Effect::post_image)
+                    .map(|p| (self.steps[i].id.clone(), p.clone()))
+            })
+            .collect()
+    }
+
+    /// Everything still to undo, from every run: what `destroy` removes.
+    pub fn undo_all(&self) -> UndoSet<K> {
+        let mut set = UndoSet {
+            steps: self.steps.clone(),
+            states: Vec::with_capacity(self.steps.len()),
+            runs: Vec::with_capacity(self.steps.len()),
+        };
+        for i in 0..self.steps.len() {
+            let entries = self.pending_entries(i);
+            let effects: Vec<&Effect> = entries
+                .iter()
+                .filter_map(|(_, s)| s.pending_undo())
+                .collect();
+            set.states.push(match merged(&effects) {
+                Some(effect) => StepState::Done { effect },
+                None => StepState::Undone,
+            });
+            set.runs.push(
+                entries
+                    .iter()
+                    .map(|(r, _)| self.runs[*r].run.clone())
+                    .collect(),
+            );
+        }
+        set
+    }
+
+    /// What the last run that ran steps still has to undo: what `rollback` and `recover` undo
+    /// (the runs before it stay; once it is undone, a second rollback finds nothing to do).
+    pub fn undo_last_run(&self) -> UndoSet<K> {
+        let last = self
+            .history
+            .iter()
+            .flat_map(|h| h.iter().map(|(r, _)| *r))
+            .max();
+        let mut set = UndoSet {
+            steps: self.steps.clone(),
+            states: Vec::with_capacity(self.steps.len()),
+            runs: Vec::with_capacity(self.steps.len()),
+        };
+        for i in 0..self.steps.len() {
+            let entry = last.and_then(|last| {
+                self.history[i]
+                    .iter()
+                    .find(|(r, s)| *r == last && s.pending_undo().is_some())
+            });
+            match entry {
+                Some((r, state)) => {
+                    set.states.push(state.clone());
+                    set.runs.push(vec![self.runs[*r].run.clone()]);
+                }
+                None => {
+                    set.states.push(StepState::Undone);
+                    set.runs.push(Vec::new());
+                }
+            }
+        }
+        set
     }
 }
 
@@ -561,10 +687,8 @@ pub fn fold_journal<K: DeserializeOwned>(path: &Path) -> Result<Folded<K>, Journ
     fold(path, &contents)
 }
 
-/// Folds a journal's events into steps and states. Runs accumulate: an effect still to undo
-/// from an earlier apply run (a creation, the first pre-image) stays the one to undo even when a
-/// later run found the object unchanged or changed it again; undo records clear it. A step with
-/// an intent but no outcome has an unknown effect.
+/// Folds a journal's events: per step, its state in each run that touched it (an intent with no
+/// outcome is an unknown effect; undo records name the runs whose effects they undid).
 pub fn fold<K: DeserializeOwned>(
     path: &Path,
     contents: &JournalContents,
@@ -574,20 +698,43 @@ pub fn fold<K: DeserializeOwned>(
         reason,
     };
     let mut runs: Vec<RunInfo> = Vec::new();
+    let mut run_index: HashMap<String, usize> = HashMap::new();
     let mut steps: Vec<StepDef<K>> = Vec::new();
     let mut index: BTreeMap<StepId, usize> = BTreeMap::new();
-    let mut states: Vec<StepState> = Vec::new();
-    // The run in which each step's pending effect was set.
-    let mut origin: Vec<usize> = Vec::new();
+    let mut history: Vec<Vec<(usize, StepState)>> = Vec::new();
     type Intent = (Action, Option<serde_json::Value>, Option<serde_json::Value>);
-    let mut intents: Vec<Option<Intent>> = Vec::new();
-    let mut post_images: HashMap<StepId, serde_json::Value> = HashMap::new();
+    let mut intents: HashMap<(usize, usize), Intent> = HashMap::new();
+    fn entry(h: &mut Vec<(usize, StepState)>, run: usize) -> &mut StepState {
+        match h.iter().position(|(r, _)| *r == run) {
+            Some(p) => &mut h[p].1,
+            None => {
+                h.push((run, StepState::Pending));
+                let last = h.len() - 1;
+                &mut h[last].1
+            }
+        }
+    }
     for event in &contents.events {
         if runs.is_empty() && !matches!(event, Event::RunStarted { .. }) {
             return Err(invalid("its first record does not start a run".into()));
         }
-        let run = runs.len();
-        let at = |step: &StepId| index.get(step).copied();
+        let run = runs.len().saturating_sub(1);
+        let at = |step: &StepId| {
+            index
+                .get(step)
+                .copied()
+                .ok_or_else(|| invalid(format!("unknown step {step}")))
+        };
+        let runs_of = |ids: &[String]| -> Result<Vec<usize>, JournalError> {
+            ids.iter()
+                .map(|id| {
+                    run_index
+                        .get(id)
+                        .copied()
+                        .ok_or_else(|| invalid(format!("an undo names an unknown run {id}")))
+                })
+                .collect()
+        };
         match event {
             Event::RunStarted {
                 run: id,
@@ -598,6 +745,7 @@ pub fn fold<K: DeserializeOwned>(
                 binding,
                 steps: planned,
             } => {
+                run_index.insert(id.clone(), runs.len());
                 runs.push(RunInfo {
                     run: id.clone(),
                     operation: operation.clone(),
@@ -625,13 +773,10 @@ pub fn fold<K: DeserializeOwned>(
                         None => {
                             index.insert(p.id.clone(), steps.len());
                             steps.push(def);
-                            states.push(StepState::Pending);
-                            origin.push(0);
-                            intents.push(None);
+                            history.push(Vec::new());
                         }
                     }
                 }
-                intents.fill(None);
             }
             Event::StepStarted { .. } | Event::UndoStarted { .. } => {}
             Event::Intent {
@@ -640,80 +785,68 @@ pub fn fold<K: DeserializeOwned>(
                 pre_image,
                 post_image,
             } => {
-                let i = at(step).ok_or_else(|| invalid(format!("unknown step {step}")))?;
-                intents[i] = Some((*action, pre_image.clone(), post_image.clone()));
-                if states[i].pending_undo().is_none() || origin[i] == run {
-                    states[i] = StepState::Failed {
-                        error: "interrupted (no outcome recorded)".into(),
-                        effect: Some(Effect::Unknown {
-                            action: *action,
-                            pre_image: pre_image.clone(),
-                            post_image: post_image.clone(),
-                        }),
-                    };
-                    origin[i] = run;
-                }
+                let i = at(step)?;
+                intents.insert((i, run), (*action, pre_image.clone(), post_image.clone()));
+                *entry(&mut history[i], run) = StepState::Failed {
+                    error: "interrupted (no outcome recorded)".into(),
+                    effect: Some(Effect::Unknown {
+                        action: *action,
+                        pre_image: pre_image.clone(),
+                        post_image: post_image.clone(),
+                    }),
+                };
             }
             Event::StepSucceeded { step, effect } => {
-                let i = at(step).ok_or_else(|| invalid(format!("unknown step {step}")))?;
-                if let Some(post) = effect.post_image() {
-                    post_images.insert(step.clone(), post.clone());
-                }
-                if states[i].pending_undo().is_none() || origin[i] == run {
-                    states[i] = StepState::Done {
-                        effect: effect.clone(),
-                    };
-                    origin[i] = run;
-                } else if let (Some(post), StepState::Done { effect: pending }) =
-                    (effect.post_image(), &mut states[i])
-                {
-                    // A later run changed the object again: the first pre-image stays the one
-                    // to restore, the latest post-image the one to compare with.
-                    pending.set_post_image(post.clone());
-                }
+                let i = at(step)?;
+                *entry(&mut history[i], run) = StepState::Done {
+                    effect: effect.clone(),
+                };
             }
             Event::StepFailed {
                 step,
                 error,
                 outcome_unknown,
             } => {
-                let i = at(step).ok_or_else(|| invalid(format!("unknown step {step}")))?;
-                if states[i].pending_undo().is_none() || origin[i] == run {
-                    let effect = outcome_unknown
-                        .then(|| {
-                            intents[i].clone().map(|(action, pre_image, post_image)| {
-                                Effect::Unknown {
-                                    action,
-                                    pre_image,
-                                    post_image,
-                                }
+                let i = at(step)?;
+                let effect = outcome_unknown
+                    .then(|| {
+                        intents
+                            .get(&(i, run))
+                            .cloned()
+                            .map(|(action, pre_image, post_image)| Effect::Unknown {
+                                action,
+                                pre_image,
+                                post_image,
                             })
-                        })
-                        .flatten();
-                    states[i] = StepState::Failed {
-                        error: error.clone(),
-                        effect,
-                    };
-                    origin[i] = run;
-                }
+                    })
+                    .flatten();
+                *entry(&mut history[i], run) = StepState::Failed {
+                    error: error.clone(),
+                    effect,
+                };
             }
-            Event::Undone { step } => {
-                let i = at(step).ok_or_else(|| invalid(format!("unknown step {step}")))?;
-                states[i] = StepState::Undone;
-                post_images.remove(step);
+            Event::Undone { step, runs: undone } => {
+                let i = at(step)?;
+                for r in runs_of(undone)? {
+                    *entry(&mut history[i], r) = StepState::Undone;
+                }
             }
             Event::UndoFailed {
                 step,
+                runs: failed,
                 error,
                 refused,
             } => {
-                let i = at(step).ok_or_else(|| invalid(format!("unknown step {step}")))?;
-                if let Some(effect) = states[i].pending_undo().cloned() {
-                    states[i] = StepState::UndoFailed {
-                        error: error.clone(),
-                        effect,
-                        refused: *refused,
-                    };
+                let i = at(step)?;
+                for r in runs_of(failed)? {
+                    let state = entry(&mut history[i], r);
+                    if let Some(effect) = state.pending_undo().cloned() {
+                        *state = StepState::UndoFailed {
+                            error: error.clone(),
+                            effect,
+                            refused: *refused,
+                        };
+                    }
                 }
             }
             Event::RunFinished { outcome } => {
@@ -728,8 +861,7 @@ pub fn fold<K: DeserializeOwned>(
     Ok(Folded {
         runs,
         steps,
-        states,
-        post_images,
+        history,
         torn_tail: contents.torn_tail,
     })
 }
@@ -866,6 +998,7 @@ mod tests {
                 started(),
                 Event::Undone {
                     step: StepId::new("is.role:elsewhere"),
+                    runs: vec!["r1".into()],
                 },
             ],
             intact_len: 0,
@@ -947,9 +1080,11 @@ mod tests {
             },
             Event::UndoStarted {
                 step: StepId::new("is.role:b"),
+                runs: vec!["r1".into()],
             },
             Event::Undone {
                 step: StepId::new("is.role:b"),
+                runs: vec!["r1".into()],
             },
         ];
         events.iter().flat_map(|e| encode(e).unwrap()).collect()
@@ -962,15 +1097,13 @@ mod tests {
     fn mutated_journals_never_panic_nor_undo_what_the_intact_one_did_not_record() {
         let intact = sample();
         let path = PathBuf::from("mutated.journal");
-        let recorded: std::collections::BTreeSet<StepId> = fold::<String>(
-            &path,
-            &parse(&path, &intact).unwrap(),
-        )
-        .unwrap()
-        .steps
-        .iter()
-        .map(|s| s.id.clone())
-        .collect();
+        let recorded: std::collections::BTreeSet<StepId> =
+            fold::<String>(&path, &parse(&path, &intact).unwrap())
+                .unwrap()
+                .steps
+                .iter()
+                .map(|s| s.id.clone())
+                .collect();
         let cases = std::env::var("JOURNAL_MUTATIONS")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -1054,5 +1187,94 @@ mod tests {
         println!(
             "journal mutations: {cases} cases; {refused} refused (damaged or inconsistent), {folded} folded ({torn} with a torn tail dropped); 0 panics; no undo of an object the intact journal did not record"
         );
+    }
+
+    /// Rollback undoes the last run's effects only (a failed update does not take the whole
+    /// federation down), and a second rollback finds nothing; destroy undoes every run's,
+    /// a creation staying a creation.
+    #[test]
+    fn rollback_covers_the_last_run_and_destroy_every_run() {
+        let step = PlannedStep {
+            id: StepId::new("is.role:a"),
+            server: Server::Is,
+            deps: vec![],
+            definition: serde_json::json!("a"),
+        };
+        let start = |run: &str, op: &str, steps: Vec<PlannedStep>| Event::RunStarted {
+            run: run.into(),
+            operation: op.into(),
+            at: 0,
+            host: "h".into(),
+            pid: 1,
+            binding: serde_json::json!({}),
+            steps,
+        };
+        let a = || StepId::new("is.role:a");
+        let mut events = vec![
+            start("r1", "apply", vec![step.clone()]),
+            Event::StepSucceeded {
+                step: a(),
+                effect: Effect::Created {
+                    post_image: Some(serde_json::json!(1)),
+                },
+            },
+            Event::RunFinished {
+                outcome: RunOutcome::Applied,
+            },
+            start("r2", "apply", vec![step]),
+            Event::StepSucceeded {
+                step: a(),
+                effect: Effect::Updated {
+                    pre_image: serde_json::json!(1),
+                    post_image: Some(serde_json::json!(2)),
+                },
+            },
+        ];
+        let fold_now = |events: &[Event]| {
+            let contents = JournalContents {
+                events: events.to_vec(),
+                intact_len: 0,
+                torn_tail: false,
+            };
+            fold::<String>(Path::new("j"), &contents).unwrap()
+        };
+        let f = fold_now(&events);
+        assert!(matches!(
+            f.undo_last_run().states[0],
+            StepState::Done {
+                effect: Effect::Updated { .. }
+            }
+        ));
+        assert_eq!(f.undo_last_run().runs[0], ["r2"]);
+        let all = f.undo_all();
+        let StepState::Done {
+            effect: Effect::Created { post_image },
+        } = &all.states[0]
+        else {
+            panic!("{:?}", all.states[0])
+        };
+        assert_eq!(
+            post_image,
+            &Some(serde_json::json!(2)),
+            "the latest image written"
+        );
+        assert_eq!(all.runs[0], ["r1", "r2"]);
+        // The rollback of r2 undoes it; a second rollback finds nothing; destroy still deletes.
+        events.push(start("r3", "rollback", vec![]));
+        events.push(Event::Undone {
+            step: a(),
+            runs: vec!["r2".into()],
+        });
+        let f = fold_now(&events);
+        assert!(f.undo_last_run().is_empty());
+        let all = f.undo_all();
+        assert!(matches!(
+            all.states[0],
+            StepState::Done {
+                effect: Effect::Created { .. }
+            }
+        ));
+        assert_eq!(all.runs[0], ["r1"]);
+        assert_eq!(f.post_images()[&a()], serde_json::json!(1));
     }
 }

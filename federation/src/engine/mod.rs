@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, watch};
 
-use self::journal::Folded;
+use self::journal::UndoSet;
 pub use self::journal::{Event, JournalError, JournalWriter, PlannedStep, RunOutcome};
 
 /// Identifies a step, e.g. `is.role:publisher_role`.
@@ -747,7 +747,8 @@ impl<'r, R: Runner> Engine<'r, R> {
         } else if self.no_rollback {
             (RunOutcome::Stopped, Vec::new())
         } else {
-            let undo_failures = self.undo_all(steps, &mut states).await;
+            let runs = vec![vec![run.clone()]; steps.len()];
+            let undo_failures = self.undo_all(steps, &mut states, &runs).await;
             let outcome =
                 if undo_failures.is_empty() && states.iter().all(|s| s.pending_undo().is_none()) {
                     RunOutcome::RolledBack
@@ -803,6 +804,7 @@ impl<'r, R: Runner> Engine<'r, R> {
         &self,
         steps: &[StepDef<R::Kind>],
         states: &mut [StepState],
+        runs: &[Vec<String>],
     ) -> Vec<StepErrorAt> {
         let index: HashMap<&StepId, usize> =
             steps.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
@@ -865,6 +867,7 @@ impl<'r, R: Runner> Engine<'r, R> {
                 };
                 let _ = self.record(Event::UndoStarted {
                     step: step.id.clone(),
+                    runs: runs[i].clone(),
                 });
                 let prepared = prepared[i].take();
                 let sems = &sems;
@@ -906,7 +909,10 @@ impl<'r, R: Runner> Engine<'r, R> {
             let id = steps[i].id.clone();
             match result {
                 Ok(()) => {
-                    let _ = self.record(Event::Undone { step: id });
+                    let _ = self.record(Event::Undone {
+                        step: id,
+                        runs: runs[i].clone(),
+                    });
                     states[i] = StepState::Undone;
                     for d in &steps[i].deps {
                         let j = index[d];
@@ -920,6 +926,7 @@ impl<'r, R: Runner> Engine<'r, R> {
                     let error = f.error.chain();
                     let _ = self.record(Event::UndoFailed {
                         step: id.clone(),
+                        runs: runs[i].clone(),
                         error: error.clone(),
                         refused: f.refused,
                     });
@@ -939,20 +946,22 @@ impl<'r, R: Runner> Engine<'r, R> {
         failures
     }
 
-    /// Undoes, from a folded journal, every effect not undone yet (idempotent: run it again
-    /// after a failed undo or a crash). `operation` names the run in the journal (`rollback`,
-    /// `destroy`, `recover`).
+    /// Undoes `set` (from a folded journal: the last run's effects, or every run's), recording
+    /// which runs each undo covers (idempotent: run it again after a failed undo or a crash).
+    /// `operation` names the run in the journal (`rollback`, `destroy`, `recover`).
     pub async fn rollback(
         &self,
         operation: &str,
         binding: &serde_json::Value,
-        folded: Folded<R::Kind>,
+        set: UndoSet<R::Kind>,
     ) -> Result<RunReport, JournalError> {
-        let Folded {
-            steps, mut states, ..
-        } = folded;
+        let UndoSet {
+            steps,
+            mut states,
+            runs,
+        } = set;
         let run = self.start(operation, binding, &[])?;
-        let undo_failures = self.undo_all(&steps, &mut states).await;
+        let undo_failures = self.undo_all(&steps, &mut states, &runs).await;
         let outcome =
             if undo_failures.is_empty() && states.iter().all(|s| s.pending_undo().is_none()) {
                 RunOutcome::RolledBack

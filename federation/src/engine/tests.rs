@@ -217,7 +217,7 @@ async fn a_failure_at_each_step_unwinds_to_a_clean_slate_in_reverse_order() {
         // Undoing twice is harmless: a rollback from the journal finds nothing left to do.
         let before = fake.undo_order.lock().unwrap().len();
         let again = Engine::new(&fake, &j, 4)
-            .rollback("rollback", &binding(), folded(&path))
+            .rollback("rollback", &binding(), folded(&path).undo_all())
             .await
             .unwrap();
         assert_eq!(again.outcome, RunOutcome::RolledBack);
@@ -268,7 +268,7 @@ async fn a_failed_undo_blocks_its_dependencies_and_a_rerun_finishes() {
         );
     }
     let report = Engine::new(&fake, &j, 4)
-        .rollback("rollback", &binding(), folded(&path))
+        .rollback("rollback", &binding(), folded(&path).undo_all())
         .await
         .unwrap();
     assert_eq!(report.outcome, RunOutcome::RolledBack);
@@ -328,15 +328,18 @@ async fn a_crash_leaves_a_journal_from_which_rollback_reaches_a_clean_slate() {
     assert_eq!(f.binding(), Some(&binding()));
     assert!(f.unfinished().is_some());
     assert!(matches!(
-        f.states[3],
-        StepState::Failed {
-            effect: Some(Effect::Unknown { .. }),
-            ..
-        }
+        f.history[3][..],
+        [(
+            0,
+            StepState::Failed {
+                effect: Some(Effect::Unknown { .. }),
+                ..
+            }
+        )]
     ));
     let j = JournalWriter::open(&*path).unwrap();
     let report = Engine::new(&fake, &j, 4)
-        .rollback("rollback", &binding(), f)
+        .rollback("rollback", &binding(), f.undo_last_run())
         .await
         .unwrap();
     assert_eq!(report.outcome, RunOutcome::RolledBack);

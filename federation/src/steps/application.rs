@@ -366,17 +366,20 @@ pub(super) async fn apply(
     let mut problems: Vec<StepFailure> = Vec::new();
     match registered {
         Ok(()) => {}
-        Err(e) if e.already_exists() => {
-            // Ours only if it has our (random, unique) client id: an earlier call of this run.
+        // Refused as a duplicate, or its answer lost: ours only if it has our (random, unique)
+        // client id (an earlier call of this run, or this call stored before its answer was lost).
+        Err(e) if e.already_exists() || !e.changed_nothing() => {
             match oauth_apps.get_by_name(&oauth_name(&name)?).await {
                 Ok(Some(app)) if app.oauth_consumer_key == oauth_key => {}
-                _ => problems.push(StepFailure::refused(TakenByOthers {
+                Ok(None) if !e.already_exists() => problems.push(StepFailure::clean(e)),
+                Ok(_) => problems.push(StepFailure::refused(TakenByOthers {
                     what: format!("OAuth application {name}"),
                     source: Box::new(e),
                 })),
+                Err(_) => problems.push(failed(e)),
             }
         }
-        Err(e) => problems.push(failed(e)),
+        Err(e) => problems.push(StepFailure::clean(e)),
     }
     let read = match created {
         Ok(sp) => Some(sp),

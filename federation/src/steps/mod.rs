@@ -14,7 +14,7 @@
 //! providers: `[managed-by:{marker}:{instance}]` in the description, unique to the journal) or
 //! the exact value just written (roles: present and empty; users: present with exactly the roles
 //! written). A create refused with "already exists" means someone else's object: the step fails
-//! as a conflict and nothing of theirs is touched. See `DESIGN-NOTES.md`.
+//! as a conflict and nothing of theirs is touched. See `ARCHITECTURE.md` (Decisions).
 
 pub(crate) mod apim_idp;
 pub(crate) mod application;

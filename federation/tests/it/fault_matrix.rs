@@ -271,7 +271,11 @@ pub async fn settle(
             if !journal.0.exists() {
                 return Verdict::CleanSlate;
             }
-            if let Err(e2) = fed.rollback(&journal.options()).await {
+            // The journal may hold an earlier version's runs (the updating scenario): its
+            // settings differ by design, so the binding check is overridden here.
+            let mut again = journal.options();
+            again.ignore_journal_binding = true;
+            if let Err(e2) = fed.rollback(&again).await {
                 return Verdict::Inconsistent(format!(
                     "failed ({e}), clean, but a second rollback failed: {e2}"
                 ));

@@ -11,7 +11,7 @@ use wso2_federation::engine::Event;
 use wso2_federation::plan::PlanAction;
 use wso2_federation::{FederationError, Outcome, RunOptions};
 use wso2_is_client::model::ServiceProvider;
-use wso2_testkit::{FaultKind, FaultRule, SUPER_TENANT, Sandbox};
+use wso2_testkit::{SUPER_TENANT, Sandbox};
 
 use crate::support::*;
 
@@ -86,18 +86,28 @@ async fn a_role_made_by_someone_else_meanwhile_is_a_conflict_and_is_never_delete
             .apply(&RunOptions::new().events(sink))
             .await
             .unwrap_err();
+        assert!(matches!(err, FederationError::RolledBack { .. }), "{err:?}");
         assert!(
-            matches!(err, FederationError::RolledBack { .. }),
-            "{err:?}"
+            crate::support::error_chain(&err).contains("made by someone else"),
+            "{err}"
         );
-        assert!(crate::support::error_chain(&err).contains("made by someone else"), "{err}");
         sb.snapshot()
     };
     // Their role and its member are there; nothing of ours is.
     let is = is_client(&sb);
     let users = is.users();
-    assert!(users.role_exists(&"user_role".parse().unwrap()).await.unwrap());
-    assert!(!users.role_exists(&"publisher_role".parse().unwrap()).await.unwrap());
+    assert!(
+        users
+            .role_exists(&"user_role".parse().unwrap())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !users
+            .role_exists(&"publisher_role".parse().unwrap())
+            .await
+            .unwrap()
+    );
     // A second rollback and a destroy leave their role alone.
     fed.rollback(&RunOptions::new()).await.unwrap();
     fed.destroy(&RunOptions::new()).await.unwrap();
@@ -106,7 +116,9 @@ async fn a_role_made_by_someone_else_meanwhile_is_a_conflict_and_is_never_delete
     let err = fed.plan().await.unwrap_err();
     assert!(matches!(err, FederationError::Conflict { .. }), "{err}");
     assert!(err.to_string().contains("user_role"), "{err}");
-    println!("sharing: a role made by someone else meanwhile: conflict, rolled back; objects of others touched: 0");
+    println!(
+        "sharing: a role made by someone else meanwhile: conflict, rolled back; objects of others touched: 0"
+    );
 }
 
 /// rollback, recover and destroy with a journal written against other servers are refused
@@ -117,9 +129,12 @@ async fn a_journal_of_other_servers_or_another_marker_is_refused() {
     let production = Sandbox::start().await.unwrap();
     // Production has a hand-made role and user of the names the federation uses.
     production.is().add_role(SUPER_TENANT, "publisher_role");
-    production
-        .is()
-        .add_user(SUPER_TENANT, "api_publisher", "Handmade#1", &["publisher_role"]);
+    production.is().add_user(
+        SUPER_TENANT,
+        "api_publisher",
+        "Handmade#1",
+        &["publisher_role"],
+    );
     let journal = TempJournal::new();
     seed(&staging, &journal)
         .apply(&RunOptions::new())
@@ -185,7 +200,10 @@ async fn another_admins_edit_of_a_portal_is_never_clobbered() {
     apim.applications().update(&sp).await.unwrap();
     fed.destroy(&RunOptions::new()).await.unwrap();
     let after = apim.portals().get(publisher).await.unwrap().unwrap();
-    assert_eq!(after.description.as_deref(), Some("edited by another admin"));
+    assert_eq!(
+        after.description.as_deref(),
+        Some("edited by another admin")
+    );
     assert_eq!(
         after.authentication_type(),
         Some(wso2_is_client::application::AuthenticationType::Default),
@@ -218,18 +236,20 @@ async fn another_admins_edit_of_a_portal_is_never_clobbered() {
     // Forced, the restore goes through.
     fed.destroy(&RunOptions::new().force(true)).await.unwrap();
     clean.assert_same(&sb.snapshot());
-    println!("sharing: another admin's portal edits: unrelated field kept, changed field refused (exit 5) until --force; objects of others touched: 0");
+    println!(
+        "sharing: another admin's portal edits: unrelated field kept, changed field refused (exit 5) until --force; objects of others touched: 0"
+    );
 }
 
-fn clean_description(
-    snapshot: &wso2_testkit::SandboxSnapshot,
-    name: &str,
-) -> Option<String> {
+fn clean_description(snapshot: &wso2_testkit::SandboxSnapshot, name: &str) -> Option<String> {
     let t = &snapshot.apim.tenants[SUPER_TENANT];
     let el = t.applications.get(name)?;
     el.flatten()
         .into_iter()
-        .find_map(|l| l.strip_prefix("serviceProvider/description[0] = ").map(str::to_owned))
+        .find_map(|l| {
+            l.strip_prefix("serviceProvider/description[0] = ")
+                .map(str::to_owned)
+        })
         .map(|v| v.trim_matches('"').to_owned())
 }
 
@@ -245,7 +265,10 @@ async fn a_full_disk_stops_the_writes_and_the_undo_runs_from_memory() {
         let clean = sb.snapshot();
         let journal = TempJournal::new();
         let fed = seed(&sb, &journal);
-        match fed.apply(&RunOptions::new().journal_fail_after(after)).await {
+        match fed
+            .apply(&RunOptions::new().journal_fail_after(after))
+            .await
+        {
             Err(e @ FederationError::RolledBack { .. }) => {
                 assert_eq!(e.outcome(), Outcome::FailedBackAtStart);
                 clean.assert_same(&sb.snapshot());
@@ -258,7 +281,9 @@ async fn a_full_disk_stops_the_writes_and_the_undo_runs_from_memory() {
         }
         cases += 1;
     }
-    println!("sharing: the journal failing after 3, 6, 9, 14, 20 records: {cases} cases, each back at the start or reporting what remains");
+    println!(
+        "sharing: the journal failing after 3, 6, 9, 14, 20 records: {cases} cases, each back at the start or reporting what remains"
+    );
 }
 
 /// A service provider made by someone else with the federation's name, between this tool's
@@ -281,17 +306,31 @@ async fn a_service_provider_made_meanwhile_is_never_adopted_or_deleted() {
             is_server.seed_xml(SUPER_TENANT, &xml).unwrap();
         }
     });
-    let err = fed.apply(&RunOptions::new().events(sink)).await.unwrap_err();
+    let err = fed
+        .apply(&RunOptions::new().events(sink))
+        .await
+        .unwrap_err();
     assert!(matches!(err, FederationError::RolledBack { .. }), "{err:?}");
-    assert!(crate::support::error_chain(&err).contains("made by someone else"), "{err}");
+    assert!(
+        crate::support::error_chain(&err).contains("made by someone else"),
+        "{err}"
+    );
     let is = is_client(&sb);
     let name = "apim-federation".parse().unwrap();
     let theirs = || async { is.applications().get(&name).await.unwrap().unwrap() };
-    assert_eq!(theirs().await.description.as_deref(), Some("someone else's"));
+    assert_eq!(
+        theirs().await.description.as_deref(),
+        Some("someone else's")
+    );
     fed.rollback(&RunOptions::new()).await.unwrap();
     fed.destroy(&RunOptions::new()).await.unwrap();
-    assert_eq!(theirs().await.description.as_deref(), Some("someone else's"));
-    println!("sharing: a namesake service provider made meanwhile: conflict, rolled back; objects of others touched: 0");
+    assert_eq!(
+        theirs().await.description.as_deref(),
+        Some("someone else's")
+    );
+    println!(
+        "sharing: a namesake service provider made meanwhile: conflict, rolled back; objects of others touched: 0"
+    );
 }
 
 /// Every setting that shapes what is written takes part in the diff: changed after an apply, the
@@ -305,22 +344,102 @@ async fn every_setting_changed_after_an_apply_shows_in_the_plan_and_converges() 
     use wso2_apim_client::portals::SwitchOptions;
     type Change = fn(wso2_federation::FederationBuilder) -> wso2_federation::FederationBuilder;
     let changes: Vec<(&str, Change, &[&str])> = vec![
-        ("identity_provider.display_name", |b| b.idp_display_name("WSO2 IS (changed)"), &["displayName"]),
-        ("service_provider.grant_types", |b| b.grant_types(["authorization_code"]), &["grantTypes"]),
-        ("service_provider.requested_claims", |b| b.request_claim("http://wso2.org/claims/emailaddress"), &["claims"]),
-        ("service_provider.role_claim", |b| b.role_claim(wso2_federation::RoleClaim::Groups), &["claims"]),
-        ("is.browser_url", |b| b.is_browser_url("https://is.example.com:9444"), &["OAuth2AuthzEPUrl", "OIDCLogoutEPUrl"]),
-        ("is.backend_url", |b| b.is_backend_url("https://is.internal:9444"), &["OAuth2TokenEPUrl", "UserInfoUrl"]),
-        ("apim.public_url", |b| b.apim_public_url("https://apim.example.com"), &["callbackUrl"]),
-        ("identity_provider.client_auth", |b| b.client_auth(wso2_federation::ClientAuthMode::RequestBody), &["IsBasicAuthEnabled"]),
-        ("identity_provider.jit", |b| b.jit(wso2_federation::JitSpec { enabled: true, user_store: "SECONDARY".into() }), &["just-in-time provisioning"]),
-        ("role_mappings", |b| b.map_role("extra_role", "Internal/creator").role("extra_role"), &["role mappings"]),
-        ("users[].roles", |b| b.user("api_extra", "Extra#Pass1", ["publisher_role"]), &["api_extra"]),
-        ("portals.switch options", |b| b.switch_options(SwitchOptions { local_login_fallback: true, ..SwitchOptions::default() }), &["authenticationType", "authentication steps"]),
+        (
+            "identity_provider.display_name",
+            |b| b.idp_display_name("WSO2 IS (changed)"),
+            &["displayName"],
+        ),
+        (
+            "service_provider.grant_types",
+            |b| b.grant_types(["authorization_code"]),
+            &["grantTypes"],
+        ),
+        (
+            "service_provider.requested_claims",
+            |b| b.request_claim("http://wso2.org/claims/emailaddress"),
+            &["claims"],
+        ),
+        (
+            "service_provider.role_claim",
+            |b| b.role_claim(wso2_federation::RoleClaim::Groups),
+            &["claims"],
+        ),
+        (
+            "is.browser_url",
+            |b| b.is_browser_url("https://is.example.com:9444"),
+            &["OAuth2AuthzEPUrl", "OIDCLogoutEPUrl"],
+        ),
+        (
+            "is.backend_url",
+            |b| b.is_backend_url("https://is.internal:9444"),
+            &["OAuth2TokenEPUrl", "UserInfoUrl"],
+        ),
+        (
+            "apim.public_url",
+            |b| b.apim_public_url("https://apim.example.com"),
+            &["callbackUrl"],
+        ),
+        (
+            "identity_provider.client_auth",
+            |b| b.client_auth(wso2_federation::ClientAuthMode::RequestBody),
+            &["IsBasicAuthEnabled"],
+        ),
+        (
+            "identity_provider.jit",
+            |b| {
+                b.jit(wso2_federation::JitSpec {
+                    enabled: true,
+                    user_store: "SECONDARY".into(),
+                })
+            },
+            &["just-in-time provisioning"],
+        ),
+        (
+            "role_mappings",
+            |b| {
+                b.map_role("extra_role", "Internal/creator")
+                    .role("extra_role")
+            },
+            &["role mappings"],
+        ),
+        (
+            "users[].roles",
+            |b| b.user("api_extra", "Extra#Pass1", ["publisher_role"]),
+            &["api_extra"],
+        ),
+        (
+            "portals.switch options",
+            |b| {
+                b.switch_options(SwitchOptions {
+                    local_login_fallback: true,
+                    ..SwitchOptions::default()
+                })
+            },
+            &["authenticationType", "authentication steps"],
+        ),
         // A new name is a new object; the old one, this federation's, stays until destroy.
-        ("service_provider.name", |b| b.service_provider("apim-federation-2"), &["apim-federation-2\": create", "ClientId", "no longer name"]),
-        ("identity_provider.name", |b| b.identity_provider("wso2-is-2"), &["wso2-is-2\": create", "authentication steps", "no longer name"]),
-        ("roles[].name", |b| b.role("third_role").user("api_third", "Third#Pass1", ["third_role"]), &["third_role\": create", "api_third"]),
+        (
+            "service_provider.name",
+            |b| b.service_provider("apim-federation-2"),
+            &["apim-federation-2\": create", "ClientId", "no longer name"],
+        ),
+        (
+            "identity_provider.name",
+            |b| b.identity_provider("wso2-is-2"),
+            &[
+                "wso2-is-2\": create",
+                "authentication steps",
+                "no longer name",
+            ],
+        ),
+        (
+            "roles[].name",
+            |b| {
+                b.role("third_role")
+                    .user("api_third", "Third#Pass1", ["third_role"])
+            },
+            &["third_role\": create", "api_third"],
+        ),
     ];
     let mut shown = 0;
     for (setting, change, expect) in changes {
@@ -328,11 +447,16 @@ async fn every_setting_changed_after_an_apply_shows_in_the_plan_and_converges() 
         sb.apim().ensure_portal_apps();
         let journal = TempJournal::new();
         seed(&sb, &journal).apply(&RunOptions::new()).await.unwrap();
-        let changed = change(seed_builder(&sb).journal(journal.path())).build().unwrap();
+        let changed = change(seed_builder(&sb).journal(journal.path()))
+            .build()
+            .unwrap();
         let plan = changed.plan().await.unwrap();
         let text = plan.to_string();
         for field in expect {
-            assert!(text.contains(field), "{setting}: the plan does not show {field}:\n{text}");
+            assert!(
+                text.contains(field),
+                "{setting}: the plan does not show {field}:\n{text}"
+            );
         }
         assert!(!plan.is_empty(), "{setting}: {text}");
         let untouched: Vec<_> = plan
@@ -344,12 +468,17 @@ async fn every_setting_changed_after_an_apply_shows_in_the_plan_and_converges() 
         assert!(!untouched.is_empty());
         changed.apply(&RunOptions::new()).await.unwrap();
         let again = changed.plan().await.unwrap();
-        assert!(again.is_empty(), "{setting}: a second apply does not converge:\n{again}");
+        assert!(
+            again.is_empty(),
+            "{setting}: a second apply does not converge:\n{again}"
+        );
         assert!(
             again.changes.iter().all(|c| c.action != PlanAction::Adopt),
             "{setting}: our objects are ours"
         );
         shown += 1;
     }
-    println!("sharing: {shown} settings changed after an apply: each shown in the plan, each converged");
+    println!(
+        "sharing: {shown} settings changed after an apply: each shown in the plan, each converged"
+    );
 }

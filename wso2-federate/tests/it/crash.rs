@@ -64,7 +64,14 @@ impl std::fmt::Display for Recovery {
 /// How a kill point ended: `Ok(note)` when consistent.
 type Outcome = Result<String, String>;
 
-async fn recover(cli: &CliRun, how: Recovery) -> Result<(), String> {
+async fn recover(cli: &CliRun, how: Recovery, undoing: bool) -> Result<(), String> {
+    // A run that died before its first journal record left only its lease: `recover` is what
+    // releases it (rollback and destroy have no journal to work from).
+    let how = if cli.journal_records() == 0 {
+        Recovery::Recover
+    } else {
+        how
+    };
     match how {
         Recovery::Rollback => {
             let out = cli.run(&["rollback", "--yes"], None).await;
@@ -82,6 +89,15 @@ async fn recover(cli: &CliRun, how: Recovery) -> Result<(), String> {
             let out = cli.run(&["recover", "--finish"], None).await;
             if !out.ok() {
                 return Err(format!("recover --finish failed:\n{out}"));
+            }
+            if undoing {
+                // Finishing an interrupted rollback finishes its undo: nothing is left applied.
+                let out = cli.run(&["destroy", "--yes"], None).await;
+                return if out.ok() {
+                    Ok(())
+                } else {
+                    Err(format!("destroy failed:\n{out}"))
+                };
             }
             let plan = cli.run(&["plan", "--output", "json"], None).await;
             // `--output json` prints one object: {"ok", "exit_code", "command", "result", "error"}.
@@ -210,7 +226,7 @@ async fn run_kill_point(
             }
         }
     }
-    recover(&cli, how).await?;
+    recover(&cli, how, matches!(point, KillPoint::RollbackRecord(_))).await?;
     at_clean_slate(sim, clean).await?;
     // A fresh apply after that succeeds.
     let out = cli.run(&["apply", "--yes"], None).await;

@@ -5,4 +5,5 @@ mod bad_input;
 mod canary;
 mod cli;
 mod crash;
+mod sharing;
 mod support;
