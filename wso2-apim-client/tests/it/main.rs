@@ -12,4 +12,5 @@ mod contract;
 mod idp;
 mod portals;
 mod releases;
+mod sim;
 mod util;
