@@ -666,7 +666,9 @@ impl<'c> Portals<'c> {
 
     /// The portal's service provider, if it exists, read in one round: one read when its name
     /// is known (found before, or given by the release), else one read per
-    /// [`Portal::candidate_names`], sent together.
+    /// [`Portal::candidate_names`], sent together (up to three requests in flight; a caller
+    /// that limits its requests in flight sends [`lookup_names`](Self::lookup_names)' reads
+    /// itself).
     pub async fn get(&self, portal: Portal) -> Result<Option<ServiceProvider>> {
         let names = self.lookup_names(portal)?;
         let apps = self.apps();
