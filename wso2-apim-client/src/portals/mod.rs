@@ -664,12 +664,25 @@ impl<'c> Portals<'c> {
         Some(sp)
     }
 
-    /// The portal's service provider, if it exists, read in one round: one read when its name
-    /// is known (found before, or given by the release), else one read per
-    /// [`Portal::candidate_names`], sent together (up to three requests in flight; a caller
-    /// that limits its requests in flight sends [`lookup_names`](Self::lookup_names)' reads
-    /// itself).
+    /// The portal's service provider, if it exists: one read when its name is known (found
+    /// before, or given by the release), else the [`Portal::candidate_names`] read one after
+    /// the other, newest first, until one exists (one request in flight at a time, so a caller
+    /// holding one slot of a concurrency limit stays within it). To read every candidate in
+    /// one round, use [`get_in_one_round`](Self::get_in_one_round), or send
+    /// [`lookup_names`](Self::lookup_names)' reads yourself.
     pub async fn get(&self, portal: Portal) -> Result<Option<ServiceProvider>> {
+        for name in self.lookup_names(portal)? {
+            if let Some(sp) = self.apps().get(&name).await? {
+                self.names.fix(portal, name.as_str());
+                return Ok(Some(sp));
+            }
+        }
+        Ok(None)
+    }
+
+    /// As [`get`](Self::get), with every name of [`lookup_names`](Self::lookup_names) read at
+    /// once (one round; up to three requests in flight when the release is not known).
+    pub async fn get_in_one_round(&self, portal: Portal) -> Result<Option<ServiceProvider>> {
         let names = self.lookup_names(portal)?;
         let apps = self.apps();
         let answers = futures_util::future::join_all(names.iter().map(|name| apps.get(name))).await;
@@ -680,16 +693,14 @@ impl<'c> Portals<'c> {
         Ok(self.found(portal, reads))
     }
 
-    /// Which portals' service providers exist now (reads only, all in one round): every portal
-    /// of the release, or all three when the release is not known.
+    /// Which portals' service providers exist now (reads only, with [`get`](Self::get)): every
+    /// portal of the release, or all three when the release is not known.
     pub async fn find(&self) -> Result<Vec<(Portal, bool)>> {
-        let portals = self.portals();
-        let answers = futures_util::future::join_all(portals.iter().map(|p| self.get(*p))).await;
-        portals
-            .into_iter()
-            .zip(answers)
-            .map(|(p, a)| Ok((p, a?.is_some())))
-            .collect()
+        let mut out = Vec::with_capacity(3);
+        for portal in self.portals() {
+            out.push((portal, self.get(portal).await?.is_some()));
+        }
+        Ok(out)
     }
 
     /// The endpoints whose first use brings the portal's service provider into being: the

@@ -168,7 +168,7 @@ async fn without_a_release_the_candidate_names_are_read_together() {
     sb.clear_requests();
     let sp = apim
         .portals()
-        .get(Portal::Publisher)
+        .get_in_one_round(Portal::Publisher)
         .await
         .expect("read")
         .expect("present");
