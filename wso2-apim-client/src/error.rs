@@ -80,6 +80,18 @@ pub enum Error {
         portal: Portal,
     },
 
+    /// The release has no service provider for this portal (the Admin portal has one from
+    /// APIM 3.2). Nothing was sent.
+    #[error(
+        "{version} has no service provider for the {portal} portal (the admin portal has one from APIM 3.2)"
+    )]
+    PortalNotInRelease {
+        /// The portal.
+        portal: Portal,
+        /// The release.
+        version: wso2_is_client::version::ServerVersion,
+    },
+
     /// A snapshot cannot be restored as it is.
     #[error("cannot restore the {portal} portal: {reason}")]
     RestoreImpossible {
@@ -124,7 +136,9 @@ impl Error {
     pub fn dispatch(&self) -> Dispatch {
         match self {
             Self::Client(e) => e.dispatch(),
-            Self::MissingLocalRoles { .. } | Self::RestoreImpossible { .. } => Dispatch::NotSent,
+            Self::MissingLocalRoles { .. }
+            | Self::RestoreImpossible { .. }
+            | Self::PortalNotInRelease { .. } => Dispatch::NotSent,
             _ => Dispatch::Answered,
         }
     }

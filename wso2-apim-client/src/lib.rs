@@ -23,6 +23,25 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! Behaviour that differs between APIM releases (portal service-provider names, the endpoints
+//! that create them, consent switches, how the identity provider asks for scopes) comes from
+//! [`version::ApimCapabilities`]; give it once with
+//! [`ApimClient::with_capabilities`]:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wso2_apim_client::Error> {
+//! use wso2_apim_client::ApimClient;
+//! use wso2_apim_client::version::{ApimCapabilities, ServerVersion};
+//!
+//! let apim = ApimClient::builder("https://apim.example.com:9443")
+//!     .credentials("admin", "admin")
+//!     .build::<ApimClient>()?
+//!     .with_capabilities(ApimCapabilities::of(ServerVersion::apim(3, 0)));
+//! // Reads `admin_admin_publisher` only, and calls only APIM 3.0's registration endpoint.
+//! let publisher = apim.portals().ensure(wso2_apim_client::portals::Portal::Publisher).await?;
+//! # let _ = publisher; Ok(()) }
+//! ```
 
 mod error;
 pub mod idp;
@@ -42,6 +61,7 @@ use wso2_is_client::carbon::CarbonClient;
 pub struct ApimClient {
     core: CarbonClient,
     portal_names: portals::PortalNames,
+    capabilities: Option<version::ApimCapabilities>,
 }
 
 impl ApimClient {
@@ -77,9 +97,26 @@ impl ApimClient {
         wso2_is_client::users::Users::new(&self.core)
     }
 
-    /// The portal service providers.
+    /// The same client, working as the release `caps` describes: its handlers use that
+    /// release's portal names, registration endpoints and consent switches
+    /// ([`Portals::for_version`](portals::Portals::for_version)).
+    pub fn with_capabilities(mut self, caps: version::ApimCapabilities) -> Self {
+        self.capabilities = Some(caps);
+        self
+    }
+
+    /// The release this client works for, if it was given.
+    pub fn capabilities(&self) -> Option<&version::ApimCapabilities> {
+        self.capabilities.as_ref()
+    }
+
+    /// The portal service providers (for this client's release, when it was given).
     pub fn portals(&self) -> portals::Portals<'_> {
-        portals::Portals::with_names(&self.core, self.portal_names.clone())
+        let portals = portals::Portals::with_names(&self.core, self.portal_names.clone());
+        match self.capabilities {
+            Some(caps) => portals.for_version(caps),
+            None => portals,
+        }
     }
 
     /// The names under which the portal service providers were found (or were fixed in advance
@@ -94,6 +131,7 @@ impl FromCarbon for ApimClient {
         Self {
             core,
             portal_names: portals::PortalNames::default(),
+            capabilities: None,
         }
     }
 }

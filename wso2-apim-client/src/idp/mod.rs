@@ -3,17 +3,27 @@
 //! it back (APIM has been seen answering `addIdP` with HTTP 500 after storing the identity
 //! provider).
 //!
+//! How the identity provider asks IS for scopes differs per APIM release
+//! ([`OidcIdp::release`] with [`OidcIdp::request_scopes`]): the `Scopes` property from APIM 4.3,
+//! `commonAuthQueryParams` before, encoded as that release's authenticator needs.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), wso2_apim_client::Error> {
 //! use wso2_apim_client::ApimClient;
 //! use wso2_apim_client::idp::{OidcIdp, commonauth_url};
+//! use wso2_apim_client::version::{ApimCapabilities, ServerVersion};
+//! use wso2_is_client::version::IsCapabilities;
 //! use wso2_is_client::{IdpName, RoleName};
 //!
 //! let apim: ApimClient = ApimClient::builder("https://apim.example.com:9443")
 //!     .credentials("admin", "admin")
 //!     .build()?;
 //! let is = url::Url::parse("https://is.example.com:9444/").unwrap();
+//! let is_release = IsCapabilities::of(ServerVersion::is(7, 1));
 //! let idp = OidcIdp::new(IdpName::new("wso2-is")?, "client-id", "client-secret")
+//!     .release(&ApimCapabilities::of(ServerVersion::apim(4, 2)))
+//!     // `scope=openid groups` in commonAuthQueryParams, as APIM 4.2 needs it
+//!     .request_scopes(is_release.role_scope.requested_scopes())
 //!     .endpoints_of_is(&is, &is)
 //!     .callback_url(commonauth_url(apim.core().base_url(), None))
 //!     .map_role("publisher_role", RoleName::new("Internal/publisher")?)
@@ -27,12 +37,13 @@ use std::collections::BTreeSet;
 use secrecy::SecretString;
 use url::Url;
 use wso2_is_client::carbon::CarbonClient;
-use wso2_is_client::idp::{IdentityProviders, OIDC_GROUPS_CLAIM, OidcAuthenticator};
+use wso2_is_client::idp::{IdentityProviders, OIDC_GROUPS_CLAIM, OidcAuthenticator, oidc_keys};
 use wso2_is_client::model::{IdentityProvider, JustInTimeProvisioningConfig};
 use wso2_is_client::{Dispatch, IdpName, RoleName, Secret};
 
 use crate::error::{Error, Result};
 use crate::roles::LocalRoles;
+use crate::version::{ApimCapabilities, KnownDefect};
 
 // The local claim APIM maps roles to.
 pub use wso2_is_client::idp::LOCAL_ROLE_CLAIM;
@@ -76,14 +87,19 @@ pub struct OidcIdp {
     role_claim: String,
     query_params: Option<String>,
     scopes: Option<String>,
+    release: Option<ApimCapabilities>,
+    request_scopes: Option<String>,
     mappings: Vec<(String, RoleName)>,
 }
 
 impl OidcIdp {
     /// An identity provider named `name` using the OAuth client `client_id`/`client_secret`
     /// registered on IS. Defaults: credentials sent in the Basic header only
-    /// (`IsBasicAuthEnabled=true`), subject from `sub`, provision silently into `PRIMARY`, roles
-    /// from the `groups` claim.
+    /// (`IsBasicAuthEnabled=true`: IS's MutualTLS client authenticator then does not engage, so
+    /// no "more than one authentication method" refusal), subject from `sub`, provision
+    /// silently into `PRIMARY` (without a provisioning user store the login fails after
+    /// authentication), roles from the `groups` claim mapped to
+    /// `http://wso2.org/claims/role` with role claim URI `groups`.
     pub fn new(
         name: IdpName,
         client_id: impl Into<String>,
@@ -106,6 +122,8 @@ impl OidcIdp {
             role_claim: OIDC_GROUPS_CLAIM.to_owned(),
             query_params: None,
             scopes: None,
+            release: None,
+            request_scopes: None,
             mappings: Vec::new(),
         }
     }
@@ -132,7 +150,10 @@ impl OidcIdp {
         self
     }
 
-    /// The userinfo endpoint (server to server); optional.
+    /// The userinfo endpoint (server to server). Set by
+    /// [`endpoints_of_is`](Self::endpoints_of_is); required on releases with
+    /// [`KnownDefect::RolesAsOneString`] (userinfo claims override the id_token's mis-rendered
+    /// roles there).
     pub fn userinfo_url(mut self, url: impl Into<String>) -> Self {
         self.userinfo_url = Some(url.into());
         self
@@ -188,16 +209,38 @@ impl OidcIdp {
         self
     }
 
-    /// Extra query parameters of the authorize request (`commonAuthQueryParams`), e.g.
-    /// `scope=openid groups`.
+    /// Extra query parameters of the authorize request (`commonAuthQueryParams`), stored as
+    /// given, e.g. `prompt=login`. For the scopes, prefer [`request_scopes`](Self::request_scopes),
+    /// which encodes them as the release needs.
     pub fn query_params(mut self, params: impl Into<String>) -> Self {
         self.query_params = Some(params.into());
         self
     }
 
-    /// The `Scopes` property, read by newer authenticator versions (IS 7 / APIM 4).
+    /// The `Scopes` property as given (read by outbound OIDC 5.11.1 and later: APIM 4.3+).
+    /// Prefer [`request_scopes`](Self::request_scopes).
     pub fn scopes(mut self, scopes: impl Into<String>) -> Self {
         self.scopes = Some(scopes.into());
+        self
+    }
+
+    /// The APIM release the identity provider is for: decides how
+    /// [`request_scopes`](Self::request_scopes) is written
+    /// ([`ApimCapabilities::scope_property`]), and refuses settings a known defect of the
+    /// release breaks ([`ApimCapabilities::known_defects`]).
+    pub fn release(mut self, caps: &ApimCapabilities) -> Self {
+        self.release = Some(*caps);
+        self
+    }
+
+    /// The scopes APIM requests from IS, space-separated: what the IS release needs for the
+    /// role claim (`IsCapabilities::role_scope.requested_scopes()`: `openid` up to IS 6.0,
+    /// `openid groups` from 6.1). Written as the release says (needs
+    /// [`release`](Self::release)): `Scopes = openid groups` on APIM 4.3+,
+    /// `commonAuthQueryParams = scope=openid groups` on 4.0-4.2 and `scope=openid%20groups` on
+    /// 3.0-3.2, joined to [`query_params`](Self::query_params) with `&`.
+    pub fn request_scopes(mut self, scopes: impl Into<String>) -> Self {
+        self.request_scopes = Some(scopes.into());
         self
     }
 
@@ -245,6 +288,24 @@ impl OidcIdp {
             }
         }
 
+        if let Some(caps) = &self.release {
+            for defect in caps.known_defects {
+                match defect {
+                    KnownDefect::RolesAsOneString if self.userinfo_url.is_none() => {
+                        return Err(Error::invalid(
+                            "userinfo_url",
+                            format!("is required on {}: {}", caps.version, defect.describe()),
+                        ));
+                    }
+                    KnownDefect::RolesAsOneString => {}
+                }
+            }
+        }
+        if let Some(u) = &self.userinfo_url {
+            need("userinfo_url", &Some(u.clone()))?;
+        }
+        let (query_params, scopes) = self.scope_settings()?;
+
         let mut oidc = OidcAuthenticator::new()
             .with_client_id(&self.client_id)
             .with_client_secret(self.client_secret.clone())
@@ -259,10 +320,10 @@ impl OidcIdp {
         if let Some(u) = &self.logout_url {
             oidc = oidc.with_logout_url(u);
         }
-        if let Some(q) = &self.query_params {
+        if let Some(q) = query_params {
             oidc = oidc.with_common_auth_query_params(q);
         }
-        if let Some(s) = &self.scopes {
+        if let Some(s) = scopes {
             oidc = oidc.with_scopes(s);
         }
         let mut idp = IdentityProvider::named(&self.name);
@@ -289,8 +350,72 @@ impl OidcIdp {
     }
 }
 
+impl OidcIdp {
+    /// `commonAuthQueryParams` and `Scopes` as they will be written: the ones given, with the
+    /// [`request_scopes`](Self::request_scopes) put where the release reads them.
+    fn scope_settings(&self) -> Result<(Option<String>, Option<String>)> {
+        let mut query = self.query_params.clone().filter(|q| !q.trim().is_empty());
+        let mut scopes = self.scopes.clone().filter(|s| !s.trim().is_empty());
+        let Some(wanted) = &self.request_scopes else {
+            return Ok((query, scopes));
+        };
+        let caps = self.release.ok_or_else(|| {
+            Error::invalid(
+                "request_scopes",
+                "needs the APIM release (OidcIdp::release): the scopes go into Scopes on APIM \
+                 4.3 and later and into commonAuthQueryParams before, encoded differently",
+            )
+        })?;
+        let tokens: Vec<&str> = wanted.split_whitespace().collect();
+        if tokens.is_empty() {
+            return Err(Error::invalid("request_scopes", "is empty"));
+        }
+        // RFC 6749 scope tokens, less what would break the query string the authenticator
+        // builds (`&`, `=`, `%`, `+`, `#`).
+        if let Some(bad) = tokens.iter().find(|t| {
+            !t.bytes().all(|b| {
+                b.is_ascii_graphic()
+                    && !matches!(b, b'"' | b'\\' | b'&' | b'=' | b'%' | b'+' | b'#')
+            })
+        }) {
+            return Err(Error::invalid(
+                "request_scopes",
+                format!("{bad:?} is not a scope token"),
+            ));
+        }
+        let property = caps.scope_property(&tokens.join(" "));
+        if property.key == oidc_keys::SCOPES {
+            if scopes.is_some() {
+                return Err(Error::invalid(
+                    "request_scopes",
+                    "the Scopes property is also given (scopes); give one of them",
+                ));
+            }
+            scopes = Some(property.value);
+        } else {
+            let given_scope = query.as_deref().is_some_and(|q| {
+                q.split('&')
+                    .any(|p| p.split('=').next().is_some_and(|k| k.trim() == "scope"))
+            });
+            if given_scope {
+                return Err(Error::invalid(
+                    "request_scopes",
+                    "query_params also has a scope parameter; give one of them",
+                ));
+            }
+            query = Some(match query {
+                Some(q) => format!("{}&{}", q.trim_end_matches('&'), property.value),
+                None => property.value,
+            });
+        }
+        Ok((query, scopes))
+    }
+}
+
 /// What differs between the identity provider sent and the one read back, if anything that
-/// matters: enablement, the OIDC authenticator's settings, role mappings and the role claim.
+/// matters: enablement, every OIDC authenticator property sent (the scope property included),
+/// the client secret, role mappings, the role claim URI, the claim mappings sent (`groups` ->
+/// `http://wso2.org/claims/role`) and just-in-time provisioning (enabled, user store).
 pub fn difference(sent: &IdentityProvider, read: &IdentityProvider) -> Option<String> {
     if read.enable != Some(true) && sent.enable == Some(true) {
         return Some("it is disabled".into());
@@ -326,6 +451,44 @@ pub fn difference(sent: &IdentityProvider, read: &IdentityProvider) -> Option<St
     }
     if sent.role_claim_uri() != read.role_claim_uri() {
         return Some("the role claim URI differs".into());
+    }
+    let claim_pairs = |idp: &IdentityProvider| -> BTreeSet<(Option<String>, Option<String>)> {
+        idp.claim_config
+            .iter()
+            .flat_map(|c| c.claim_mappings.iter())
+            .map(|m| {
+                let uri = |c: &Option<wso2_is_client::model::Claim>| {
+                    c.as_ref().and_then(|c| c.claim_uri.clone())
+                };
+                (uri(&m.remote_claim), uri(&m.local_claim))
+            })
+            .collect()
+    };
+    let read_claims = claim_pairs(read);
+    if let Some((remote, local)) = claim_pairs(sent)
+        .into_iter()
+        .find(|pair| !read_claims.contains(pair))
+    {
+        return Some(format!(
+            "the claim mapping {} -> {} is missing",
+            remote.unwrap_or_default(),
+            local.unwrap_or_default()
+        ));
+    }
+    if let Some(jit) = &sent.just_in_time_provisioning_config {
+        let read_jit = read.just_in_time_provisioning_config.as_ref();
+        let enabled = |j: Option<&JustInTimeProvisioningConfig>| {
+            j.and_then(|j| j.provisioning_enabled).unwrap_or(false)
+        };
+        if enabled(Some(jit)) != enabled(read_jit) {
+            return Some("just-in-time provisioning differs".into());
+        }
+        if enabled(Some(jit))
+            && jit.provisioning_user_store.as_deref()
+                != read_jit.and_then(|j| j.provisioning_user_store.as_deref())
+        {
+            return Some("the provisioning user store differs".into());
+        }
     }
     None
 }

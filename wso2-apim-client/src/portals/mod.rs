@@ -4,6 +4,11 @@
 //! dynamic client registration) when the portal's login endpoint is first hit. [`Portals::ensure`]
 //! does what a first browser visit does, then polls `getApplication` with a bounded backoff.
 //!
+//! The names of those service providers, the endpoints that bring them into being and the
+//! consent switches differ per APIM release: give the handler the release's
+//! [`ApimCapabilities`] ([`Portals::for_version`], or `ApimClient::with_capabilities`) and it
+//! uses exactly that release's; without them it tries every name and trigger any release used.
+//!
 //! Switching a portal to federated login is the dangerous half of the federation: a portal
 //! switched to a broken identity provider locks every user out. So the switch is always paired
 //! with a [`PortalSnapshot`] taken just before, and [`Portals::restore`] puts the service
@@ -44,6 +49,7 @@ use wso2_is_client::model::{
 use wso2_is_client::{ApplicationName, IdpName};
 
 use crate::error::{Error, Result};
+use crate::version::ApimCapabilities;
 
 /// One of APIM's portals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -83,11 +89,7 @@ impl Portal {
     /// The owner part is the admin user without its tenant domain, `/` replaced by `_` and `@`
     /// by `-AT-`, as carbon-apimgt writes it.
     pub fn candidate_names(self, admin_user: &str) -> Vec<String> {
-        let owner = admin_user
-            .rsplit_once('@')
-            .map_or(admin_user, |(u, _)| u)
-            .replace('/', "_")
-            .replace('@', "-AT-");
+        let owner = owner_part(admin_user);
         match self {
             Self::Publisher => vec![
                 "apim_publisher".to_owned(),
@@ -112,11 +114,12 @@ impl Portal {
         }
     }
 
-    /// The endpoints whose first use makes APIM register the portal's service provider: the
-    /// Publisher and Admin portal log in at `/services/auth/login`; the Developer Portal reads
-    /// `/services/configs` (the only one APIM 3.0 maps for it; later versions also log in at
-    /// `/services/auth/login`, which is called too). Their answers (a redirect to the authorize
-    /// endpoint) are ignored: the poll of `getApplication` decides.
+    /// The endpoints whose first use makes some APIM release register the portal's service
+    /// provider, for a server whose release is not known: the Publisher and Admin portal log in
+    /// at `/services/auth/login`; the Developer Portal reads `/services/configs`, and
+    /// `/services/auth/login` is called too in case a build maps it. Their answers (a redirect
+    /// to the authorize endpoint) are ignored: the poll of `getApplication` decides. For a
+    /// known release, [`ApimCapabilities::registration_paths`] gives exactly its endpoints.
     pub fn registration_paths(self) -> Vec<String> {
         let c = self.context();
         match self {
@@ -127,6 +130,17 @@ impl Portal {
             Self::Publisher | Self::AdminPortal => vec![format!("{c}/services/auth/login")],
         }
     }
+}
+
+/// The owner part of APIM 3.0's portal service-provider names (`{owner}_admin_publisher`): the
+/// admin user without its tenant domain, `/` replaced by `_` and `@` by `-AT-`, as carbon-apimgt
+/// writes it.
+pub(crate) fn owner_part(admin_user: &str) -> String {
+    admin_user
+        .rsplit_once('@')
+        .map_or(admin_user, |(u, _)| u)
+        .replace('/', "_")
+        .replace('@', "-AT-")
 }
 
 impl fmt::Display for Portal {
@@ -206,11 +220,14 @@ pub struct SwitchOptions {
     /// "Assert identity using mapped local subject identifier" (`alwaysSendMappedLocalSubjectId`):
     /// required for scopes and role mapping of provisioned federated users. Default `true`.
     pub assert_identity_using_mapped_local_subject: bool,
-    /// Ask the server to skip the consent page after a federated login. Written as the service
-    /// provider property `skipConsent` (how IS 5.10+ stores it); IS 5.9 / APIM 3.0 have no
-    /// per-application consent switch (consent is a server setting there), so on them this is
-    /// stored but inert. Default `true`.
+    /// Skip the consent page after a federated login (without it the login stops at
+    /// `oauth2_consent.do`). What is written depends on the release (see [`federated_for`]):
+    /// `skipConsent` on APIM 3.1 and later; nothing on APIM 3.0, which has no
+    /// per-application consent switch (consent is a server setting there). Default `true`.
     pub skip_consent: bool,
+    /// Skip the consent page at logout (`skipLogoutConsent`, APIM 3.1 and later; nothing is
+    /// written on 3.0 or when the release is not known). Default `true`.
+    pub skip_logout_consent: bool,
     /// Keep the local username/password login as a second option in the same step (a
     /// multi-option step, `authenticationType = flow`) as a break-glass path.
     ///
@@ -227,6 +244,7 @@ impl Default for SwitchOptions {
         Self {
             assert_identity_using_mapped_local_subject: true,
             skip_consent: true,
+            skip_logout_consent: true,
             local_login_fallback: false,
             authenticator: OIDC_AUTHENTICATOR.to_owned(),
         }
@@ -235,16 +253,101 @@ impl Default for SwitchOptions {
 
 /// The OIDC federated authenticator's name.
 pub const OIDC_AUTHENTICATOR: &str = "OpenIDConnectAuthenticator";
-/// The service provider property that asks IS 5.10+ to skip consent.
+/// The service provider property under which the identity framework (5.17 and later: APIM 3.1+,
+/// IS 5.10+) stores `LocalAndOutboundAuthenticationConfig.skipConsent`, and which
+/// `getApplication` returns among `spProperties`.
 pub const SKIP_CONSENT_PROPERTY: &str = "skipConsent";
+/// The service provider property under which the identity framework stores
+/// `LocalAndOutboundAuthenticationConfig.skipLogoutConsent` (APIM 3.1+).
+pub const SKIP_LOGOUT_CONSENT_PROPERTY: &str = "skipLogoutConsent";
 
-/// `sp` switched to federated authentication through `idp` (pure; nothing is sent).
+/// What a switch writes for the consent pages, by what is known of the release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Consent {
+    /// Release not known: the `skipConsent` property only (the behaviour before releases were
+    /// told apart; inert on 3.0, rebuilt from the field by 3.1+).
+    Unknown,
+    /// No per-application consent switch (APIM 3.0): nothing is written or checked.
+    NoSwitch,
+    /// `skipConsent` / `skipLogoutConsent` of `LocalAndOutboundAuthenticationConfig` (APIM 3.1+).
+    Fields { logout: bool },
+}
+
+impl Consent {
+    fn of(caps: Option<&ApimCapabilities>) -> Self {
+        match caps {
+            None => Self::Unknown,
+            Some(c) if !c.skip_consent => Self::NoSwitch,
+            Some(c) => Self::Fields {
+                logout: c.skip_logout_consent,
+            },
+        }
+    }
+
+    /// The service provider properties (name, display name) that hold the switches asked for.
+    fn properties(self, options: &SwitchOptions) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        match self {
+            Self::NoSwitch => {}
+            Self::Unknown => {
+                if options.skip_consent {
+                    out.push((SKIP_CONSENT_PROPERTY, "Skip Consent"));
+                }
+            }
+            Self::Fields { logout } => {
+                if options.skip_consent {
+                    out.push((SKIP_CONSENT_PROPERTY, "Skip Consent"));
+                }
+                if logout && options.skip_logout_consent {
+                    out.push((SKIP_LOGOUT_CONSENT_PROPERTY, "Skip Logout Consent"));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `sp` switched to federated authentication through `idp`, for a server whose release is not
+/// known (pure; nothing is sent). Prefer [`federated_for`].
 ///
 /// Without a fallback: `authenticationType = federated` with exactly one step holding exactly one
 /// federated identity provider and no local authenticator, as the server demands. With the
 /// fallback: `authenticationType = flow` with one step offering the identity provider and the
-/// local basic authenticator. Every other field is kept as it was.
+/// local basic authenticator. Every other field is kept as it was. Consent: the `skipConsent`
+/// service provider property, as before releases were told apart.
 pub fn federated(sp: &ServiceProvider, idp: &IdpName, options: &SwitchOptions) -> ServiceProvider {
+    switched(sp, idp, options, Consent::of(None))
+}
+
+/// `sp` switched to federated authentication through `idp` on the release `caps` describes
+/// (pure; nothing is sent): as [`federated`], with the consent switches of that release.
+///
+/// * APIM 3.0 (framework 5.14.97) has no per-application consent switch: nothing is written
+///   for consent (a `skipConsent` property would be stored and never read).
+/// * APIM 3.1 and later have `skipConsent` and `skipLogoutConsent` in
+///   `LocalAndOutboundAuthenticationConfig`. The framework stores them as the service provider
+///   properties of the same names, rebuilt from the fields at every `updateApplication`
+///   (`ApplicationDAOImpl.updateConfigurationsAsServiceProperties`), and `getApplication`
+///   returns them among `spProperties`. So the fields decide; the properties are how a read
+///   shows them. The identity client's `LocalAndOutboundAuthenticationConfig` does not carry
+///   the two fields yet: until it does, the switch writes the properties (what the simulator
+///   stores, and what the real server reports), and a real 3.1+ server keeps the consent
+///   pages; [`is_switched_for`] then says so on the read-back.
+pub fn federated_for(
+    caps: &ApimCapabilities,
+    sp: &ServiceProvider,
+    idp: &IdpName,
+    options: &SwitchOptions,
+) -> ServiceProvider {
+    switched(sp, idp, options, Consent::of(Some(caps)))
+}
+
+fn switched(
+    sp: &ServiceProvider,
+    idp: &IdpName,
+    options: &SwitchOptions,
+    consent: Consent,
+) -> ServiceProvider {
     let mut out = sp.clone();
     let mut authenticator = FederatedAuthenticatorConfig::default();
     authenticator.name = Some(options.authenticator.clone());
@@ -287,23 +390,27 @@ pub fn federated(sp: &ServiceProvider, idp: &IdpName, options: &SwitchOptions) -
             .get_or_insert_with(Default::default)
             .always_send_mapped_local_subject_id = Some(true);
     }
-    if options.skip_consent {
-        match out
-            .sp_properties
-            .iter_mut()
-            .find(|p| p.name.as_deref() == Some(SKIP_CONSENT_PROPERTY))
-        {
-            Some(p) => p.value = Some("true".to_owned()),
-            None => {
-                let mut p = ServiceProviderProperty::default();
-                p.name = Some(SKIP_CONSENT_PROPERTY.to_owned());
-                p.display_name = Some("Skip Consent".to_owned());
-                p.value = Some("true".to_owned());
-                out.sp_properties.push(p);
-            }
-        }
+    for (name, display) in consent.properties(options) {
+        set_property(&mut out, name, display, "true");
     }
     out
+}
+
+fn set_property(sp: &mut ServiceProvider, name: &str, display: &str, value: &str) {
+    match sp
+        .sp_properties
+        .iter_mut()
+        .find(|p| p.name.as_deref() == Some(name))
+    {
+        Some(p) => p.value = Some(value.to_owned()),
+        None => {
+            let mut p = ServiceProviderProperty::default();
+            p.name = Some(name.to_owned());
+            p.display_name = Some(display.to_owned());
+            p.value = Some(value.to_owned());
+            sp.sp_properties.push(p);
+        }
+    }
 }
 
 /// Whether `sp` authenticates through `idp` the way [`federated`] sets it up.
@@ -328,11 +435,32 @@ pub fn is_federated_through(sp: &ServiceProvider, idp: &IdpName) -> bool {
             .any(|p| p.identity_provider_name.as_deref() == Some(idp.as_str()))
 }
 
-/// Whether `sp` is already switched as [`federated`] would switch it, compared by meaning (the
-/// server echoes the step's identity provider with more fields than were sent): the
-/// authentication type, one step offering exactly `idp` (and the basic authenticator only with
-/// the fallback), and the subject and consent options.
+/// Whether `sp` is already switched as [`federated`] would switch it (release not known),
+/// compared by meaning (the server echoes the step's identity provider with more fields than
+/// were sent): the authentication type, one step offering exactly `idp` (and the basic
+/// authenticator only with the fallback), and the subject and consent options.
 pub fn is_switched(sp: &ServiceProvider, idp: &IdpName, options: &SwitchOptions) -> bool {
+    switched_already(sp, idp, options, Consent::of(None))
+}
+
+/// Whether `sp` is already switched as [`federated_for`] would switch it on the release `caps`
+/// describes. The consent switches are read from the service provider properties the framework
+/// keeps them in (on 3.0, where there are none, they are not checked).
+pub fn is_switched_for(
+    caps: &ApimCapabilities,
+    sp: &ServiceProvider,
+    idp: &IdpName,
+    options: &SwitchOptions,
+) -> bool {
+    switched_already(sp, idp, options, Consent::of(Some(caps)))
+}
+
+fn switched_already(
+    sp: &ServiceProvider,
+    idp: &IdpName,
+    options: &SwitchOptions,
+    consent: Consent,
+) -> bool {
     let Some(auth) = sp.local_and_out_bound_authentication_config.as_ref() else {
         return false;
     };
@@ -382,14 +510,11 @@ pub fn is_switched(sp: &ServiceProvider, idp: &IdpName, options: &SwitchOptions)
     {
         return false;
     }
-    if options.skip_consent
-        && !sp.sp_properties.iter().any(|p| {
-            p.name.as_deref() == Some(SKIP_CONSENT_PROPERTY) && p.value.as_deref() == Some("true")
-        })
-    {
-        return false;
-    }
-    true
+    consent.properties(options).into_iter().all(|(name, _)| {
+        sp.sp_properties
+            .iter()
+            .any(|p| p.name.as_deref() == Some(name) && p.value.as_deref() == Some("true"))
+    })
 }
 
 /// `snapshot`'s service provider, ready to send: the id is the live one, and secrets withheld
@@ -439,6 +564,7 @@ pub struct Portals<'c> {
     client: &'c CarbonClient,
     poll: PollPolicy,
     names: PortalNames,
+    caps: Option<ApimCapabilities>,
 }
 
 impl<'c> Portals<'c> {
@@ -453,6 +579,7 @@ impl<'c> Portals<'c> {
             client,
             poll: PollPolicy::default(),
             names,
+            caps: None,
         }
     }
 
@@ -462,46 +589,148 @@ impl<'c> Portals<'c> {
         self
     }
 
+    /// Works as the release `caps` describes: the release's service-provider names only (a
+    /// portal without one there, such as the Admin portal before 3.2, is
+    /// [`Error::PortalNotInRelease`] before any request), the release's registration endpoints,
+    /// and the release's consent switches ([`federated_for`]). A name fixed in the shared cache
+    /// ([`PortalNames::fix`]) still comes first.
+    pub fn for_version(mut self, caps: ApimCapabilities) -> Self {
+        self.caps = Some(caps);
+        self
+    }
+
+    /// The release this handler works for, if it was given.
+    pub fn capabilities(&self) -> Option<&ApimCapabilities> {
+        self.caps.as_ref()
+    }
+
     fn apps(&self) -> Applications<'c> {
         Applications::new(self.client)
     }
 
-    /// The portal's service provider, if it exists. Its name is the one found before, or the
-    /// first of [`Portal::candidate_names`] that exists (one read per name tried).
-    pub async fn get(&self, portal: Portal) -> Result<Option<ServiceProvider>> {
-        if let Some(name) = self.names.known(portal) {
-            return Ok(self.apps().get(&ApplicationName::new(name)?).await?);
+    fn not_in_release(&self, portal: Portal) -> Error {
+        match &self.caps {
+            Some(c) => Error::PortalNotInRelease {
+                portal,
+                version: c.version,
+            },
+            None => Error::PortalMissing { portal },
         }
-        for name in portal.candidate_names(self.client.username()) {
-            let Ok(checked) = ApplicationName::new(name.as_str()) else {
-                continue;
-            };
-            if let Some(sp) = self.apps().get(&checked).await? {
-                self.names.fix(portal, name);
+    }
+
+    /// The portals this handler deals with: those with a service provider on the release, or
+    /// all three when the release is not known.
+    pub fn portals(&self) -> Vec<Portal> {
+        self.caps
+            .as_ref()
+            .map_or_else(|| Portal::ALL.to_vec(), ApimCapabilities::portals)
+    }
+
+    /// The names under which the portal's service provider is looked for, in order of
+    /// preference: the name found (or fixed) before; else the release's name; else, the release
+    /// not being known, every [`Portal::candidate_names`] (newest first). Each is one
+    /// `getApplication` read; a caller that plans in one round sends them together and hands
+    /// the answers to [`found`](Self::found). Nothing is sent here.
+    pub fn lookup_names(&self, portal: Portal) -> Result<Vec<ApplicationName>> {
+        if let Some(name) = self.names.known(portal) {
+            return Ok(vec![ApplicationName::new(name)?]);
+        }
+        if let Some(caps) = &self.caps {
+            let name = caps
+                .portal_names
+                .name(portal, self.client.username())
+                .ok_or_else(|| self.not_in_release(portal))?;
+            return Ok(vec![ApplicationName::new(name)?]);
+        }
+        Ok(portal
+            .candidate_names(self.client.username())
+            .into_iter()
+            .filter_map(|n| ApplicationName::new(n).ok())
+            .collect())
+    }
+
+    /// The portal's service provider among the answers to the reads of
+    /// [`lookup_names`](Self::lookup_names), given in that order: the first that exists. Its
+    /// name is remembered, so later reads go straight to it.
+    pub fn found(
+        &self,
+        portal: Portal,
+        reads: impl IntoIterator<Item = (ApplicationName, Option<ServiceProvider>)>,
+    ) -> Option<ServiceProvider> {
+        let (name, sp) = reads
+            .into_iter()
+            .find_map(|(name, sp)| sp.map(|sp| (name, sp)))?;
+        self.names.fix(portal, name.as_str());
+        Some(sp)
+    }
+
+    /// The portal's service provider, if it exists: one read when its name is known (found
+    /// before, or given by the release), else the [`Portal::candidate_names`] read one after
+    /// the other, newest first, until one exists (one request in flight at a time, so a caller
+    /// holding one slot of a concurrency limit stays within it). To read every candidate in
+    /// one round, use [`get_in_one_round`](Self::get_in_one_round), or send
+    /// [`lookup_names`](Self::lookup_names)' reads yourself.
+    pub async fn get(&self, portal: Portal) -> Result<Option<ServiceProvider>> {
+        for name in self.lookup_names(portal)? {
+            if let Some(sp) = self.apps().get(&name).await? {
+                self.names.fix(portal, name.as_str());
                 return Ok(Some(sp));
             }
         }
         Ok(None)
     }
 
-    /// Which portals' service providers exist now (reads only).
+    /// As [`get`](Self::get), with every name of [`lookup_names`](Self::lookup_names) read at
+    /// once (one round; up to three requests in flight when the release is not known).
+    pub async fn get_in_one_round(&self, portal: Portal) -> Result<Option<ServiceProvider>> {
+        let names = self.lookup_names(portal)?;
+        let apps = self.apps();
+        let answers = futures_util::future::join_all(names.iter().map(|name| apps.get(name))).await;
+        let mut reads = Vec::with_capacity(names.len());
+        for (name, answer) in names.into_iter().zip(answers) {
+            reads.push((name, answer?));
+        }
+        Ok(self.found(portal, reads))
+    }
+
+    /// Which portals' service providers exist now (reads only, with [`get`](Self::get)): every
+    /// portal of the release, or all three when the release is not known.
     pub async fn find(&self) -> Result<Vec<(Portal, bool)>> {
         let mut out = Vec::with_capacity(3);
-        for portal in Portal::ALL {
+        for portal in self.portals() {
             out.push((portal, self.get(portal).await?.is_some()));
         }
         Ok(out)
     }
 
+    /// The endpoints whose first use brings the portal's service provider into being: the
+    /// release's ([`ApimCapabilities::registration_paths`]), or every one any release used
+    /// ([`Portal::registration_paths`]) when the release is not known.
+    pub fn registration_paths(&self, portal: Portal) -> Result<Vec<String>> {
+        match &self.caps {
+            Some(caps) => {
+                let paths = caps.registration_paths(portal);
+                if paths.is_empty() {
+                    return Err(self.not_in_release(portal));
+                }
+                Ok(paths)
+            }
+            None => Ok(portal.registration_paths()),
+        }
+    }
+
     /// The portal's service provider, bringing it into being first if it does not exist: calls
-    /// the portal's login endpoints as a first browser visit does, then polls `getApplication`
-    /// per the poll policy. Fails with [`Error::PortalUnavailable`] if it never appears.
+    /// the portal's registration endpoints as a first browser visit does, then polls
+    /// `getApplication` per the poll policy. Fails with [`Error::PortalUnavailable`] if it
+    /// never appears, and with [`Error::PortalNotInRelease`] (nothing sent) for a portal the
+    /// release has no service provider for.
     pub async fn ensure(&self, portal: Portal) -> Result<ServiceProvider> {
+        let paths = self.registration_paths(portal)?;
         if let Some(sp) = self.get(portal).await? {
             return Ok(sp);
         }
         tracing::info!(%portal, "portal service provider absent; triggering its registration");
-        for path in portal.registration_paths() {
+        for path in paths {
             let request = RestRequest {
                 operation: "portal registration",
                 method: http::Method::GET,
@@ -527,7 +756,11 @@ impl<'c> Portals<'c> {
         }
         Err(Error::PortalUnavailable {
             portal,
-            tried: portal.candidate_names(self.client.username()),
+            tried: self
+                .lookup_names(portal)?
+                .into_iter()
+                .map(|n| n.as_str().to_owned())
+                .collect(),
             attempts: self.poll.attempts,
             waited: self.poll.total_wait(),
         })
@@ -543,6 +776,28 @@ impl<'c> Portals<'c> {
             portal,
             service_provider: sp,
         })
+    }
+
+    /// `sp` switched through `idp`, as this handler's release switches it ([`federated_for`];
+    /// [`federated`] when the release is not known). Pure; nothing is sent.
+    pub fn federated(
+        &self,
+        sp: &ServiceProvider,
+        idp: &IdpName,
+        options: &SwitchOptions,
+    ) -> ServiceProvider {
+        switched(sp, idp, options, Consent::of(self.caps.as_ref()))
+    }
+
+    /// Whether `sp` is already switched as [`federated`](Self::federated) would switch it
+    /// ([`is_switched_for`] on this handler's release, [`is_switched`] when it is not known).
+    pub fn is_switched(
+        &self,
+        sp: &ServiceProvider,
+        idp: &IdpName,
+        options: &SwitchOptions,
+    ) -> bool {
+        switched_already(sp, idp, options, Consent::of(self.caps.as_ref()))
     }
 
     /// Switches the portal to federated authentication through `idp` (read, modify, write back
@@ -569,10 +824,10 @@ impl<'c> Portals<'c> {
         idp: &IdpName,
         options: &SwitchOptions,
     ) -> Result<ServiceProvider> {
-        if is_switched(current, idp, options) {
+        if self.is_switched(current, idp, options) {
             return Ok(current.clone());
         }
-        let switched = federated(current, idp, options);
+        let switched = self.federated(current, idp, options);
         self.apps().update(&switched).await?;
         Ok(switched)
     }

@@ -32,7 +32,7 @@ pub fn built_idp() -> IdentityProvider {
     .unwrap()
 }
 
-fn idp_return(idp: &IdentityProvider) -> String {
+pub fn idp_return(idp: &IdentityProvider) -> String {
     to_element(idp, ns::MODEL, "return")
         .unwrap()
         .replacen("<model:return", "<ns:return", 1)

@@ -1,4 +1,5 @@
-//! Integration tests of `wso2-apim-client`: one binary, a fresh wiremock server per test.
+//! Integration tests of `wso2-apim-client`: one binary, a fresh wiremock server (or simulated
+//! sandbox) per test.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub, dead_code)]
 
 // Shared with the identity client's tests: fixtures with every WSDL field set, wiremock helpers.
@@ -10,4 +11,6 @@ mod support;
 mod contract;
 mod idp;
 mod portals;
+mod releases;
+mod sim;
 mod util;
