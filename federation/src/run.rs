@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub ignore_journal_binding: bool,
     /// Makes the journal fail after this many records of a run (tests).
     journal_fail_after: Option<u64>,
+    /// Runs every action and undo twice (tests).
+    repeat: crate::engine::Repeat,
 }
 
 impl RunOptions {
@@ -68,6 +70,31 @@ impl RunOptions {
         self
     }
 
+    /// Runs every step's action and every undo twice, the second result counting (steno's
+    /// repeat injection: proves them idempotent against the servers).
+    #[cfg(feature = "test-util")]
+    pub fn repeat(mut self, repeat: crate::engine::Repeat) -> Self {
+        self.repeat = repeat;
+        self
+    }
+
+    fn engine<'r, R: crate::engine::Runner>(
+        &self,
+        runner: &'r R,
+        journal: &'r JournalWriter,
+        limit: usize,
+        run: &str,
+    ) -> Engine<'r, R> {
+        let engine = Engine::new(runner, journal, limit)
+            .with_events(self.events.clone())
+            .with_cancel(self.cancel.clone())
+            .no_rollback(self.no_rollback)
+            .with_run_id(run);
+        #[cfg(feature = "test-util")]
+        let engine = engine.repeat(self.repeat);
+        engine
+    }
+
     fn open_journal(&self, path: &std::path::Path) -> Result<JournalWriter, FederationError> {
         let journal = JournalWriter::open(path)?;
         #[cfg(feature = "test-util")]
@@ -89,7 +116,7 @@ impl std::fmt::Debug for RunOptions {
             .field("no_rollback", &self.no_rollback)
             .field("force", &self.force)
             .field("ignore_journal_binding", &self.ignore_journal_binding)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -409,11 +436,7 @@ impl Federation {
             options.force,
             self.spec.concurrency,
         );
-        let engine = Engine::new(&runner, &journal, self.spec.concurrency)
-            .with_events(options.events.clone())
-            .with_cancel(options.cancel.clone())
-            .no_rollback(options.no_rollback)
-            .with_run_id(run);
+        let engine = options.engine(&runner, &journal, self.spec.concurrency, run);
         let binding_json = serde_json::to_value(&binding)
             .map_err(|e| FederationError::Internal(format!("the binding: {e}")))?;
         let run = engine.apply("apply", &binding_json, &steps).await?;
@@ -512,9 +535,7 @@ impl Federation {
                 options.force,
                 self.spec.concurrency,
             );
-            let engine = Engine::new(&runner, &journal, self.spec.concurrency)
-                .with_events(options.events.clone())
-                .with_run_id(run);
+            let engine = options.engine(&runner, &journal, self.spec.concurrency, &run);
             let binding_json = serde_json::to_value(&binding)
                 .map_err(|e| FederationError::Internal(format!("the binding: {e}")))?;
             let set = match scope {

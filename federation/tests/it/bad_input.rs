@@ -174,7 +174,60 @@ fn spec_cases() -> Vec<SpecCase> {
             build: |sb| seed_builder(sb).concurrency(0),
             expect: &["concurrency: must be at least 1"],
         },
+        // The servers' own rules, and addresses (issue 10, item 8).
+        SpecCase {
+            name: "a service provider name IS 5.x refuses",
+            build: |sb| seed_builder(sb).service_provider("apim/federation"),
+            expect: &["service_provider: \"apim/federation\" breaks IS's service provider name rule"],
+        },
+        SpecCase {
+            name: "a user name the default user store refuses",
+            build: |sb| seed_builder(sb).role("rx").user("ab", "KimPass#1", ["rx"]),
+            expect: &[
+                "users[2].name: \"ab\" breaks the default user store's user name rule",
+                "roles[2]: \"rx\" breaks the default user store's role name rule",
+            ],
+        },
+        SpecCase {
+            name: "an unknown grant type",
+            build: |sb| seed_builder(sb).grant_types(["authorization_code", "client_credential"]),
+            expect: &["service_provider.grant_types[1]: \"client_credential\" is not a grant type IS knows"],
+        },
+        SpecCase {
+            name: "a claim outside the local dialect",
+            build: |sb| seed_builder(sb).request_claim("http://example.com/claims/mail"),
+            expect: &["service_provider.requested_claims[0]: \"http://example.com/claims/mail\" is not a local claim URI"],
+        },
+        SpecCase {
+            name: "plain http for IS allowed only for APIM",
+            build: |sb| {
+                seed_builder(sb)
+                    .allow_http(wso2_federation::engine::Server::Apim, true)
+                    .is_backend_url("http://is.internal:9763")
+            },
+            expect: &["is.backend_url: http://is.internal:9763/ uses plain http", "allow plain http for IS explicitly"],
+        },
+        SpecCase {
+            name: "credentials in an address",
+            build: |sb| seed_builder(sb).apim_public_url("https://bob:pw@apim.example.com"),
+            expect: &["apim.public_url: holds credentials"],
+        },
     ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_allowed_for_a_server_is_warned_about_in_the_plan() {
+    let sb = Sandbox::start().await.unwrap();
+    let fed = seed_builder(&sb)
+        .allow_http(wso2_federation::engine::Server::Is, true)
+        .is_backend_url("http://is.internal:9763")
+        .build()
+        .unwrap();
+    let warning = &fed.spec().warnings;
+    assert!(
+        warning.iter().any(|w| w.contains("client secret") && w.contains("in clear")),
+        "{warning:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,7 +251,7 @@ async fn every_invalid_spec_is_refused_by_the_builder_before_any_request() {
                 failures.push(format!("{}: no {expected:?} in:\n{message}", c.name));
             }
         }
-        for secret in [PUBLISHER_PASSWORD, USER_PASSWORD, "KimPass#1", "pass word"] {
+        for secret in [PUBLISHER_PASSWORD, USER_PASSWORD, "KimPass#1", "pass word", "bob:pw"] {
             if message.contains(secret) {
                 failures.push(format!("{}: the message repeats a password", c.name));
             }

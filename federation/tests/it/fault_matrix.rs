@@ -267,8 +267,10 @@ pub async fn settle(
                     "failed ({e}) and left changes behind:\n{d}"
                 ));
             }
-            // Undoing twice is harmless (a run that failed while planning wrote no journal).
-            if !journal.0.exists() {
+            // Undoing twice is harmless. A run that failed while planning (before any step: no
+            // run report) recorded nothing to roll back; a rollback then would undo the previous
+            // apply, which is not this case.
+            if !journal.0.exists() || e.report().is_none() {
                 return Verdict::CleanSlate;
             }
             // The journal may hold an earlier version's runs (the updating scenario): its

@@ -188,3 +188,38 @@ async fn destroy_restores_the_portals_and_removes_only_what_the_federation_made(
     clean.assert_same(&sb.snapshot());
     let _ = StepId::new("x");
 }
+
+/// Steno's repeat injection against the simulated servers: every action and every undo runs
+/// twice (the second result counts). The apply still lands whole and its second plan is empty;
+/// a failure at the last step still unwinds to the clean slate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_action_and_every_undo_run_twice_change_nothing_more() {
+    let twice = wso2_federation::engine::Repeat {
+        actions: true,
+        undos: true,
+    };
+    let sb = Sandbox::start().await.unwrap();
+    sb.apim().ensure_portal_apps();
+    let clean = sb.snapshot();
+    let journal = TempJournal::new();
+    let fed = seed(&sb, &journal);
+    fed.apply(&journal.options().repeat(twice)).await.unwrap();
+    let plan = fed.plan().await.unwrap();
+    assert!(plan.is_empty(), "{plan}");
+    fed.destroy(&journal.options().repeat(twice)).await.unwrap();
+    clean.assert_same(&sb.snapshot());
+
+    // A failure at the last write: every undo runs twice too.
+    sb.apim().inject(FaultRule::nth(
+        "updateApplication",
+        2,
+        FaultKind::SoapFault {
+            message: "injected at the last step".into(),
+        },
+    ));
+    let err = fed.apply(&journal.options().repeat(twice)).await.unwrap_err();
+    assert!(matches!(err, FederationError::RolledBack { .. }), "{err:?}");
+    sb.clear_faults();
+    clean.assert_same(&sb.snapshot());
+    println!("saga: every action and undo run twice: applied whole, destroyed, unwound: clean slate each time");
+}

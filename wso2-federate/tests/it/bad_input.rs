@@ -28,6 +28,11 @@ impl Workdir {
         std::fs::write(dir.join("not-a-cert.pem"), "just text, no certificate\n").unwrap();
         std::fs::write(dir.join("not-a-plan.json"), r#"{"hello": "world"}"#).unwrap();
         std::fs::write(dir.join("empty-password"), "\n").unwrap();
+        std::fs::write(dir.join("huge-password"), "x".repeat(70 * 1024)).unwrap();
+        // A FIFO nobody writes to: reading it would wait forever.
+        let fifo = dir.join("fifo.pem");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
         Self(dir)
     }
 
@@ -187,6 +192,49 @@ fn case(name: &'static str, edits: Vec<Edit>, expect: &'static [&'static str]) -
 fn cases() -> Vec<Case> {
     use Edit::*;
     let mut cases = vec![
+        case(
+            "a password file that is a device",
+            vec![Replace(
+                "password_env = \"IS_ADMIN_PASSWORD\"",
+                "password_file = \"/dev/zero\"",
+            )],
+            &["is.password: /dev/zero is not a regular file"],
+        ),
+        case(
+            "a CA file that is a FIFO",
+            vec![Replace(r#"ca_pem = "ca.pem""#, r#"ca_pem = "fifo.pem""#)],
+            &["is.ca_pem:", "fifo.pem is not a regular file"],
+        ),
+        case(
+            "a password file too large",
+            vec![Replace(
+                "password_env = \"APIM_ADMIN_PASSWORD\"",
+                "password_file = \"huge-password\"",
+            )],
+            &["apim.password:", "huge-password is 71680 bytes; at most 65536 are read"],
+        ),
+        case(
+            "plain http for IS allowed only under [apim]",
+            vec![
+                Replace(
+                    "[apim]\n",
+                    "[apim]\nallow_http = true\n",
+                ),
+                Replace(
+                    "ca_pem = \"ca.pem\"\n\n[apim]",
+                    "ca_pem = \"ca.pem\"\nbackend_url = \"http://is.internal:9763\"\n\n[apim]",
+                ),
+            ],
+            &["is.backend_url: http://is.internal:9763/ uses plain http"],
+        ),
+        case(
+            "credentials in an address",
+            vec![Replace(
+                "[apim]\n",
+                "[apim]\npublic_url = \"https://bob:pw@apim.example.com\"\n",
+            )],
+            &["apim.public_url: holds credentials"],
+        ),
         case(
             "malformed TOML",
             vec![Append("[is\nurl = ")],
