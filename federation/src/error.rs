@@ -237,13 +237,58 @@ impl FederationError {
         }
     }
 
-    /// Whether a server refused the credentials.
+    /// Whether a server refused the credentials (here, or in the step that failed).
     pub fn is_auth_failure(&self) -> bool {
         match self {
-            Self::Is(e) => e.is_auth_failure(),
             Self::Apim(e) => e.is_auth_failure(),
-            _ => false,
+            _ => self.client_error().is_some_and(|e| e.is_auth_failure()),
         }
+    }
+
+    /// Whether the request that failed reached a server, as the client classified it; `None`
+    /// when the failure did not come from a request (bad settings, a conflict, the journal).
+    /// For a failed step this is its request's dispatch: the run's undo decides the servers'
+    /// state, which [`outcome`](Self::outcome) gives.
+    pub fn dispatch(&self) -> Option<wso2_is_client::Dispatch> {
+        match self {
+            Self::Apim(e) => Some(e.dispatch()),
+            _ => self.client_error().map(wso2_is_client::Error::dispatch),
+        }
+    }
+
+    /// Whether a retry may succeed (a transport failure or a busy server), as the client
+    /// classified the request that failed.
+    pub fn is_retryable(&self) -> bool {
+        self.client_error()
+            .is_some_and(wso2_is_client::Error::is_retryable)
+    }
+
+    /// The client error behind this one, if a request failed: directly, through an APIM
+    /// error, or as the cause of a failed step.
+    pub fn client_error(&self) -> Option<&wso2_is_client::Error> {
+        let first: &(dyn std::error::Error + 'static) = match self {
+            Self::Is(e) => return Some(e),
+            Self::Apim(wso2_apim_client::Error::Client(e)) => return Some(e),
+            Self::RolledBack { source, .. } => source.inner(),
+            Self::RollbackIncomplete {
+                source: Some(source),
+                ..
+            } => source.inner(),
+            _ => return None,
+        };
+        let mut next = Some(first);
+        while let Some(e) = next {
+            if let Some(c) = e.downcast_ref::<wso2_is_client::Error>() {
+                return Some(c);
+            }
+            if let Some(wso2_apim_client::Error::Client(c)) =
+                e.downcast_ref::<wso2_apim_client::Error>()
+            {
+                return Some(c);
+            }
+            next = e.source();
+        }
+        None
     }
 
     /// Which server the failure came from, when it came from one.

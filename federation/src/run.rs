@@ -33,8 +33,10 @@ pub struct RunOptions {
     /// Use a journal whose binding (servers, tenant, marker, settings) differs from the target.
     pub ignore_journal_binding: bool,
     /// Makes the journal fail after this many records of a run (tests).
+    #[cfg(feature = "test-util")]
     journal_fail_after: Option<u64>,
     /// Runs every action and undo twice (tests).
+    #[cfg(feature = "test-util")]
     repeat: crate::engine::Repeat,
 }
 
@@ -102,8 +104,6 @@ impl RunOptions {
             Some(n) => journal.fail_after(n),
             None => journal,
         };
-        #[cfg(not(feature = "test-util"))]
-        let _ = self.journal_fail_after;
         Ok(journal)
     }
 }

@@ -435,6 +435,9 @@ pub struct StepErrorAt {
     pub refused: bool,
 }
 
+/// An undo that failed or refused: its step and why.
+pub type UndoFailure = StepErrorAt;
+
 /// The result of running steps or undoing them.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -447,7 +450,7 @@ pub struct RunReport {
     /// The first failure, if any.
     pub failure: Option<StepErrorAt>,
     /// Every undo that failed or refused.
-    pub undo_failures: Vec<StepErrorAt>,
+    pub undo_failures: Vec<UndoFailure>,
     /// Whether the run was interrupted (a signal) before it finished.
     pub interrupted: bool,
     /// The journal write that failed, if one did: from then on nothing more was written to the

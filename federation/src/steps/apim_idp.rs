@@ -72,17 +72,11 @@ fn set_prop(live: &mut IdentityProvider, desired: &IdentityProvider, key: &str) 
     let Some(wanted) = desired.oidc_authenticator() else {
         return;
     };
-    let wanted_prop = wanted
-        .config()
-        .properties
-        .iter()
-        .find(|p| p.name.as_deref() == Some(key))
-        .cloned();
     let mut auth = live
         .oidc_authenticator()
         .map_or_else(|| wanted.clone().into_config(), |a| a.into_config());
-    auth.properties.retain(|p| p.name.as_deref() != Some(key));
-    auth.properties.extend(wanted_prop);
+    let src = wanted.config().properties.clone();
+    fields::set_named(&mut auth.properties, &src, |p| p.name.as_deref(), key);
     if let Ok(a) = wso2_is_client::idp::OidcAuthenticator::from_config(auth) {
         live.set_oidc_authenticator(a, true);
     }

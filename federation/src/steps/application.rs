@@ -23,7 +23,7 @@ use wso2_is_client::{ApplicationName, ConsumerKey, IsClient, OAuthAppName};
 use super::fields::{self, Field};
 use super::{
     Conflict, Decision, FedRunner, Knowledge, Ownership, PreImage, Prepared, StepFailure,
-    TakenByOthers, WriteOutcome, failed, from_json, intent, to_json, update_or_keep,
+    TakenByOthers, WriteOutcome, failed, failed_pair, from_json, intent, to_json, update_or_keep,
 };
 use crate::Spec;
 use crate::engine::{Action, Effect, StepCtx, StepId};
@@ -477,25 +477,26 @@ async fn update(
     intent(ctx, Action::Update, Some(pre.clone()), Some(post.clone()))?;
     let apps = r.is.applications();
     let oauth_apps = r.is.oauth_apps();
+    let (oauth_writes, sp_writes) = (merged.oauth != live.oauth, merged.sp != live.sp);
     let (a, b) = r
         .both(
             async {
-                if merged.oauth == live.oauth {
-                    Ok(())
-                } else {
+                if oauth_writes {
                     oauth_apps.update(&merged.oauth).await
+                } else {
+                    Ok(())
                 }
             },
             async {
-                if merged.sp == live.sp {
-                    Ok(())
-                } else {
+                if sp_writes {
                     apps.update(&merged.sp).await
+                } else {
+                    Ok(())
                 }
             },
         )
         .await;
-    a.and(b).map_err(failed)?;
+    failed_pair((a, oauth_writes), (b, sp_writes))?;
     Ok(Effect::Updated {
         pre_image: pre,
         post_image: Some(post),

@@ -63,6 +63,36 @@ pub(crate) fn matches<T>(fields: &[Field<T>], live: &T, desired: &T) -> bool {
     diff(fields, live, desired).is_empty()
 }
 
+/// Sets the entry named `key` of a name-keyed list (properties) from `src`: replaced where it
+/// is (the servers keep the order they were given, so a restore writes back the order read),
+/// appended when new, removed when `src` has none; later duplicates of `key` are dropped.
+pub(crate) fn set_named<P: Clone>(
+    list: &mut Vec<P>,
+    src: &[P],
+    name: fn(&P) -> Option<&str>,
+    key: &str,
+) {
+    let mut wanted = src.iter().find(|p| name(p) == Some(key)).cloned();
+    let mut seen = false;
+    list.retain_mut(|p| {
+        if name(p) != Some(key) {
+            return true;
+        }
+        let first = !seen;
+        seen = true;
+        match wanted.take().filter(|_| first) {
+            Some(w) => {
+                *p = w;
+                true
+            }
+            None => false,
+        }
+    });
+    if let Some(w) = wanted.filter(|_| !seen) {
+        list.push(w);
+    }
+}
+
 /// A list shown as one value: `a, b, c`.
 pub(crate) fn list<I, S>(items: I) -> Option<String>
 where
@@ -186,4 +216,30 @@ pub(crate) fn changed_since<T: Clone>(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct P(&'static str, &'static str);
+
+    fn name(p: &P) -> Option<&str> {
+        Some(p.0)
+    }
+
+    #[test]
+    fn set_named_keeps_the_order_read() {
+        let mut l = vec![P("a", "1"), P("b", "2"), P("c", "3")];
+        set_named(&mut l, &[P("b", "9")], name, "b");
+        assert_eq!(l, [P("a", "1"), P("b", "9"), P("c", "3")]);
+        set_named(&mut l, &[], name, "b");
+        assert_eq!(l, [P("a", "1"), P("c", "3")]);
+        set_named(&mut l, &[P("d", "4")], name, "d");
+        assert_eq!(l, [P("a", "1"), P("c", "3"), P("d", "4")]);
+        let mut dup = vec![P("a", "1"), P("a", "2")];
+        set_named(&mut dup, &[P("a", "3")], name, "a");
+        assert_eq!(dup, [P("a", "3")]);
+    }
 }

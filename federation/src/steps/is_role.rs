@@ -146,3 +146,29 @@ pub(super) async fn undo(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_decision_shows_what_changes() {
+        let name = RoleName::new("publisher_role").unwrap();
+        let absent = LiveRole { exists: false };
+        let present = LiveRole { exists: true };
+        let d = decide(&name, &absent, false, false).unwrap();
+        assert_eq!(d.action, PlanAction::Create);
+        assert_eq!(d.diff.len(), 1);
+        assert_eq!(
+            decide(&name, &present, true, false).unwrap().action,
+            PlanAction::NoChange
+        );
+        assert_eq!(
+            decide(&name, &present, false, true).unwrap().action,
+            PlanAction::Adopt
+        );
+        let c = decide(&name, &present, false, false).unwrap_err();
+        assert_eq!(c.kind, ObjectKind::IsRole);
+        assert!(c.reason.contains("adopt = true"), "{}", c.reason);
+    }
+}

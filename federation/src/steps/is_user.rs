@@ -307,3 +307,55 @@ pub(super) async fn undo(
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roles(names: &[&str]) -> Vec<RoleName> {
+        names.iter().map(|n| RoleName::new(*n).unwrap()).collect()
+    }
+
+    #[test]
+    fn each_decision_shows_what_changes() {
+        let name = UserName::new("api_user").unwrap();
+        let wanted = roles(&["a", "b"]);
+        let absent = LiveUser { roles: None };
+        let d = decide(&name, &wanted, &absent, false, false).unwrap();
+        assert_eq!(d.action, PlanAction::Create);
+        let fields: Vec<_> = d.diff.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["roles", "password"]);
+
+        let lacking = LiveUser {
+            roles: Some(vec!["a".into(), "Internal/everyone".into()]),
+        };
+        let d = decide(&name, &wanted, &lacking, true, false).unwrap();
+        assert_eq!(d.action, PlanAction::Update);
+        assert_eq!(d.diff.len(), 1);
+        assert_eq!(d.diff[0].field, "roles");
+        assert_eq!(d.diff[0].before.as_deref(), Some("a"));
+        assert_eq!(d.diff[0].after.as_deref(), Some("a, b"));
+
+        let complete = LiveUser {
+            roles: Some(vec!["b".into(), "a".into()]),
+        };
+        assert_eq!(
+            decide(&name, &wanted, &complete, true, false)
+                .unwrap()
+                .action,
+            PlanAction::NoChange
+        );
+        assert_eq!(
+            decide(&name, &wanted, &complete, false, true)
+                .unwrap()
+                .action,
+            PlanAction::Adopt
+        );
+        let conflict = decide(&name, &wanted, &complete, false, false).unwrap_err();
+        assert!(
+            conflict.reason.contains("adopt = true"),
+            "{}",
+            conflict.reason
+        );
+    }
+}

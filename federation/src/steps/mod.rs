@@ -433,6 +433,40 @@ where
     }
 }
 
+/// Classifies two writes sent at once (each with whether it was sent): clean only when
+/// every failure changed nothing and no other write went through; otherwise unknown, so that
+/// the undo reads back and restores whichever half landed.
+pub(crate) fn failed_pair<E>(
+    first: (Result<(), E>, bool),
+    second: (Result<(), E>, bool),
+) -> Result<(), StepFailure>
+where
+    E: std::error::Error + Send + Sync + 'static + WriteOutcome,
+{
+    let landed = |(r, sent): &(Result<(), E>, bool)| *sent && r.is_ok();
+    let partial = landed(&first) || landed(&second);
+    match (first.0, second.0) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(e), Ok(())) | (Ok(()), Err(e)) => match failed(e) {
+            f if partial => Err(StepFailure {
+                outcome_unknown: true,
+                ..f
+            }),
+            f => Err(f),
+        },
+        (Err(a), Err(b)) => {
+            let b_unknown = !b.changed_nothing();
+            match failed(a) {
+                f if b_unknown => Err(StepFailure {
+                    outcome_unknown: true,
+                    ..f
+                }),
+                f => Err(f),
+            }
+        }
+    }
+}
+
 /// Someone else's object where this federation wanted to create one.
 #[derive(Debug, thiserror::Error)]
 #[error(

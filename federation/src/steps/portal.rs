@@ -119,13 +119,11 @@ pub(crate) const FIELDS: &[Field<ServiceProvider>] = &[
                 .and_then(|p| p.value.clone())
         },
         set: |sp, d| {
-            sp.sp_properties
-                .retain(|p| p.name.as_deref() != Some(SKIP_CONSENT_PROPERTY));
-            sp.sp_properties.extend(
-                d.sp_properties
-                    .iter()
-                    .filter(|p| p.name.as_deref() == Some(SKIP_CONSENT_PROPERTY))
-                    .cloned(),
+            fields::set_named(
+                &mut sp.sp_properties,
+                &d.sp_properties,
+                |p| p.name.as_deref(),
+                SKIP_CONSENT_PROPERTY,
             );
         },
     },
@@ -347,4 +345,91 @@ pub(super) async fn undo(
         .update(&target)
         .await
         .map_err(StepFailure::clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wso2_is_client::model::ServiceProviderProperty;
+
+    fn portal_sp() -> ServiceProvider {
+        ServiceProvider::named(&ApplicationName::new("apim_publisher").unwrap())
+    }
+
+    fn switched(sp: &ServiceProvider) -> ServiceProvider {
+        federated(
+            sp,
+            &IdpName::new("wso2-is").unwrap(),
+            &SwitchOptions::default(),
+        )
+    }
+
+    #[test]
+    fn every_managed_field_shows_in_the_diff_and_merging_empties_it() {
+        let live = switched(&portal_sp());
+        assert!(fields::matches(FIELDS, &live, &switched(&live)));
+        for f in FIELDS {
+            let mut desired = live.clone();
+            match f.name {
+                "authenticationType" => {
+                    desired.auth_config_mut().authentication_type = Some("default".into())
+                }
+                "authentication steps" => desired.auth_config_mut().authentication_steps.clear(),
+                "alwaysSendMappedLocalSubjectId" => {
+                    let c = desired.claim_config.get_or_insert_with(Default::default);
+                    c.always_send_mapped_local_subject_id =
+                        Some(!c.always_send_mapped_local_subject_id.unwrap_or(false));
+                }
+                "skipConsent" => {
+                    let mut p = ServiceProviderProperty::default();
+                    p.name = Some(SKIP_CONSENT_PROPERTY.into());
+                    p.value = Some("changed".into());
+                    fields::set_named(
+                        &mut desired.sp_properties,
+                        &[p],
+                        |p| p.name.as_deref(),
+                        SKIP_CONSENT_PROPERTY,
+                    );
+                }
+                other => panic!("a managed field without a test case: {other}"),
+            }
+            let diff = fields::diff(FIELDS, &live, &desired);
+            assert_eq!(
+                diff.iter().map(|d| d.field.as_str()).collect::<Vec<_>>(),
+                [f.name],
+                "changing {} shows exactly it",
+                f.name
+            );
+            let merged = fields::merge(FIELDS, &live, &desired);
+            assert!(fields::matches(FIELDS, &merged, &desired), "{}", f.name);
+            assert_eq!(
+                decide(
+                    Some(&live),
+                    &DesiredSwitch {
+                        idp: IdpName::new("wso2-is").unwrap(),
+                        options: SwitchOptions::default(),
+                    }
+                )
+                .action,
+                PlanAction::NoChange
+            );
+        }
+    }
+
+    #[test]
+    fn a_restore_writes_back_the_properties_in_the_order_read() {
+        let mut before = portal_sp();
+        for (n, v) in [("a", "1"), (SKIP_CONSENT_PROPERTY, "false"), ("z", "2")] {
+            let mut p = ServiceProviderProperty::default();
+            p.name = Some(n.into());
+            p.value = Some(v.into());
+            before.sp_properties.push(p);
+        }
+        let after = switched(&before);
+        let restored = fields::restore3(FIELDS, "portal", &before, Some(&after), &after, false)
+            .unwrap()
+            .expect("something to restore");
+        assert_eq!(restored.sp_properties, before.sp_properties);
+        assert!(fields::matches(FIELDS, &restored, &before));
+    }
 }

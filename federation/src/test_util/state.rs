@@ -174,10 +174,10 @@ pub fn kind_name(kind: &wso2_testkit::FaultKind) -> String {
 
 /// Whether a matrix case runs: all of them, or those whose label contains the text of the
 /// environment variable `MATRIX_ONLY` (to reproduce one case: `MATRIX_ONLY="apim addIdP#1 (write)
-/// TimeoutAfterCommit"`). A filtered run says so in its printed count.
+/// TimeoutAfterCommit"`; several, separated by `|`). A filtered run says so in its printed count.
 pub fn selected(label: &str) -> bool {
     match std::env::var("MATRIX_ONLY") {
-        Ok(only) if !only.is_empty() => label.contains(&only),
+        Ok(only) if !only.is_empty() => only.split('|').any(|o| label.contains(o)),
         _ => true,
     }
 }

@@ -178,7 +178,9 @@ fn spec_cases() -> Vec<SpecCase> {
         SpecCase {
             name: "a service provider name IS 5.x refuses",
             build: |sb| seed_builder(sb).service_provider("apim/federation"),
-            expect: &["service_provider: \"apim/federation\" breaks IS's service provider name rule"],
+            expect: &[
+                "service_provider: \"apim/federation\" breaks IS's service provider name rule",
+            ],
         },
         SpecCase {
             name: "a user name the default user store refuses",
@@ -191,12 +193,16 @@ fn spec_cases() -> Vec<SpecCase> {
         SpecCase {
             name: "an unknown grant type",
             build: |sb| seed_builder(sb).grant_types(["authorization_code", "client_credential"]),
-            expect: &["service_provider.grant_types[1]: \"client_credential\" is not a grant type IS knows"],
+            expect: &[
+                "service_provider.grant_types[1]: \"client_credential\" is not a grant type IS knows",
+            ],
         },
         SpecCase {
             name: "a claim outside the local dialect",
             build: |sb| seed_builder(sb).request_claim("http://example.com/claims/mail"),
-            expect: &["service_provider.requested_claims[0]: \"http://example.com/claims/mail\" is not a local claim URI"],
+            expect: &[
+                "service_provider.requested_claims[0]: \"http://example.com/claims/mail\" is not a local claim URI",
+            ],
         },
         SpecCase {
             name: "plain http for IS allowed only for APIM",
@@ -205,7 +211,10 @@ fn spec_cases() -> Vec<SpecCase> {
                     .allow_http(wso2_federation::engine::Server::Apim, true)
                     .is_backend_url("http://is.internal:9763")
             },
-            expect: &["is.backend_url: http://is.internal:9763/ uses plain http", "allow plain http for IS explicitly"],
+            expect: &[
+                "is.backend_url: http://is.internal:9763/ uses plain http",
+                "allow plain http for IS explicitly",
+            ],
         },
         SpecCase {
             name: "credentials in an address",
@@ -225,7 +234,9 @@ async fn plain_http_allowed_for_a_server_is_warned_about_in_the_plan() {
         .unwrap();
     let warning = &fed.spec().warnings;
     assert!(
-        warning.iter().any(|w| w.contains("client secret") && w.contains("in clear")),
+        warning
+            .iter()
+            .any(|w| w.contains("client secret") && w.contains("in clear")),
         "{warning:?}"
     );
 }
@@ -251,7 +262,13 @@ async fn every_invalid_spec_is_refused_by_the_builder_before_any_request() {
                 failures.push(format!("{}: no {expected:?} in:\n{message}", c.name));
             }
         }
-        for secret in [PUBLISHER_PASSWORD, USER_PASSWORD, "KimPass#1", "pass word", "bob:pw"] {
+        for secret in [
+            PUBLISHER_PASSWORD,
+            USER_PASSWORD,
+            "KimPass#1",
+            "pass word",
+            "bob:pw",
+        ] {
             if message.contains(secret) {
                 failures.push(format!("{}: the message repeats a password", c.name));
             }

@@ -217,9 +217,14 @@ async fn every_action_and_every_undo_run_twice_change_nothing_more() {
             message: "injected at the last step".into(),
         },
     ));
-    let err = fed.apply(&journal.options().repeat(twice)).await.unwrap_err();
+    let err = fed
+        .apply(&journal.options().repeat(twice))
+        .await
+        .unwrap_err();
     assert!(matches!(err, FederationError::RolledBack { .. }), "{err:?}");
     sb.clear_faults();
     clean.assert_same(&sb.snapshot());
-    println!("saga: every action and undo run twice: applied whole, destroyed, unwound: clean slate each time");
+    println!(
+        "saga: every action and undo run twice: applied whole, destroyed, unwound: clean slate each time"
+    );
 }

@@ -211,15 +211,15 @@ fn cases() -> Vec<Case> {
                 "password_env = \"APIM_ADMIN_PASSWORD\"",
                 "password_file = \"huge-password\"",
             )],
-            &["apim.password:", "huge-password is 71680 bytes; at most 65536 are read"],
+            &[
+                "apim.password:",
+                "huge-password is 71680 bytes; at most 65536 are read",
+            ],
         ),
         case(
             "plain http for IS allowed only under [apim]",
             vec![
-                Replace(
-                    "[apim]\n",
-                    "[apim]\nallow_http = true\n",
-                ),
+                Replace("[apim]\n", "[apim]\nallow_http = true\n"),
                 Replace(
                     "ca_pem = \"ca.pem\"\n\n[apim]",
                     "ca_pem = \"ca.pem\"\nbackend_url = \"http://is.internal:9763\"\n\n[apim]",
