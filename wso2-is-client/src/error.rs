@@ -45,6 +45,15 @@ impl SoapFault {
         self.code.rsplit(':').next().unwrap_or(&self.code)
     }
 
+    /// Whether Carbon's authentication handler raised the fault: code `50977`, whatever its
+    /// text (`Access Denied. Authentication failed - Invalid credentials provided.`, `Access
+    /// Denied. Please login first.`, `Authentication failure`, ...). That handler runs before the
+    /// operation is dispatched, so the operation did not run: a write that received this fault
+    /// did not happen (see [`Error::not_applied`]).
+    pub fn is_from_authentication_handler(&self) -> bool {
+        self.code_local() == "50977"
+    }
+
     /// Whether the fault reports refused credentials: code `50977` (`Access Denied.
     /// Authentication failed - Invalid credentials provided.`, `Access Denied. Please login
     /// first.`), except the bare `Authentication failure`, which Carbon sends when authentication
@@ -69,10 +78,27 @@ impl SoapFault {
             || self.message.trim() == "User not authorized"
     }
 
+    /// The fault string and, when the detail carries its own text, that text too: what the
+    /// predicates below read.
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.message.as_str())
+            .chain(self.detail.as_ref().and_then(|d| d.message.as_deref()))
+    }
+
     /// Whether the fault says the object already exists (the wordings of IS 5.x-7.x).
     pub fn is_already_exists(&self) -> bool {
-        let m = self.message.to_ascii_lowercase();
-        m.contains("already exist")
+        self.texts().any(says_already_exists)
+    }
+
+    /// Whether the fault says the object does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.texts().any(says_not_found)
+    }
+}
+
+fn says_already_exists(text: &str) -> bool {
+    let m = text.to_ascii_lowercase();
+    m.contains("already exist")
             || m.contains("already registered")
             // addIdP: `An Identity Provider has already been registered with the name X ...`
             || m.contains("already been registered")
@@ -80,12 +106,11 @@ impl SoapFault {
             // addRole: `30012 - RoleExistingRole name: X exists in the system. ...`
             || m.contains("roleexisting")
             || m.contains("duplicate")
-    }
+}
 
-    /// Whether the fault says the object does not exist.
-    pub fn is_not_found(&self) -> bool {
-        let m = self.message.to_ascii_lowercase();
-        m.contains("not found")
+fn says_not_found(text: &str) -> bool {
+    let m = text.to_ascii_lowercase();
+    m.contains("not found")
             || m.contains("does not exist")
             || m.contains("doesn't exist")
             || m.contains("cannot find")
@@ -95,7 +120,6 @@ impl SoapFault {
             || m.contains("non-existing")
             || m.contains("invalid consumer key")
             || m.contains("no such")
-    }
 }
 
 impl fmt::Display for SoapFault {
@@ -440,6 +464,8 @@ impl Error {
     /// Whether a write that failed this way may nevertheless have taken effect: it was maybe
     /// sent, or answered with an error status whose meaning cannot be trusted (an undecodable
     /// answer, a non-SOAP 5xx, a 5xx fault or SCIM error). Re-read by natural key before deciding.
+    /// Never true for an answer that says the request was not carried out
+    /// ([`not_applied`](Self::not_applied)), such as Carbon's authentication fault `50977`.
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Self::Timeout { .. } | Self::Transport { .. } => true,
@@ -448,8 +474,25 @@ impl Error {
             | Self::Http { status, .. }
             | Self::Scim { status, .. } => *status >= 500,
             Self::Fault { fault, status, .. } => {
-                *status >= 500 && !fault.is_auth_failure() && !fault.is_already_exists()
+                *status >= 500
+                    && !fault.is_from_authentication_handler()
+                    && !fault.is_auth_failure()
+                    && !fault.is_already_exists()
             }
+            _ => false,
+        }
+    }
+
+    /// Whether the server answered that it did not carry out the request: a fault raised by
+    /// Carbon's authentication handler (code `50977`, whatever its text, also in an HTTP 500),
+    /// which runs before the operation is dispatched, a refused session login, or an HTTP 401.
+    /// A write that failed this way did not happen: its outcome is known, and sending it again
+    /// cannot duplicate it.
+    pub fn not_applied(&self) -> bool {
+        match self {
+            Self::Fault { fault, .. } => fault.is_from_authentication_handler(),
+            Self::LoginRefused { .. } => true,
+            Self::Http { status, .. } | Self::Scim { status, .. } => *status == 401,
             _ => false,
         }
     }

@@ -356,36 +356,57 @@ fn read_detail(r: &mut XmlReader<'_>) -> Result<Option<FaultDetail>, DecodeError
             message: None,
             error_code: None,
         };
-        collect_detail(r, &mut d, 0)?;
+        let mut messages = Vec::new();
+        collect_detail(r, &mut d, &mut messages, 0)?;
+        if d.message.is_none() && !messages.is_empty() {
+            d.message = Some(messages.join("; "));
+        }
         detail = Some(d);
     }
     Ok(detail)
 }
 
 /// Walks an exception element, picking the first `message` and `errorCode` found at any depth.
+/// Names are compared ignoring case: the WSDLs declare `message`, but Axis2 writes a declared
+/// exception's text as `Message` (from `getMessage()`). Without a `message`, the `messages` of a
+/// client exception (`IdentityApplicationManagementClientException`) are joined.
 fn collect_detail(
     r: &mut XmlReader<'_>,
     d: &mut FaultDetail,
+    messages: &mut Vec<String>,
     level: usize,
 ) -> Result<(), DecodeError> {
     while let Some(child) = r.next_child()? {
-        match child.local.as_str() {
-            "message" if d.message.is_none() && !child.nil => {
-                d.message = Some(text_or_skip(r)?);
+        let name = child.local.as_str();
+        if child.nil {
+            r.skip()?;
+        } else if name.eq_ignore_ascii_case("message") {
+            let text = text_or_skip(r)?;
+            if d.message.is_none() && !text.is_empty() {
+                d.message = Some(text);
             }
-            "errorCode" if d.error_code.is_none() && !child.nil => {
-                d.error_code = Some(text_or_skip(r)?);
+        } else if name.eq_ignore_ascii_case("errorCode") {
+            let text = text_or_skip(r)?;
+            if d.error_code.is_none() && !text.is_empty() {
+                d.error_code = Some(text);
             }
-            _ if level < 4 => collect_detail(r, d, level + 1)?,
-            _ => r.skip()?,
+        } else if name.eq_ignore_ascii_case("messages") {
+            let text = text_or_skip(r)?;
+            if !text.is_empty() && messages.len() < 16 {
+                messages.push(text);
+            }
+        } else if level < 4 {
+            collect_detail(r, d, messages, level + 1)?;
+        } else {
+            r.skip()?;
         }
     }
     Ok(())
 }
 
-/// Reads text; if the element unexpectedly has children, the text so far is dropped.
+/// Reads an element's own text, trimmed; child elements it unexpectedly has are skipped.
 fn text_or_skip(r: &mut XmlReader<'_>) -> Result<String, DecodeError> {
-    r.read_text().map(|t| t.trim().to_owned())
+    r.read_text_skipping_children().map(|t| t.trim().to_owned())
 }
 
 fn trim_start(body: &[u8]) -> &[u8] {

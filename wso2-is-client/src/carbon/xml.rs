@@ -658,6 +658,32 @@ impl<'a> XmlReader<'a> {
         }
     }
 
+    /// Reads the text directly inside the current element up to its end tag, skipping child
+    /// elements (and their text) instead of failing on them.
+    pub(crate) fn read_text_skipping_children(&mut self) -> Result<String, DecodeError> {
+        let mut text = String::new();
+        loop {
+            match self.event()? {
+                Event::Text(t) => text.push_str(&t.xml10_content()),
+                Event::CData(c) => text.push_str(&c.xml10_content()),
+                Event::GeneralRef(r) => text.push(resolve_reference(&r)?),
+                Event::Start(_) => {
+                    self.depth += 1;
+                    if self.depth > MAX_DEPTH {
+                        return Err(DecodeError::new("elements nested too deeply"));
+                    }
+                    self.skip()?;
+                }
+                Event::End(_) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    return Ok(text);
+                }
+                Event::Eof => return Err(DecodeError::new("the document ends inside an element")),
+                _ => {}
+            }
+        }
+    }
+
     /// Skips the rest of the current element, children included.
     pub fn skip(&mut self) -> Result<(), DecodeError> {
         let mut level = 1usize;

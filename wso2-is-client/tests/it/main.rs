@@ -4,6 +4,7 @@
 
 mod application;
 mod contract;
+mod faults;
 mod fixtures;
 mod fuzz;
 mod hostile;
