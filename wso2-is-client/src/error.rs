@@ -8,10 +8,14 @@
 //!
 //! `Display` states this layer's problem; causes are reachable through
 //! [`std::error::Error::source`]. No transport or parser type appears in this API, and no error
-//! carries a raw answer body or a secret.
+//! carries a raw answer body or a secret. Text the server sent (fault strings, details, error
+//! messages, excerpts) is held as a [`ServerText`]: bounded, and shown with its control
+//! characters escaped.
 
 use std::fmt;
 use std::time::Duration;
+
+pub use crate::carbon::text::ServerText;
 
 /// A boxed error cause.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -32,9 +36,9 @@ pub enum Dispatch {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SoapFault {
     /// The fault code as written, e.g. `soapenv:Server` or `axis2ns2:50977`.
-    pub code: String,
+    pub code: ServerText,
     /// The fault string: for WSO2, the exception message.
-    pub message: String,
+    pub message: ServerText,
     /// The detail's exception element and its fields, when present.
     pub detail: Option<FaultDetail>,
 }
@@ -42,7 +46,8 @@ pub struct SoapFault {
 impl SoapFault {
     /// The fault code without its prefix (`Server`, `Client`, `50977`).
     pub fn code_local(&self) -> &str {
-        self.code.rsplit(':').next().unwrap_or(&self.code)
+        let code = self.code.raw();
+        code.rsplit(':').next().unwrap_or(code)
     }
 
     /// Whether Carbon's authentication handler raised the fault: code `50977`, whatever its
@@ -60,29 +65,34 @@ impl SoapFault {
     /// itself crashed (a server-side, transient error: see [`is_transient`](Self::is_transient)).
     pub fn is_auth_failure(&self) -> bool {
         (self.code_local() == "50977" && !self.is_transient())
-            || self.message.contains("Please login first")
+            || self.message.raw().contains("Please login first")
     }
 
     /// Whether the fault reports a server-side failure during authentication (`Authentication
     /// failure`, e.g. the fresh-server race of IS 5.9): retrying a read is reasonable.
     pub fn is_transient(&self) -> bool {
-        self.message.trim() == "Authentication failure"
+        self.message.raw().trim() == "Authentication failure"
     }
 
     /// Whether the fault reports a denied authorization: the user is authenticated but lacks the
     /// permission (`Access Denied.` without code 50977), or the application-level `User not
     /// authorized` (which IS 5.9 also answers for a service provider that does not exist).
     pub fn is_access_denied(&self) -> bool {
-        (self.code_local() != "50977" && self.message.starts_with("Access Denied"))
-            || self.message.contains("Failed authorization attempt")
-            || self.message.trim() == "User not authorized"
+        let m = self.message.raw();
+        (self.code_local() != "50977" && m.starts_with("Access Denied"))
+            || m.contains("Failed authorization attempt")
+            || m.trim() == "User not authorized"
     }
 
     /// The fault string and, when the detail carries its own text, that text too: what the
     /// predicates below read.
     fn texts(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.message.as_str())
-            .chain(self.detail.as_ref().and_then(|d| d.message.as_deref()))
+        std::iter::once(self.message.raw()).chain(
+            self.detail
+                .as_ref()
+                .and_then(|d| d.message.as_ref())
+                .map(ServerText::raw),
+        )
     }
 
     /// Whether the fault says the object already exists (the wordings of IS 5.x-7.x).
@@ -133,11 +143,11 @@ impl fmt::Display for SoapFault {
 pub struct FaultDetail {
     /// Local name of the detail's first element, e.g.
     /// `IdentityApplicationManagementServiceIdentityApplicationManagementException`.
-    pub element: String,
-    /// The exception's `message`, when present.
-    pub message: Option<String>,
+    pub element: ServerText,
+    /// The exception's `message` (or `Message`), when present.
+    pub message: Option<ServerText>,
     /// The exception's `errorCode`, when present.
-    pub error_code: Option<String>,
+    pub error_code: Option<ServerText>,
 }
 
 /// What the server sent instead of the expected document.
@@ -149,22 +159,22 @@ pub enum UnexpectedAnswer {
     /// An HTML page (a login page, a proxy's error page); its title when it has one.
     Html {
         /// The page title.
-        title: Option<String>,
+        title: Option<ServerText>,
     },
-    /// Plain text; its first line, shortened.
+    /// Plain text; its first line.
     Text {
         /// The first line.
-        excerpt: String,
+        excerpt: ServerText,
     },
     /// XML that is not a SOAP envelope; its root element.
     Xml {
         /// Local name of the root element.
-        root: String,
+        root: ServerText,
     },
     /// Something else, by content type.
     Other {
         /// The `Content-Type` header, if any.
-        content_type: Option<String>,
+        content_type: Option<ServerText>,
     },
 }
 
@@ -172,9 +182,9 @@ impl fmt::Display for UnexpectedAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Empty => f.write_str("an empty body"),
-            Self::Html { title: Some(t) } => write!(f, "an HTML page titled {t:?}"),
+            Self::Html { title: Some(t) } => write!(f, "an HTML page titled \"{t}\""),
             Self::Html { title: None } => f.write_str("an HTML page"),
-            Self::Text { excerpt } => write!(f, "plain text {excerpt:?}"),
+            Self::Text { excerpt } => write!(f, "plain text \"{excerpt}\""),
             Self::Xml { root } => write!(f, "an XML document with root <{root}>"),
             Self::Other {
                 content_type: Some(c),
@@ -345,7 +355,7 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// A short description from the answer, if any (never the raw body).
-        detail: Option<String>,
+        detail: Option<ServerText>,
     },
 
     /// The server answered with something that is not the expected kind of document.
@@ -392,9 +402,9 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// `scimType`, e.g. `uniqueness`.
-        scim_type: Option<String>,
+        scim_type: Option<ServerText>,
         /// `detail`.
-        detail: Option<String>,
+        detail: Option<ServerText>,
     },
 
     /// An OAuth 2.0 error answer (RFC 6749 section 5.2).
@@ -405,9 +415,9 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// `error`, e.g. `invalid_client`.
-        error: String,
+        error: ServerText,
         /// `error_description`.
-        description: Option<String>,
+        description: Option<ServerText>,
     },
 
     /// The server rejected the session login (`AuthenticationAdmin.login` answered `false`).
@@ -513,7 +523,7 @@ impl Error {
             Self::Fault { fault, .. } => fault.is_already_exists(),
             Self::Scim {
                 status, scim_type, ..
-            } => *status == 409 || scim_type.as_deref() == Some("uniqueness"),
+            } => *status == 409 || scim_type.as_ref().is_some_and(|t| t == "uniqueness"),
             Self::Http { status, .. } => *status == 409,
             _ => false,
         }

@@ -41,8 +41,8 @@ pub use carbon::retry::{Clock, RetryPolicy, TokioClock};
 pub use carbon::secret::{PropertyValue, Secret};
 pub use carbon::{CarbonClient, ClientBuilder, FromCarbon};
 pub use error::{
-    BoxError, Dispatch, Error, FaultDetail, InvalidInput, Result, SoapFault, TlsProblem,
-    UnexpectedAnswer,
+    BoxError, Dispatch, Error, FaultDetail, InvalidInput, Result, ServerText, SoapFault,
+    TlsProblem, UnexpectedAnswer,
 };
 pub use names::{ApplicationName, ConsumerKey, IdpName, OAuthAppName, RoleName, UserName};
 

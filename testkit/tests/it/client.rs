@@ -80,6 +80,7 @@ async fn service_providers_ids_duplicates_and_the_federated_rule() {
     assert!(
         two.fault().is_some_and(|f| f
             .message
+            .raw()
             .contains("Invalid federated authentication configuration")),
         "{two:?}"
     );
@@ -110,7 +111,7 @@ async fn service_providers_ids_duplicates_and_the_federated_rule() {
         .expect_err("referenced");
     assert!(
         del.fault()
-            .is_some_and(|f| f.message.contains("cannot be deleted")),
+            .is_some_and(|f| f.message.raw().contains("cannot be deleted")),
         "{del:?}"
     );
     // Deleting a missing SP faults "User not authorized", which the client reads as not found.
@@ -437,7 +438,7 @@ async fn oidc_discovery_and_the_client_authentication_probe() {
         } => {
             assert_eq!(status, 400);
             assert_eq!(
-                description.as_deref(),
+                description.as_ref().map(|d| d.raw()),
                 Some("The client MUST NOT use more than one authentication method in each")
             );
         }

@@ -311,7 +311,7 @@ impl<'c> Applications<'c> {
             Err(e)
                 if e.is_not_found()
                     || e.fault()
-                        .is_some_and(|f| f.message.trim() == "User not authorized") =>
+                        .is_some_and(|f| f.message.raw().trim() == "User not authorized") =>
             {
                 Ok(None)
             }

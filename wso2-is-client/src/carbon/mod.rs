@@ -7,6 +7,7 @@ pub mod auth;
 pub mod retry;
 pub mod secret;
 pub mod soap;
+pub(crate) mod text;
 mod tls;
 pub mod xml;
 
@@ -501,7 +502,7 @@ impl CarbonClient {
                 Err(Error::Fault {
                     operation: O::NAME,
                     status: answer.status,
-                    fault: Box::new(fault),
+                    fault,
                 })
             }
             Err(AnswerError::Unexpected(kind)) => {
@@ -602,7 +603,7 @@ impl CarbonClient {
                 return Err(Error::Fault {
                     operation: Login::NAME,
                     status: answer.status,
-                    fault: Box::new(fault),
+                    fault,
                 });
             }
             Err(AnswerError::Unexpected(kind)) => {
@@ -665,7 +666,7 @@ impl CarbonClient {
             Err(AnswerError::Fault(fault)) => Err(Error::Fault {
                 operation: "logout",
                 status: answer.status,
-                fault: Box::new(fault),
+                fault,
             }),
             Err(AnswerError::Unexpected(kind)) => Err(Error::UnexpectedAnswer {
                 operation: "logout",

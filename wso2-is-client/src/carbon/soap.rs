@@ -9,7 +9,7 @@
 //! distinct result for bodies that are not SOAP at all (HTML login pages, proxy errors).
 
 use super::xml::{Child, DecodeError, EncodeProblem, Ns, XmlReader, XmlValue, XmlWriter, ns};
-use crate::error::{FaultDetail, SoapFault, UnexpectedAnswer};
+use crate::error::{FaultDetail, ServerText, SoapFault, UnexpectedAnswer};
 
 /// One operation of a Carbon admin service: its name, the shape of its request, and how to read
 /// its answer. Implementations are plain values that can be stored and sent later.
@@ -220,7 +220,7 @@ fn read_return<T: XmlValue>(
 #[derive(Debug)]
 pub enum AnswerError {
     /// The server sent a SOAP fault.
-    Fault(SoapFault),
+    Fault(Box<SoapFault>),
     /// The body is not a SOAP envelope.
     Unexpected(UnexpectedAnswer),
     /// A SOAP envelope that could not be decoded.
@@ -249,7 +249,7 @@ pub fn decode<O: Operation>(
     let root = r.root().map_err(|e| classify_unparsable(e, trimmed))?;
     if root.local != "Envelope" {
         return Err(AnswerError::Unexpected(UnexpectedAnswer::Xml {
-            root: root.local,
+            root: root.local.into(),
         }));
     }
     let result = read_envelope::<O>(&mut r, success)?;
@@ -277,7 +277,7 @@ fn read_envelope<O: Operation>(
             seen = true;
             if part.local == "Fault" {
                 let fault = read_fault(r).map_err(|e| dec(e.within("Fault")))?;
-                return Err(AnswerError::Fault(fault));
+                return Err(AnswerError::Fault(Box::new(fault)));
             }
             if !success {
                 r.skip().map_err(dec)?;
@@ -325,8 +325,8 @@ fn read_fault(r: &mut XmlReader<'_>) -> Result<SoapFault, DecodeError> {
         }
     }
     Ok(SoapFault {
-        code,
-        message: message.trim().to_owned(),
+        code: ServerText::new(code),
+        message: ServerText::new(message).trimmed(),
         detail,
     })
 }
@@ -352,14 +352,14 @@ fn read_detail(r: &mut XmlReader<'_>) -> Result<Option<FaultDetail>, DecodeError
             continue;
         }
         let mut d = FaultDetail {
-            element: child.local.clone(),
+            element: child.local.clone().into(),
             message: None,
             error_code: None,
         };
         let mut messages = Vec::new();
         collect_detail(r, &mut d, &mut messages, 0)?;
         if d.message.is_none() && !messages.is_empty() {
-            d.message = Some(messages.join("; "));
+            d.message = Some(messages.join("; ").into());
         }
         detail = Some(d);
     }
@@ -383,12 +383,12 @@ fn collect_detail(
         } else if name.eq_ignore_ascii_case("message") {
             let text = text_or_skip(r)?;
             if d.message.is_none() && !text.is_empty() {
-                d.message = Some(text);
+                d.message = Some(text.into());
             }
         } else if name.eq_ignore_ascii_case("errorCode") {
             let text = text_or_skip(r)?;
             if d.error_code.is_none() && !text.is_empty() {
-                d.error_code = Some(text);
+                d.error_code = Some(text.into());
             }
         } else if name.eq_ignore_ascii_case("messages") {
             let text = text_or_skip(r)?;
@@ -436,7 +436,7 @@ fn not_xml(content_type: Option<&str>, body: &[u8]) -> Option<UnexpectedAnswer> 
             });
         }
         return Some(UnexpectedAnswer::Other {
-            content_type: content_type.map(str::to_owned),
+            content_type: content_type.map(ServerText::from),
         });
     }
     None
@@ -465,7 +465,7 @@ fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The `<title>` of an HTML page (first 120 characters, whitespace folded).
-pub(crate) fn html_title(body: &[u8]) -> Option<String> {
+pub(crate) fn html_title(body: &[u8]) -> Option<ServerText> {
     let start = find_ignore_case(body, b"<title")?;
     let rest = &body[start..];
     let open_end = rest.iter().position(|&b| b == b'>')? + 1;
@@ -473,14 +473,17 @@ pub(crate) fn html_title(body: &[u8]) -> Option<String> {
     let end = find_ignore_case(rest, b"</title").unwrap_or(rest.len().min(200));
     let title = String::from_utf8_lossy(&rest[..end]);
     let folded: String = title.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!folded.is_empty()).then(|| folded.chars().take(120).collect())
+    (!folded.is_empty()).then(|| ServerText::new(folded.chars().take(120).collect::<String>()))
 }
 
-/// The first line of a text body, printable characters only, at most 160 characters.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(1024)]);
-    let line = text.lines().next().unwrap_or("");
-    line.chars().filter(|c| !c.is_control()).take(160).collect()
+/// The first line of a text body (of its first [`ServerText::KEPT`] bytes).
+pub(crate) fn excerpt(body: &[u8]) -> ServerText {
+    let head = &body[..body.len().min(ServerText::KEPT)];
+    let end = head
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .unwrap_or(head.len());
+    ServerText::from_utf8_lossy(&head[..end]).trimmed()
 }
 
 #[cfg(test)]
@@ -565,8 +568,11 @@ mod tests {
         };
         let d = f.detail.unwrap();
         assert_eq!(d.element, "SvcException");
-        assert_eq!(d.message.as_deref(), Some("Application X already exists"));
-        assert_eq!(d.error_code.as_deref(), Some("APP-1"));
+        assert_eq!(
+            d.message.as_ref().map(|t| t.raw()),
+            Some("Application X already exists")
+        );
+        assert_eq!(d.error_code.as_ref().map(|t| t.raw()), Some("APP-1"));
     }
 
     #[test]

@@ -519,11 +519,19 @@ impl DecodeError {
 }
 
 impl fmt::Display for DecodeError {
+    /// Element names come from the answer (so does a parser's message about them): they are
+    /// shown bounded, with control characters escaped, like any [`ServerText`](crate::ServerText).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let limit = crate::ServerText::SHOWN;
         if self.path.is_empty() {
-            f.write_str(&self.reason)
+            f.write_str(&super::text::clean(&self.reason, limit))
         } else {
-            write!(f, "at {}: {}", self.path(), self.reason)
+            write!(
+                f,
+                "at {}: {}",
+                super::text::clean(&self.path(), limit),
+                super::text::clean(&self.reason, limit)
+            )
         }
     }
 }

@@ -539,10 +539,9 @@ fn missing_app(e: &Error) -> bool {
         return true;
     }
     e.fault().is_some_and(|f| {
-        f.message
-            .starts_with("Error while retrieving the app information by app name")
-            || f.message
-                .starts_with("Error while retrieving the app information using consumerKey")
+        let m = f.message.raw();
+        m.starts_with("Error while retrieving the app information by app name")
+            || m.starts_with("Error while retrieving the app information using consumerKey")
     })
 }
 

@@ -61,7 +61,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::carbon::{CarbonClient, HttpAnswer, RestAuth, RestRequest, SecretBody};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ServerText};
 use crate::scim2::wire;
 
 /// Where IS 5.9 serves its discovery document, below the base URL (and tenant prefix): its
@@ -239,11 +239,13 @@ fn take_strings(
 
 /// An absolute `http(s)` URL with a host.
 fn absolute_url(key: &str, value: &str) -> Result<Url, MetadataProblem> {
+    let shown = || ServerText::new(value);
     let url = Url::parse(value)
-        .map_err(|_| MetadataProblem(format!("{key} ({value:?}) is not an absolute URL")))?;
+        .map_err(|_| MetadataProblem(format!("{key} (\"{}\") is not an absolute URL", shown())))?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none_or(str::is_empty) {
         return Err(MetadataProblem(format!(
-            "{key} ({value:?}) is not an absolute http(s) URL"
+            "{key} (\"{}\") is not an absolute http(s) URL",
+            shown()
         )));
     }
     Ok(url)
@@ -283,7 +285,7 @@ pub enum ProbeOutcome {
         /// HTTP status.
         status: u16,
         /// `error_description`, if any.
-        description: Option<String>,
+        description: Option<ServerText>,
     },
     /// The server refuses credentials given in more than one way at once (IS: `invalid_request,
     /// The client MUST NOT use more than one authentication method in each`, when body
@@ -293,16 +295,16 @@ pub enum ProbeOutcome {
         /// HTTP status.
         status: u16,
         /// `error_description`.
-        description: Option<String>,
+        description: Option<ServerText>,
     },
     /// Any other answer.
     Other {
         /// HTTP status.
         status: u16,
         /// `error`, if the answer had one.
-        error: Option<String>,
+        error: Option<ServerText>,
         /// `error_description`, if any.
-        description: Option<String>,
+        description: Option<ServerText>,
     },
 }
 
@@ -353,8 +355,10 @@ pub(crate) fn classify(answer: &HttpAnswer, secret: &str) -> ProbeOutcome {
     };
     let error = text("error");
     let description = text("error_description");
-    let multiple = description.as_deref().is_some_and(says_multiple_methods);
-    match error.as_deref() {
+    let multiple = description
+        .as_ref()
+        .is_some_and(|d| says_multiple_methods(d.raw()));
+    match error.as_ref().map(ServerText::raw) {
         Some("invalid_request" | "invalid_client") if multiple => {
             ProbeOutcome::MultipleAuthMethods {
                 status,
@@ -465,7 +469,7 @@ impl<'c> Oidc<'c> {
                 source: Box::new(problem),
             })?;
         if !metadata.issuer_matches(&target) {
-            tracing::warn!(issuer = %metadata.issuer, url = %target,
+            tracing::warn!(issuer = %ServerText::new(metadata.issuer.as_str()), url = %target,
                 "the discovery document's issuer does not match its URL");
         }
         Ok(metadata)

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::model::{BULK_REQUEST_SCHEMA, ScimGroup, ScimPatch, ScimUser};
 use super::{Scim2, group_body, user_body, wire};
 use crate::carbon::{RestRequest, SecretBody};
-use crate::error::{Dispatch, Error, Result};
+use crate::error::{Dispatch, Error, Result, ServerText};
 
 /// Operations per Bulk request when the server's `/ServiceProviderConfig` cannot be read or
 /// gives no `bulk.maxOperations`. Well under IS 5.9's (and scim2-server's) 1000: a smaller
@@ -264,9 +264,9 @@ pub enum BulkOutcome {
         /// HTTP status.
         status: u16,
         /// `scimType`, e.g. `uniqueness`.
-        scim_type: Option<String>,
+        scim_type: Option<ServerText>,
         /// `detail` (secrets scrubbed).
-        detail: Option<String>,
+        detail: Option<ServerText>,
     },
     /// It was sent, but the server's answer does not list it: the server stopped before it
     /// (`failOnErrors` reached), so it was not processed.
@@ -599,7 +599,7 @@ impl<'c> Bulk<'c> {
                         other => BulkOutcome::Failed {
                             status: answer.status,
                             scim_type: None,
-                            detail: Some(other.to_string()),
+                            detail: Some(ServerText::new(other.to_string())),
                         },
                     }
                 };
@@ -937,7 +937,7 @@ mod tests {
         assert!(matches!(out[1], BulkOutcome::Succeeded { status: 201, .. }));
         match &out[2] {
             BulkOutcome::Failed { detail, .. } => {
-                assert_eq!(detail.as_deref(), Some("no [REDACTED]"));
+                assert_eq!(detail.as_ref().map(|t| t.raw()), Some("no [REDACTED]"));
             }
             other => panic!("{other:?}"),
         }

@@ -4,7 +4,7 @@
 
 use wiremock::ResponseTemplate;
 use wso2_is_client::model::{IdentityProvider, ServiceProvider};
-use wso2_is_client::{ApplicationName, Dispatch, IdpName};
+use wso2_is_client::{ApplicationName, Dispatch, IdpName, ServerText};
 
 use crate::support::*;
 
@@ -135,7 +135,11 @@ async fn declared_exception_text_is_read_whatever_the_case_of_its_element() {
             detail.element,
             "IdentityApplicationManagementServiceIdentityApplicationManagementException"
         );
-        assert_eq!(detail.message.as_deref(), Some(text), "<{element}>");
+        assert_eq!(
+            detail.message.as_ref().map(|t| t.raw()),
+            Some(text),
+            "<{element}>"
+        );
         assert_eq!(detail.error_code, None, "a nil errorCode is absent");
         assert!(err.is_already_exists(), "<{element}>: {err}");
         assert!(!err.outcome_unknown(), "<{element}>: {err}");
@@ -163,9 +167,212 @@ async fn a_client_exception_lists_its_messages() {
         .await
         .unwrap_err();
     let detail = err.fault().unwrap().detail.as_ref().unwrap();
-    assert_eq!(detail.error_code.as_deref(), Some("APP-60001"));
     assert_eq!(
-        detail.message.as_deref(),
+        detail.error_code.as_ref().map(|t| t.raw()),
+        Some("APP-60001")
+    );
+    assert_eq!(
+        detail.message.as_ref().map(|t| t.raw()),
         Some("first problem; second problem")
     );
+}
+
+// ---- Server text: bounded and cleaned wherever it reaches a `Display`. ----
+
+/// A line that, printed raw, would forge an "[ok ]" status line and recolour the terminal.
+const FORGED: &str = "refused\n[ok ] rolled back: the servers are as before\r\n\u{1b}[32mOK\u{1b}[0m\u{1b}]0;pwned\u{7}";
+
+/// Asserts that nothing printable of `err` (Display and Debug of it and of every source) can
+/// start a line or carry an escape sequence, and that its Display stays short.
+fn assert_clean(err: &wso2_is_client::Error, what: &str) {
+    let chain = error_chain(err);
+    assert!(
+        !chain.chars().any(|c| c.is_control()),
+        "{what}: a control character reaches the output: {chain:?}"
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.len() <= ServerText::SHOWN + 512,
+        "{what}: Display is {} bytes",
+        shown.len()
+    );
+}
+
+fn fault_answer(status: u16, faultstring: &str, detail_message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("content-type", "text/xml; charset=UTF-8")
+        .set_body_string(declared_fault(
+            &xml_escape(faultstring),
+            "Message",
+            &xml_escape(detail_message),
+        ))
+}
+
+#[tokio::test]
+async fn an_8_mib_faultstring_is_kept_bounded_and_shown_shorter() {
+    let huge = format!("{FORGED} {}", "A".repeat(8 << 20));
+    // The answer must stay under the default 16 MiB body limit: the detail is smaller.
+    let long_detail = format!("{FORGED} {}", "B".repeat(100_000));
+    let server = server().await;
+    soap(SVC, "getApplication", AXIS2)
+        .respond_with(fault_answer(500, &huge, &long_detail))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .applications()
+        .get(&ApplicationName::new("x").unwrap())
+        .await
+        .unwrap_err();
+    assert_clean(&err, "8 MiB fault");
+    let fault = err.fault().unwrap();
+    // (XML reading turns the `\r\n` into `\n`: one byte less than written.)
+    assert!(
+        fault.message.sent_len() >= 8 << 20,
+        "{}",
+        fault.message.sent_len()
+    );
+    assert!(fault.message.is_truncated());
+    assert!(fault.message.raw().len() <= ServerText::KEPT);
+    assert!(
+        fault.message.raw().starts_with("refused\n[ok ]"),
+        "raw text kept for matching"
+    );
+    let detail = fault.detail.as_ref().unwrap().message.as_ref().unwrap();
+    assert!(detail.raw().len() <= ServerText::KEPT);
+    // The verbose form: all that was kept, cleaned, and how much was left out.
+    let full = fault.message.full().to_string();
+    assert!(!full.chars().any(char::is_control));
+    assert!(full.len() > ServerText::SHOWN && full.len() < ServerText::KEPT + 200);
+    assert!(
+        full.ends_with(&format!(
+            " [... {} more bytes]",
+            fault.message.sent_len() - fault.message.raw().len()
+        )),
+        "{}",
+        &full[full.len() - 80..]
+    );
+    let shown = err.to_string();
+    assert!(shown.contains(r"refused\n[ok ] rolled back"), "{shown}");
+    assert!(shown.contains(r"\u{1b}[32mOK"), "{shown}");
+    assert!(shown.contains("more bytes]"), "{shown}");
+    println!(
+        "8 MiB faultstring: {} bytes sent, {} kept, Display {} bytes, full() {} bytes",
+        fault.message.sent_len(),
+        fault.message.raw().len(),
+        shown.len(),
+        full.len()
+    );
+}
+
+#[tokio::test]
+async fn escape_codes_and_forged_lines_are_escaped_in_every_kind_of_answer() {
+    let server = server().await;
+    let c = client(&server);
+    let name = ApplicationName::new("x").unwrap();
+
+    // A fault: its string, code and detail.
+    soap(SVC, "deleteApplication", AXIS2)
+        .respond_with(fault_answer(500, FORGED, FORGED))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = c.applications().delete(&name).await.unwrap_err();
+    assert_clean(&err, "fault");
+    assert!(err.to_string().contains(r"refused\n[ok ]"), "{err}");
+
+    // An HTML page whose title carries escapes; plain text whose first line does.
+    soap(SVC, "getApplication", AXIS2)
+        .respond_with(
+            ResponseTemplate::new(502)
+                .insert_header("content-type", "text/html")
+                .set_body_string(format!(
+                    "<html><head><title>Bad gateway \u{1b}[2J\u{1b}[H{}</title></head></html>",
+                    "[ok ] done"
+                )),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = c.applications().get(&name).await.unwrap_err();
+    assert_clean(&err, "HTML title");
+    assert!(err.to_string().contains(r"\u{1b}[2J"), "{err}");
+
+    soap(SVC, "getAllApplicationBasicInfo", AXIS2)
+        .respond_with(
+            ResponseTemplate::new(500)
+                .insert_header("content-type", "text/plain")
+                .set_body_string(format!(
+                    "\u{1b}[31mjava.lang.NullPointerException\u{1b}]0;x\u{7}\n{FORGED}"
+                )),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = c.applications().list().await.unwrap_err();
+    assert_clean(&err, "plain text");
+    assert!(err.to_string().contains("NullPointerException"), "{err}");
+    assert!(
+        !err.to_string().contains("[ok ]"),
+        "only the first line: {err}"
+    );
+
+    // An answer whose element names carry escapes (a decode error names them).
+    soap(SVC, "createApplication", AXIS2)
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/xml")
+                .set_body_string(envelope("<ns:x\u{1b}[2Jy xmlns:ns=\"urn:x\"/>")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = c
+        .applications()
+        .create(&ServiceProvider::named(&name))
+        .await
+        .unwrap_err();
+    assert_clean(&err, "decode error");
+    assert!(
+        error_chain(&err).contains(r"x\u{1b}[2Jy"),
+        "{}",
+        error_chain(&err)
+    );
+}
+
+#[tokio::test]
+async fn scim_error_details_are_bounded_and_cleaned() {
+    let server = server().await;
+    let detail = format!("{FORGED}{}", "D".repeat(1 << 20));
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/scim2/Users"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .insert_header("content-type", "application/scim+json")
+                .set_body_json(serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                    "scimType": "invalidFilter\n[ok ]",
+                    "detail": detail,
+                    "status": "400"
+                })),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .scim2()
+        .users()
+        .find_by_name(&wso2_is_client::UserName::new("kim").unwrap())
+        .await
+        .unwrap_err();
+    assert_clean(&err, "SCIM error");
+    match &err {
+        wso2_is_client::Error::Scim {
+            detail: Some(d), ..
+        } => {
+            assert_eq!(d.sent_len(), detail.len());
+            assert!(d.raw().len() <= ServerText::KEPT);
+        }
+        other => panic!("{other:?}"),
+    }
 }

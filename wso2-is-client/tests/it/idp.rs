@@ -322,6 +322,7 @@ async fn delete_sends_the_name_and_reports_references() {
         err.fault()
             .unwrap()
             .message
+            .raw()
             .contains("referred by Service Providers")
     );
     assert!(!err.is_not_found());

@@ -299,7 +299,7 @@ async fn oidc_probe_outcomes_against_oidc_provider() {
         ProbeOutcome::MultipleAuthMethods {
             status: 400,
             description: Some(d),
-        } => assert!(d.contains("one mechanism"), "{d}"),
+        } => assert!(d.raw().contains("one mechanism"), "{d}"),
         other => panic!("expected the multiple-methods refusal, got {other:?}"),
     }
     for outcome in [&basic, &post, &wrong, &both] {

@@ -69,7 +69,7 @@ async fn canaries_stay_out_of_debug_errors_and_trace_logs() {
 
     let err = client.applications().update(&sp).await.unwrap_err();
     assert_eq!(
-        err.fault().map(|f| f.message.as_str()),
+        err.fault().map(|f| f.message.raw()),
         Some("Error while updating the application"),
         "{err}"
     );

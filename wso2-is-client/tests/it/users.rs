@@ -169,7 +169,13 @@ async fn duplicate_user_and_missing_role_are_typed() {
         .role(&role("Internal/ghost"))
         .await
         .unwrap_err();
-    assert!(err.fault().unwrap().message.contains("role does not exist"));
+    assert!(
+        err.fault()
+            .unwrap()
+            .message
+            .raw()
+            .contains("role does not exist")
+    );
 }
 
 #[tokio::test]

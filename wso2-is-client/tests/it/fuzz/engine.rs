@@ -224,7 +224,7 @@ fn soap_error(op: &'static str, status: u16, e: AnswerError) -> Error {
         AnswerError::Fault(fault) => Error::Fault {
             operation: op,
             status,
-            fault: Box::new(fault),
+            fault,
         },
         AnswerError::Unexpected(answer) => Error::UnexpectedAnswer {
             operation: op,
