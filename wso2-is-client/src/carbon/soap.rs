@@ -227,6 +227,42 @@ pub enum AnswerError {
     Decode(DecodeError),
 }
 
+impl AnswerError {
+    /// The error for this answer to `operation` (HTTP `status`). The one conversion from a SOAP
+    /// answer to an [`Error`](crate::Error): every SOAP call path (operations, session login and
+    /// logout) and the fuzz targets use it.
+    pub fn into_error(self, operation: &'static str, status: u16) -> crate::Error {
+        match self {
+            Self::Fault(fault) => crate::Error::Fault {
+                operation,
+                status,
+                fault,
+            },
+            Self::Unexpected(answer) => crate::Error::UnexpectedAnswer {
+                operation,
+                status,
+                answer,
+            },
+            Self::Decode(e) => crate::Error::Decode {
+                operation,
+                status,
+                source: Box::new(e),
+            },
+        }
+    }
+}
+
+/// Decodes the answer to `O` and turns a failure into the client's [`Error`](crate::Error):
+/// exactly what [`CarbonClient::call`](super::CarbonClient::call) returns for this answer,
+/// without I/O (for tests and fuzzing).
+pub fn decode_answer<O: Operation>(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> crate::Result<O::Output> {
+    decode::<O>(status, content_type, body).map_err(|e| e.into_error(O::NAME, status))
+}
+
 /// Decodes the answer to `O` from its status, content type and complete body (pure).
 pub fn decode<O: Operation>(
     status: u16,
