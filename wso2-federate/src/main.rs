@@ -267,16 +267,19 @@ async fn sandbox_target(cli: &Cli) -> Result<Target, Exit> {
     let sandbox = wso2_testkit::Sandbox::start()
         .await
         .map_err(|e| Exit(1, format!("cannot start the sandbox: {e}")))?;
-    let client = |server: &wso2_testkit::SimServer| {
+    fn client<C: wso2_is_client::FromCarbon>(
+        server: &wso2_testkit::SimServer,
+        ca_pem: &str,
+    ) -> wso2_is_client::ClientBuilder<C> {
         let admin = server.admin();
         wso2_is_client::ClientBuilder::new(server.base_url())
             .credentials(admin.username, admin.password)
-            .ca_pem(sandbox.ca_pem().as_bytes().to_vec())
-    };
-    let is: IsClient = client(sandbox.is())
+            .ca_pem(ca_pem.as_bytes().to_vec())
+    }
+    let is: IsClient = client(sandbox.is(), sandbox.ca_pem())
         .build()
         .map_err(|e| Exit(1, chain(&e)))?;
-    let apim: ApimClient = client(sandbox.apim())
+    let apim: ApimClient = client(sandbox.apim(), sandbox.ca_pem())
         .build()
         .map_err(|e| Exit(1, chain(&e)))?;
     let password = || -> Result<SecretString, Exit> {

@@ -14,7 +14,7 @@
 //! # async fn demo() -> Result<(), wso2_is_client::Error> {
 //! use wso2_is_client::IsClient;
 //!
-//! let is: IsClient = IsClient::builder("https://localhost:9444")
+//! let is = IsClient::builder("https://localhost:9444")
 //!     .credentials("admin", "admin")
 //!     .ca_pem(std::fs::read("wso2carbon.pem").unwrap())
 //!     .build()?;
@@ -57,7 +57,7 @@ pub struct IsClient {
 impl IsClient {
     /// Starts the settings of a client for the server at `base_url`
     /// (e.g. `https://is.example.com:9443`).
-    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder<IsClient> {
         ClientBuilder::new(base_url)
     }
 
@@ -100,5 +100,12 @@ impl IsClient {
 impl FromCarbon for IsClient {
     fn from_carbon(core: CarbonClient) -> Self {
         Self { core }
+    }
+}
+
+/// The core a request value is sent through: `AddUser::new(..).send(&is)`.
+impl AsRef<CarbonClient> for IsClient {
+    fn as_ref(&self) -> &CarbonClient {
+        &self.core
     }
 }

@@ -1,6 +1,7 @@
 //! A role on IS: created when absent; undo deletes it.
 
 use wso2_is_client::RoleName;
+use wso2_is_client::users::AddRole;
 
 use super::{FedRunner, create_settled, delete_settled, intent};
 use crate::engine::{Action, Effect, StepCtx, StepFailure};
@@ -12,7 +13,11 @@ pub(super) async fn apply(
 ) -> Result<Effect, StepFailure> {
     let users = r.is.users();
     intent(ctx, Action::Create, None)?;
-    create_settled(|| users.add_role(name).send(), || users.role_exists(name)).await
+    create_settled(
+        || async { AddRole::new(name).send(r.is).await },
+        || users.role_exists(name),
+    )
+    .await
 }
 
 pub(super) async fn undo(

@@ -3,6 +3,7 @@
 //! that were added.
 
 use serde::{Deserialize, Serialize};
+use wso2_is_client::users::AddUser;
 use wso2_is_client::{RoleName, UserName};
 
 use super::{FedRunner, create_settled, delete_settled, failed, from_json, intent, to_json};
@@ -49,11 +50,11 @@ pub(super) async fn apply(
     }
     intent(ctx, Action::Create, None)?;
     create_settled(
-        || {
-            users
-                .add_user(name, password.clone())
+        || async {
+            AddUser::new(name, password.clone())
                 .roles(roles.iter())
-                .send()
+                .send(r.is)
+                .await
         },
         || users.user_exists(name),
     )

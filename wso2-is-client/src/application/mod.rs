@@ -5,7 +5,7 @@
 //! use wso2_is_client::{ApplicationName, IsClient};
 //! use wso2_is_client::model::ServiceProvider;
 //!
-//! let is: IsClient = IsClient::builder("https://is.example.com:9443")
+//! let is = IsClient::builder("https://is.example.com:9443")
 //!     .credentials("admin", "admin-password")
 //!     .ca_pem(std::fs::read("is-ca.pem").unwrap())
 //!     .build()?;

@@ -64,6 +64,12 @@ pub struct CarbonClient {
     inner: Arc<Inner>,
 }
 
+impl AsRef<CarbonClient> for CarbonClient {
+    fn as_ref(&self) -> &CarbonClient {
+        self
+    }
+}
+
 impl CarbonClient {
     /// The server's base URL (always ending in `/`).
     pub fn base_url(&self) -> &Url {

@@ -25,6 +25,12 @@ pub trait Operation {
     /// Whether the operation only reads (safe to retry after a transient failure).
     const READ_ONLY: bool;
 
+    /// Checks the request before anything is sent ([`CarbonClient::call`](super::CarbonClient::call)
+    /// runs it first): a request that fails it is never sent.
+    fn check(&self) -> crate::Result<()> {
+        Ok(())
+    }
+
     /// Writes the parameters (children of the wrapper), in WSDL order.
     fn write_params(&self, w: &mut XmlWriter);
 
@@ -43,6 +49,7 @@ macro_rules! soap_operation {
             wrapper: $wrapper:expr,
             read_only: $ro:literal,
             output: $out:ty => $read:ident,
+            $(check: $check:ident,)?
         } {
             $(
                 $(#[$fmeta:meta])*
@@ -63,6 +70,12 @@ macro_rules! soap_operation {
             const NAME: &'static str = $op;
             const WRAPPER: $crate::carbon::xml::Ns = $wrapper;
             const READ_ONLY: bool = $ro;
+
+            $(
+                fn check(&self) -> $crate::Result<()> {
+                    self.$check()
+                }
+            )?
 
             #[allow(unused_variables)]
             fn write_params(&self, w: &mut $crate::carbon::xml::XmlWriter) {

@@ -11,9 +11,12 @@ use super::transport::{SOAP_ACTION, should_retry};
 use crate::error::{Error, Result};
 
 impl CarbonClient {
-    /// Sends a SOAP operation and decodes its answer, retrying per the client's policy.
+    /// Checks a SOAP operation ([`Operation::check`]), sends it and decodes its answer, retrying
+    /// per the client's policy. This is the transport of every SOAP handler and request value of
+    /// this crate; call it directly only for an operation this crate has no handler for.
     #[tracing::instrument(name = "soap", skip_all, fields(service = O::SERVICE, operation = O::NAME, server = %self.inner.endpoint))]
     pub async fn call<O: Operation>(&self, op: &O) -> Result<O::Output> {
+        op.check()?;
         let request = soap::encode(op).map_err(|p| Error::invalid(O::NAME, p.to_string()))?;
         let policy = &self.inner.retry;
         let mut attempt = 1;

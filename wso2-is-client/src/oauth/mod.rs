@@ -27,7 +27,7 @@
 //! use wso2_is_client::oauth::{GrantType, OAuthConsumerAppDTO};
 //! use wso2_is_client::{ConsumerKey, IsClient, OAuthAppName};
 //!
-//! let is: IsClient = IsClient::builder("https://is.example.com:9443")
+//! let is = IsClient::builder("https://is.example.com:9443")
 //!     .credentials("admin", "admin-password")
 //!     .ca_pem(std::fs::read("is-ca.pem").unwrap())
 //!     .build()?;
