@@ -33,6 +33,8 @@ mod names;
 pub mod oauth;
 pub mod oidc;
 pub mod scim2;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 pub mod users;
 pub mod version;
 

@@ -2,10 +2,12 @@
 //! checks against the real WSDLs and the tests against real peers.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+// Shared with the other crates' tests through the `test-util` feature.
+use wso2_is_client::test_util::{fixtures, support};
+
 mod application;
 mod contract;
 mod faults;
-mod fixtures;
 mod fuzz;
 mod hostile;
 mod idp;
@@ -14,5 +16,4 @@ mod oidc;
 mod peers;
 mod scim2;
 mod secrets;
-mod support;
 mod users;

@@ -1,11 +1,16 @@
 //! Fully populated model values: every field of every WSDL type set, with text that needs
 //! escaping and non-ASCII characters, for round-trip, contract and fidelity tests.
 
-use wso2_is_client::model::*;
-use wso2_is_client::{PropertyValue, Secret};
+#![allow(clippy::field_reassign_with_default)] // Every field set, one by one, visibly.
 
+use crate::model::*;
+use crate::{PropertyValue, Secret};
+
+/// Text that needs escaping in XML, with quotes and non-ASCII letters.
 pub const TRICKY: &str = "a & b <c> \"d\" 'e' ünï";
 
+/// A property with every field set; a secret value when `confidential` or when the name says
+/// it holds a secret.
 pub fn property(name: &str, value: &str, confidential: bool) -> Property {
     let mut p = Property::default();
     p.advanced = Some(false);
@@ -27,12 +32,14 @@ pub fn property(name: &str, value: &str, confidential: bool) -> Property {
     p
 }
 
+/// A claim reference with its id.
 pub fn claim(uri: &str, id: i32) -> Claim {
     let mut c = Claim::uri(uri);
     c.claim_id = Some(id);
     c
 }
 
+/// A claim configuration with every field set and two mappings.
 pub fn claim_config() -> ClaimConfig {
     let mut m = ClaimMapping::default();
     m.default_value = Some("none".into());
@@ -51,6 +58,7 @@ pub fn claim_config() -> ClaimConfig {
     c
 }
 
+/// A federated authenticator named `name` with every field set and three properties (one secret).
 pub fn federated_authenticator(name: &str) -> FederatedAuthenticatorConfig {
     let mut f = FederatedAuthenticatorConfig::default();
     f.display_name = Some("openidconnect".into());
@@ -69,6 +77,7 @@ pub fn federated_authenticator(name: &str) -> FederatedAuthenticatorConfig {
     f
 }
 
+/// An outbound provisioning connector with every field set.
 pub fn provisioning_connector() -> ProvisioningConnectorConfig {
     let mut p = ProvisioningConnectorConfig::default();
     p.blocking = Some(false);
@@ -80,6 +89,7 @@ pub fn provisioning_connector() -> ProvisioningConnectorConfig {
     p
 }
 
+/// An identity provider named `name` with every field set.
 pub fn identity_provider(name: &str) -> IdentityProvider {
     let mut cert = CertificateInfo::default();
     cert.cert_value = Some("MIIB...".into());
@@ -129,6 +139,7 @@ pub fn identity_provider(name: &str) -> IdentityProvider {
     idp
 }
 
+/// A local authenticator named `name` with every field set.
 pub fn local_authenticator(name: &str) -> LocalAuthenticatorConfig {
     let mut l = LocalAuthenticatorConfig::default();
     l.display_name = Some("basic".into());
@@ -139,6 +150,7 @@ pub fn local_authenticator(name: &str) -> LocalAuthenticatorConfig {
     l
 }
 
+/// An authentication step at position `order` with every field set.
 pub fn step(order: i32) -> AuthenticationStep {
     let mut s = AuthenticationStep::default();
     s.attribute_step = Some(true);
@@ -228,8 +240,8 @@ pub fn service_provider(name: &str) -> ServiceProvider {
 
 /// An OAuth application with every field of `OAuthConsumerAppDTO` (6.2.28) set, lists with two
 /// entries, and text that needs escaping.
-pub fn oauth_app(name: &str) -> wso2_is_client::oauth::OAuthConsumerAppDTO {
-    let mut app = wso2_is_client::oauth::OAuthConsumerAppDTO::default();
+pub fn oauth_app(name: &str) -> crate::oauth::OAuthConsumerAppDTO {
+    let mut app = crate::oauth::OAuthConsumerAppDTO::default();
     app.oauth_version = Some("OAuth-2.0".into());
     app.application_access_token_expiry_time = Some(3600);
     app.application_name = Some(name.into());
@@ -267,8 +279,8 @@ pub fn oauth_app(name: &str) -> wso2_is_client::oauth::OAuthConsumerAppDTO {
 /// An identity provider whose OIDC authenticator carries every known property key (and one
 /// unknown), with the client secret `secret`, role mappings and JIT, as the federation sets it up.
 pub fn oidc_identity_provider(name: &str, secret: &str) -> IdentityProvider {
-    use wso2_is_client::idp::OidcAuthenticator;
-    use wso2_is_client::{IdpName, RoleName};
+    use crate::idp::OidcAuthenticator;
+    use crate::{IdpName, RoleName};
     let oidc = OidcAuthenticator::new()
         .with_client_id("apim-client")
         .with_client_secret(secret)
@@ -281,16 +293,19 @@ pub fn oidc_identity_provider(name: &str, secret: &str) -> IdentityProvider {
         .with_basic_auth(true)
         .with_common_auth_query_params("scope=openid groups&prompt=login")
         .with_scopes("openid groups");
-    let mut idp =
-        IdentityProvider::named(&IdpName::new(name).unwrap()).with_role_claim_uri("groups");
+    let mut idp = IdentityProvider::named(&IdpName::new(name).expect("a valid fixture name"))
+        .with_role_claim_uri("groups");
     idp.set_oidc_authenticator(oidc, true);
     idp.just_in_time_provisioning_config =
         Some(JustInTimeProvisioningConfig::provision_silently("PRIMARY"));
     idp.set_role_mappings([
-        ("user_role", RoleName::new("Internal/subscriber").unwrap()),
+        (
+            "user_role",
+            RoleName::new("Internal/subscriber").expect("a valid fixture name"),
+        ),
         (
             "publisher_role",
-            RoleName::new("Internal/publisher").unwrap(),
+            RoleName::new("Internal/publisher").expect("a valid fixture name"),
         ),
     ]);
     idp
