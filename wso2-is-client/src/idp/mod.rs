@@ -290,6 +290,7 @@ impl OidcAuthenticator {
                 enabled: Some(true),
                 name: Some(OIDC_AUTHENTICATOR_NAME.to_owned()),
                 properties: Vec::new(),
+                tags: Vec::new(),
                 valid: None,
             },
         }

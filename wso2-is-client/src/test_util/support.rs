@@ -320,15 +320,44 @@ pub struct ContractCase {
     pub label: &'static str,
     /// The encoded request.
     pub request: crate::carbon::soap::SoapRequest,
+    /// `None` when the body must be valid; otherwise the element it carries that this WSDL
+    /// lacks, which both checks must refuse (a field newer than the WSDL's version).
+    pub refused_element: Option<&'static str>,
 }
 
-/// A contract case for `op`, encoded by the crate.
+/// A contract case for `op`, encoded by the crate, checked against the service's WSDL of IS 5.9
+/// and APIM 3.0.
 pub fn case<O: crate::carbon::soap::Operation>(label: &'static str, op: &O) -> ContractCase {
+    case_in(wsdl_of(O::SERVICE), label, op)
+}
+
+/// A contract case for `op` checked against the WSDL file `wsdl` (another version of the
+/// service's WSDL).
+pub fn case_in<O: crate::carbon::soap::Operation>(
+    wsdl: &'static str,
+    label: &'static str,
+    op: &O,
+) -> ContractCase {
     ContractCase {
-        wsdl: wsdl_of(O::SERVICE),
+        wsdl,
         operation: O::NAME,
         label,
         request: crate::carbon::soap::encode(op).expect("a contract case encodes"),
+        refused_element: None,
+    }
+}
+
+/// A contract case whose body carries `element`, which the WSDL file `wsdl` lacks: xmllint and
+/// zeep must both refuse it, naming the element (what an older server would do with it).
+pub fn refused_case_in<O: crate::carbon::soap::Operation>(
+    wsdl: &'static str,
+    label: &'static str,
+    op: &O,
+    element: &'static str,
+) -> ContractCase {
+    ContractCase {
+        refused_element: Some(element),
+        ..case_in(wsdl, label, op)
     }
 }
 
@@ -398,13 +427,17 @@ pub fn check_contract(test: &str, cases: &[ContractCase]) -> Option<String> {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    let missing = if !contracts
-        .join("IdentityApplicationManagementService.wsdl")
-        .is_file()
-    {
+    let absent: Vec<&str> = cases
+        .iter()
+        .map(|c| c.wsdl)
+        .chain(["IdentityApplicationManagementService.wsdl"])
+        .filter(|w| !contracts.join(w).is_file())
+        .collect();
+    let missing = if !absent.is_empty() {
         Some(format!(
-            "WSO2 contracts not found at {} (set WSO2_CONTRACTS_DIR)",
-            contracts.display()
+            "WSO2 contracts not found at {} ({}; set WSO2_CONTRACTS_DIR)",
+            contracts.display(),
+            absent.join(", ")
         ))
     } else if xmllint.is_none() {
         Some("xmllint not found (apt install libxml2-utils)".to_owned())
@@ -458,16 +491,35 @@ pub fn check_contract(test: &str, cases: &[ContractCase]) -> Option<String> {
     assert_eq!(results.len(), cases.len(), "one result per case");
 
     let mut failures = Vec::new();
-    let (mut schema_ok, mut zeep_ok) = (0, 0);
+    let (mut schema_ok, mut zeep_ok, mut refused) = (0, 0, 0);
+    let mut per_wsdl: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for (case, result) in cases.iter().zip(results) {
         let label = format!("{} {} ({})", case.wsdl, case.operation, case.label);
-        match result["xmllint"].as_str() {
-            Some("ok") => schema_ok += 1,
-            other => failures.push(format!("{label}: xmllint: {}", other.unwrap_or("?"))),
-        }
-        match result["zeep"].as_str() {
-            Some("ok") => zeep_ok += 1,
-            other => failures.push(format!("{label}: zeep: {}", other.unwrap_or("?"))),
+        let xmllint = result["xmllint"].as_str().unwrap_or("?");
+        let zeep = result["zeep"].as_str().unwrap_or("?");
+        match case.refused_element {
+            None => {
+                *per_wsdl.entry(case.wsdl).or_default() += 1;
+                match xmllint {
+                    "ok" => schema_ok += 1,
+                    other => failures.push(format!("{label}: xmllint: {other}")),
+                }
+                match zeep {
+                    "ok" => zeep_ok += 1,
+                    other => failures.push(format!("{label}: zeep: {other}")),
+                }
+            }
+            Some(element) => {
+                if xmllint == "ok" || !xmllint.contains(element) {
+                    failures.push(format!(
+                        "{label}: xmllint should refuse the element {element}: {xmllint}"
+                    ));
+                } else if zeep == "ok" {
+                    failures.push(format!("{label}: zeep should refuse the element {element}"));
+                } else {
+                    refused += 1;
+                }
+            }
         }
     }
     let operations: std::collections::BTreeSet<_> =
@@ -477,10 +529,16 @@ pub fn check_contract(test: &str, cases: &[ContractCase]) -> Option<String> {
         "contract failures:\n{}",
         failures.join("\n")
     );
+    let per_wsdl: Vec<String> = per_wsdl
+        .iter()
+        .map(|(wsdl, n)| format!("{wsdl}: {n}"))
+        .collect();
     Some(format!(
-        "{} bodies of {} operations; xmllint --schema valid: {schema_ok}; equal to zeep's body: {zeep_ok}",
+        "{} bodies of {} operations; xmllint --schema valid: {schema_ok}; equal to zeep's body: {zeep_ok}; \
+         refused by the older WSDL as expected: {refused}\n  valid bodies per WSDL: {}",
         cases.len(),
-        operations.len()
+        operations.len(),
+        per_wsdl.join(", ")
     ))
 }
 
