@@ -264,8 +264,16 @@ impl InvalidInput {
 }
 
 impl fmt::Display for InvalidInput {
+    /// The field and reason may name values read from a server (a property key in a
+    /// read-modify-write): shown bounded and cleaned, like any [`ServerText`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.reason)
+        let limit = ServerText::SHOWN;
+        write!(
+            f,
+            "{}: {}",
+            crate::carbon::text::clean(&self.field, limit),
+            crate::carbon::text::clean(&self.reason, limit)
+        )
     }
 }
 
