@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use wso2_is_client::UserName;
-use wso2_is_client::scim2::{BulkOperation, ScimUser};
+use wso2_is_client::scim2::{Bulk, BulkOperation, ScimUser};
 use wso2_testkit::Sandbox;
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -69,7 +69,7 @@ async fn provision(mode: Mode, n: usize, latency: Duration) -> (Duration, Vec<St
                 .enumerate()
                 .map(|(i, u)| BulkOperation::create_user(format!("u{i}"), u).unwrap())
                 .collect();
-            let report = scim.bulk(ops).send().await.unwrap();
+            let report = Bulk::new(ops).send(&scim).await.unwrap();
             assert!(report.all_succeeded(), "a Bulk operation failed");
         }
         Mode::OneByOne => {

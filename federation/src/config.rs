@@ -442,12 +442,12 @@ impl Config {
 
     /// Settings of the client for `which` server (`"is"` or `"apim"`): URL, credentials, trusted
     /// CA, timeouts.
-    pub fn client_builder(
+    pub fn client_builder<C: wso2_is_client::FromCarbon>(
         &self,
         which: &str,
         env: &dyn SecretSource,
         base_dir: &Path,
-    ) -> Result<wso2_is_client::ClientBuilder, Vec<Problem>> {
+    ) -> Result<wso2_is_client::ClientBuilder<C>, Vec<Problem>> {
         let s = if which == "is" { &self.is } else { &self.apim };
         let mut problems = Vec::new();
         let mut b = wso2_is_client::ClientBuilder::new(&s.url).allow_http(s.allow_http);

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use wso2_apim_client::portals::is_switched;
 use wso2_is_client::carbon::{RestAuth, RestRequest, SecretBody};
-use wso2_is_client::oidc::{ClientAuthMethod, ProbeOutcome};
+use wso2_is_client::oidc::{ClientAuthMethod, ClientAuthProbe, ProbeOutcome};
 use wso2_is_client::{OAuthAppName, RoleName};
 
 use crate::error::FederationError;
@@ -313,11 +313,9 @@ impl Federation {
             ClientAuthMode::BasicHeader => ClientAuthMethod::Basic,
             ClientAuthMode::RequestBody => ClientAuthMethod::Post,
         };
-        let outcome = self
-            .is
-            .oidc()
-            .probe_client_authentication(&token_url, &client_id, secret.clone(), method)
+        let outcome = ClientAuthProbe::new(&token_url, &client_id, secret.clone(), method)
             .redirect_uri(&callback)
+            .send(&self.is)
             .await?;
         match outcome {
             ProbeOutcome::CredentialsAccepted { .. } => {
@@ -341,11 +339,9 @@ impl Federation {
                             idp
                         })
                         .await?;
-                    let again = self
-                        .is
-                        .oidc()
-                        .probe_client_authentication(&token_url, &client_id, secret.clone(), ClientAuthMethod::Basic)
+                    let again = ClientAuthProbe::new(&token_url, &client_id, secret.clone(), ClientAuthMethod::Basic)
                         .redirect_uri(&callback)
+                        .send(&self.is)
                         .await?;
                     if again.is_accepted() {
                         findings.push(Finding::warn(

@@ -176,10 +176,30 @@ impl Snapshot {
 
     /// Readable differences from `self` (before) to `after`; empty when equal.
     pub fn diff(&self, after: &Snapshot) -> SnapshotDiff {
+        self.diff_with(after, false)
+    }
+
+    /// As [`diff`](Self::diff), but as the servers answer rather than as the simulator stores:
+    /// a field of an application, identity provider or OAuth app holding `false` or `0` counts as
+    /// absent, since Axis2 answers an absent primitive bean property with that default (an object
+    /// read and written back as read then stores `discoverable=false` where it stored nothing,
+    /// and no answer differs).
+    pub fn diff_as_answered(&self, after: &Snapshot) -> SnapshotDiff {
+        self.diff_with(after, true)
+    }
+
+    fn diff_with(&self, after: &Snapshot, answered: bool) -> SnapshotDiff {
         let mut lines = Vec::new();
         if self == after {
             return SnapshotDiff { lines };
         }
+        let flatten = |e: &Element| {
+            let mut l = e.flatten();
+            if answered {
+                l.retain(|l| !(l.ends_with(" = \"false\"") || l.ends_with(" = \"0\"")));
+            }
+            l
+        };
         let tenants: BTreeSet<&String> = self.tenants.keys().chain(after.tenants.keys()).collect();
         let empty = TenantState::default();
         for t in tenants {
@@ -209,7 +229,7 @@ impl Snapshot {
                 "application",
                 &a.applications,
                 &b.applications,
-                Element::flatten,
+                flatten,
             );
             diff_map(
                 &mut lines,
@@ -217,7 +237,7 @@ impl Snapshot {
                 "identity provider",
                 &a.identity_providers,
                 &b.identity_providers,
-                Element::flatten,
+                flatten,
             );
             diff_map(
                 &mut lines,
@@ -225,7 +245,7 @@ impl Snapshot {
                 "oauth app",
                 &a.oauth_apps,
                 &b.oauth_apps,
-                Element::flatten,
+                flatten,
             );
         }
         SnapshotDiff { lines }
@@ -244,9 +264,12 @@ fn diff_map<V: PartialEq>(
         match b.get(k) {
             None => out.push(format!("- {at} {kind} {k:?} removed")),
             Some(w) if w != v => {
-                out.push(format!("~ {at} {kind} {k:?} changed:"));
                 let fa = flat(v);
                 let fb = flat(w);
+                if fa == fb {
+                    continue;
+                }
+                out.push(format!("~ {at} {kind} {k:?} changed:"));
                 let sa: BTreeSet<&String> = fa.iter().collect();
                 let sb: BTreeSet<&String> = fb.iter().collect();
                 let mut shown = 0;
@@ -323,6 +346,22 @@ impl SandboxSnapshot {
     pub fn assert_same(&self, after: &SandboxSnapshot) {
         let d = self.diff(after);
         assert!(d.is_empty(), "simulated servers changed:\n{d}");
+    }
+
+    /// Readable differences as the servers answer (see [`Snapshot::diff_as_answered`]).
+    pub fn diff_as_answered(&self, after: &SandboxSnapshot) -> SnapshotDiff {
+        let mut d = self.is.diff_as_answered(&after.is);
+        d.lines
+            .extend(self.apim.diff_as_answered(&after.apim).lines);
+        d
+    }
+
+    /// Panics with the readable diff unless `after` answers as `self` does (see
+    /// [`Snapshot::diff_as_answered`]).
+    #[track_caller]
+    pub fn assert_same_as_answered(&self, after: &SandboxSnapshot) {
+        let d = self.diff_as_answered(after);
+        assert!(d.is_empty(), "simulated servers answer differently:\n{d}");
     }
 
     /// Total number of objects on both servers.

@@ -14,7 +14,7 @@
 //! use wso2_apim_client::ApimClient;
 //! use wso2_apim_client::portals::Portal;
 //!
-//! let apim: ApimClient = ApimClient::builder("https://apim.example.com:9443")
+//! let apim = ApimClient::builder("https://apim.example.com:9443")
 //!     .credentials("admin", "admin")
 //!     .ca_pem(std::fs::read("apim-ca.pem").unwrap())
 //!     .build()?;
@@ -36,7 +36,7 @@
 //!
 //! let apim = ApimClient::builder("https://apim.example.com:9443")
 //!     .credentials("admin", "admin")
-//!     .build::<ApimClient>()?
+//!     .build()?
 //!     .with_capabilities(ApimCapabilities::of(ServerVersion::apim(3, 0)));
 //! // Reads `admin_admin_publisher` only, and calls only APIM 3.0's registration endpoint.
 //! let publisher = apim.portals().ensure(wso2_apim_client::portals::Portal::Publisher).await?;
@@ -66,8 +66,26 @@ pub struct ApimClient {
 
 impl ApimClient {
     /// Starts the settings of a client for the server at `base_url`
-    /// (e.g. `https://apim.example.com:9443`).
-    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+    /// (e.g. `https://apim.example.com:9443`). What it builds is an `ApimClient`:
+    ///
+    /// ```
+    /// let apim = wso2_apim_client::ApimClient::builder("https://apim.example.com:9443")
+    ///     .credentials("admin", "admin")
+    ///     .build()?;
+    /// # let _: &wso2_apim_client::ApimClient = &apim;
+    /// # Ok::<(), wso2_is_client::Error>(())
+    /// ```
+    ///
+    /// and only an `ApimClient`: the settings of an IS client cannot build one.
+    ///
+    /// ```compile_fail
+    /// let apim: wso2_apim_client::ApimClient =
+    ///     wso2_is_client::IsClient::builder("https://apim.example.com:9443")
+    ///         .credentials("admin", "admin")
+    ///         .build()?;
+    /// # Ok::<(), wso2_is_client::Error>(())
+    /// ```
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder<ApimClient> {
         ClientBuilder::new(base_url)
     }
 
@@ -133,5 +151,12 @@ impl FromCarbon for ApimClient {
             portal_names: portals::PortalNames::default(),
             capabilities: None,
         }
+    }
+}
+
+/// The core that request values of `wso2_is_client` are sent through (`AddRole::new(..).send(&apim)`).
+impl AsRef<CarbonClient> for ApimClient {
+    fn as_ref(&self) -> &CarbonClient {
+        &self.core
     }
 }

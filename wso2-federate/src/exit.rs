@@ -67,6 +67,19 @@ pub(crate) struct Exit {
     result: Option<serde_json::Value>,
 }
 
+/// The client error a link of a chain stands for (itself, through an APIM error, or as a
+/// failed step's error).
+fn client_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a wso2_is_client::Error> {
+    if let Some(c) = e.downcast_ref::<wso2_is_client::Error>() {
+        return Some(c);
+    }
+    if let Some(wso2_apim_client::Error::Client(c)) = e.downcast_ref::<wso2_apim_client::Error>() {
+        return Some(c);
+    }
+    let step = e.downcast_ref::<wso2_federation::engine::StepError>()?;
+    client_error(step.inner())
+}
+
 fn causes(e: &(dyn std::error::Error + 'static), max: usize) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut source = e.source();
@@ -74,6 +87,18 @@ fn causes(e: &(dyn std::error::Error + 'static), max: usize) -> Vec<String> {
         let t = c.to_string();
         if !t.is_empty() && out.last().is_none_or(|l| *l != t) {
             out.push(text::clean(&t, max));
+        }
+        // At -vv, the server's own text in full (cleaned, and bounded by the client at
+        // `ServerText::KEPT`), where the line above showed only its first part.
+        if max >= text::VERBOSE
+            && let Some(fault) = client_error(c).and_then(wso2_is_client::Error::fault)
+            && fault.message.to_string().len() < fault.message.full().to_string().len()
+        {
+            out.push(format!(
+                "the server's fault text in full ({} bytes sent): {}",
+                fault.message.sent_len(),
+                fault.message.full()
+            ));
         }
         if out.len() > 16 {
             break;

@@ -52,16 +52,19 @@ pub(crate) async fn start(cli: &Cli) -> Result<Target, Exit> {
         .start()
         .await
         .map_err(|e| Exit::from_chain(ExitKind::Usage, "cannot start the sandbox", &e))?;
-    let client = |server: &wso2_testkit::SimServer| {
+    fn client<C: wso2_is_client::FromCarbon>(
+        server: &wso2_testkit::SimServer,
+        ca_pem: &str,
+    ) -> wso2_is_client::ClientBuilder<C> {
         let admin = server.admin();
         wso2_is_client::ClientBuilder::new(server.base_url())
             .credentials(admin.username, admin.password)
-            .ca_pem(sandbox.ca_pem().as_bytes().to_vec())
-    };
-    let is: wso2_is_client::IsClient = client(sandbox.is())
+            .ca_pem(ca_pem.as_bytes().to_vec())
+    }
+    let is: wso2_is_client::IsClient = client(sandbox.is(), sandbox.ca_pem())
         .build()
         .map_err(|e| Exit::from_chain(ExitKind::Failed, "the sandbox's IS client", &e))?;
-    let apim: wso2_apim_client::ApimClient = client(sandbox.apim())
+    let apim: wso2_apim_client::ApimClient = client(sandbox.apim(), sandbox.ca_pem())
         .build()
         .map_err(|e| Exit::from_chain(ExitKind::Failed, "the sandbox's APIM client", &e))?;
     let dir = std::env::temp_dir().join(format!("wso2-federate-sandbox-{}", std::process::id()));

@@ -8,10 +8,14 @@
 //!
 //! `Display` states this layer's problem; causes are reachable through
 //! [`std::error::Error::source`]. No transport or parser type appears in this API, and no error
-//! carries a raw answer body or a secret.
+//! carries a raw answer body or a secret. Text the server sent (fault strings, details, error
+//! messages, excerpts) is held as a [`ServerText`]: bounded, and shown with its control
+//! characters escaped.
 
 use std::fmt;
 use std::time::Duration;
+
+pub use crate::carbon::text::ServerText;
 
 /// A boxed error cause.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -32,9 +36,9 @@ pub enum Dispatch {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SoapFault {
     /// The fault code as written, e.g. `soapenv:Server` or `axis2ns2:50977`.
-    pub code: String,
+    pub code: ServerText,
     /// The fault string: for WSO2, the exception message.
-    pub message: String,
+    pub message: ServerText,
     /// The detail's exception element and its fields, when present.
     pub detail: Option<FaultDetail>,
 }
@@ -42,7 +46,17 @@ pub struct SoapFault {
 impl SoapFault {
     /// The fault code without its prefix (`Server`, `Client`, `50977`).
     pub fn code_local(&self) -> &str {
-        self.code.rsplit(':').next().unwrap_or(&self.code)
+        let code = self.code.raw();
+        code.rsplit(':').next().unwrap_or(code)
+    }
+
+    /// Whether Carbon's authentication handler raised the fault: code `50977`, whatever its
+    /// text (`Access Denied. Authentication failed - Invalid credentials provided.`, `Access
+    /// Denied. Please login first.`, `Authentication failure`, ...). That handler runs before the
+    /// operation is dispatched, so the operation did not run: a write that received this fault
+    /// did not happen (see [`Error::not_applied`]).
+    pub fn is_from_authentication_handler(&self) -> bool {
+        self.code_local() == "50977"
     }
 
     /// Whether the fault reports refused credentials: code `50977` (`Access Denied.
@@ -51,28 +65,50 @@ impl SoapFault {
     /// itself crashed (a server-side, transient error: see [`is_transient`](Self::is_transient)).
     pub fn is_auth_failure(&self) -> bool {
         (self.code_local() == "50977" && !self.is_transient())
-            || self.message.contains("Please login first")
+            || self.message.raw().contains("Please login first")
     }
 
     /// Whether the fault reports a server-side failure during authentication (`Authentication
     /// failure`, e.g. the fresh-server race of IS 5.9): retrying a read is reasonable.
     pub fn is_transient(&self) -> bool {
-        self.message.trim() == "Authentication failure"
+        self.message.raw().trim() == "Authentication failure"
     }
 
     /// Whether the fault reports a denied authorization: the user is authenticated but lacks the
     /// permission (`Access Denied.` without code 50977), or the application-level `User not
     /// authorized` (which IS 5.9 also answers for a service provider that does not exist).
     pub fn is_access_denied(&self) -> bool {
-        (self.code_local() != "50977" && self.message.starts_with("Access Denied"))
-            || self.message.contains("Failed authorization attempt")
-            || self.message.trim() == "User not authorized"
+        let m = self.message.raw();
+        (self.code_local() != "50977" && m.starts_with("Access Denied"))
+            || m.contains("Failed authorization attempt")
+            || m.trim() == "User not authorized"
+    }
+
+    /// The fault string and, when the detail carries its own text, that text too: what the
+    /// predicates below read.
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.message.raw()).chain(
+            self.detail
+                .as_ref()
+                .and_then(|d| d.message.as_ref())
+                .map(ServerText::raw),
+        )
     }
 
     /// Whether the fault says the object already exists (the wordings of IS 5.x-7.x).
     pub fn is_already_exists(&self) -> bool {
-        let m = self.message.to_ascii_lowercase();
-        m.contains("already exist")
+        self.texts().any(says_already_exists)
+    }
+
+    /// Whether the fault says the object does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.texts().any(says_not_found)
+    }
+}
+
+fn says_already_exists(text: &str) -> bool {
+    let m = text.to_ascii_lowercase();
+    m.contains("already exist")
             || m.contains("already registered")
             // addIdP: `An Identity Provider has already been registered with the name X ...`
             || m.contains("already been registered")
@@ -80,12 +116,11 @@ impl SoapFault {
             // addRole: `30012 - RoleExistingRole name: X exists in the system. ...`
             || m.contains("roleexisting")
             || m.contains("duplicate")
-    }
+}
 
-    /// Whether the fault says the object does not exist.
-    pub fn is_not_found(&self) -> bool {
-        let m = self.message.to_ascii_lowercase();
-        m.contains("not found")
+fn says_not_found(text: &str) -> bool {
+    let m = text.to_ascii_lowercase();
+    m.contains("not found")
             || m.contains("does not exist")
             || m.contains("doesn't exist")
             || m.contains("cannot find")
@@ -95,7 +130,6 @@ impl SoapFault {
             || m.contains("non-existing")
             || m.contains("invalid consumer key")
             || m.contains("no such")
-    }
 }
 
 impl fmt::Display for SoapFault {
@@ -109,11 +143,11 @@ impl fmt::Display for SoapFault {
 pub struct FaultDetail {
     /// Local name of the detail's first element, e.g.
     /// `IdentityApplicationManagementServiceIdentityApplicationManagementException`.
-    pub element: String,
-    /// The exception's `message`, when present.
-    pub message: Option<String>,
+    pub element: ServerText,
+    /// The exception's `message` (or `Message`), when present.
+    pub message: Option<ServerText>,
     /// The exception's `errorCode`, when present.
-    pub error_code: Option<String>,
+    pub error_code: Option<ServerText>,
 }
 
 /// What the server sent instead of the expected document.
@@ -125,22 +159,22 @@ pub enum UnexpectedAnswer {
     /// An HTML page (a login page, a proxy's error page); its title when it has one.
     Html {
         /// The page title.
-        title: Option<String>,
+        title: Option<ServerText>,
     },
-    /// Plain text; its first line, shortened.
+    /// Plain text; its first line.
     Text {
         /// The first line.
-        excerpt: String,
+        excerpt: ServerText,
     },
     /// XML that is not a SOAP envelope; its root element.
     Xml {
         /// Local name of the root element.
-        root: String,
+        root: ServerText,
     },
     /// Something else, by content type.
     Other {
         /// The `Content-Type` header, if any.
-        content_type: Option<String>,
+        content_type: Option<ServerText>,
     },
 }
 
@@ -148,9 +182,9 @@ impl fmt::Display for UnexpectedAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Empty => f.write_str("an empty body"),
-            Self::Html { title: Some(t) } => write!(f, "an HTML page titled {t:?}"),
+            Self::Html { title: Some(t) } => write!(f, "an HTML page titled \"{t}\""),
             Self::Html { title: None } => f.write_str("an HTML page"),
-            Self::Text { excerpt } => write!(f, "plain text {excerpt:?}"),
+            Self::Text { excerpt } => write!(f, "plain text \"{excerpt}\""),
             Self::Xml { root } => write!(f, "an XML document with root <{root}>"),
             Self::Other {
                 content_type: Some(c),
@@ -230,8 +264,16 @@ impl InvalidInput {
 }
 
 impl fmt::Display for InvalidInput {
+    /// The field and reason may name values read from a server (a property key in a
+    /// read-modify-write): shown bounded and cleaned, like any [`ServerText`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.reason)
+        let limit = ServerText::SHOWN;
+        write!(
+            f,
+            "{}: {}",
+            crate::carbon::text::clean(&self.field, limit),
+            crate::carbon::text::clean(&self.reason, limit)
+        )
     }
 }
 
@@ -321,7 +363,7 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// A short description from the answer, if any (never the raw body).
-        detail: Option<String>,
+        detail: Option<ServerText>,
     },
 
     /// The server answered with something that is not the expected kind of document.
@@ -380,9 +422,9 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// `scimType`, e.g. `uniqueness`.
-        scim_type: Option<String>,
+        scim_type: Option<ServerText>,
         /// `detail`.
-        detail: Option<String>,
+        detail: Option<ServerText>,
     },
 
     /// An OAuth 2.0 error answer (RFC 6749 section 5.2).
@@ -393,9 +435,9 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// `error`, e.g. `invalid_client`.
-        error: String,
+        error: ServerText,
         /// `error_description`.
-        description: Option<String>,
+        description: Option<ServerText>,
     },
 
     /// The server rejected the session login (`AuthenticationAdmin.login` answered `false`).
@@ -453,6 +495,8 @@ impl Error {
     /// Whether a write that failed this way may nevertheless have taken effect: it was maybe
     /// sent, or answered with an error status whose meaning cannot be trusted (an undecodable
     /// answer, a non-SOAP 5xx, a 5xx fault or SCIM error). Re-read by natural key before deciding.
+    /// Never true for an answer that says the request was not carried out
+    /// ([`not_applied`](Self::not_applied)), such as Carbon's authentication fault `50977`.
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Self::Timeout { .. } | Self::Transport { .. } => true,
@@ -462,8 +506,25 @@ impl Error {
             | Self::Scim { status, .. } => *status >= 500,
             Self::Rest { status, error, .. } => *status >= 500 && !error.is_duplicate_application(),
             Self::Fault { fault, status, .. } => {
-                *status >= 500 && !fault.is_auth_failure() && !fault.is_already_exists()
+                *status >= 500
+                    && !fault.is_from_authentication_handler()
+                    && !fault.is_auth_failure()
+                    && !fault.is_already_exists()
             }
+            _ => false,
+        }
+    }
+
+    /// Whether the server answered that it did not carry out the request: a fault raised by
+    /// Carbon's authentication handler (code `50977`, whatever its text, also in an HTTP 500),
+    /// which runs before the operation is dispatched, a refused session login, or an HTTP 401.
+    /// A write that failed this way did not happen: its outcome is known, and sending it again
+    /// cannot duplicate it.
+    pub fn not_applied(&self) -> bool {
+        match self {
+            Self::Fault { fault, .. } => fault.is_from_authentication_handler(),
+            Self::LoginRefused { .. } => true,
+            Self::Http { status, .. } | Self::Scim { status, .. } => *status == 401,
             _ => false,
         }
     }
@@ -486,7 +547,7 @@ impl Error {
             Self::Fault { fault, .. } => fault.is_already_exists(),
             Self::Scim {
                 status, scim_type, ..
-            } => *status == 409 || scim_type.as_deref() == Some("uniqueness"),
+            } => *status == 409 || scim_type.as_ref().is_some_and(|t| t == "uniqueness"),
             Self::Http { status, .. } => *status == 409,
             // IS 5.11 answers a duplicate application name with HTTP 500 and code APP-65001.
             Self::Rest { status, error, .. } => *status == 409 || error.is_duplicate_application(),

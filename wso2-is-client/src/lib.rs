@@ -14,7 +14,7 @@
 //! # async fn demo() -> Result<(), wso2_is_client::Error> {
 //! use wso2_is_client::IsClient;
 //!
-//! let is: IsClient = IsClient::builder("https://localhost:9444")
+//! let is = IsClient::builder("https://localhost:9444")
 //!     .credentials("admin", "admin")
 //!     .ca_pem(std::fs::read("wso2carbon.pem").unwrap())
 //!     .build()?;
@@ -35,6 +35,8 @@ pub mod oidc;
 pub mod rest;
 pub mod scim2;
 pub mod server;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 pub mod users;
 pub mod version;
 
@@ -43,8 +45,8 @@ pub use carbon::retry::{Clock, RetryPolicy, TokioClock};
 pub use carbon::secret::{PropertyValue, Secret};
 pub use carbon::{CarbonClient, ClientBuilder, FromCarbon};
 pub use error::{
-    BoxError, Dispatch, Error, FaultDetail, InvalidInput, Result, SoapFault, TlsProblem,
-    UnexpectedAnswer,
+    BoxError, Dispatch, Error, FaultDetail, InvalidInput, Result, ServerText, SoapFault,
+    TlsProblem, UnexpectedAnswer,
 };
 pub use names::{ApplicationName, ConsumerKey, IdpName, OAuthAppName, RoleName, UserName};
 
@@ -59,7 +61,7 @@ pub struct IsClient {
 impl IsClient {
     /// Starts the settings of a client for the server at `base_url`
     /// (e.g. `https://is.example.com:9443`).
-    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder<IsClient> {
         ClientBuilder::new(base_url)
     }
 
@@ -117,5 +119,12 @@ impl IsClient {
 impl FromCarbon for IsClient {
     fn from_carbon(core: CarbonClient) -> Self {
         Self { core }
+    }
+}
+
+/// The core a request value is sent through: `AddUser::new(..).send(&is)`.
+impl AsRef<CarbonClient> for IsClient {
+    fn as_ref(&self) -> &CarbonClient {
+        &self.core
     }
 }

@@ -8,6 +8,7 @@
 //! never deleted).
 
 use serde::Serialize;
+use wso2_is_client::users::AddRole;
 use wso2_is_client::{IsClient, RoleName};
 
 use super::{Conflict, Decision, FedRunner, TakenByOthers, WriteOutcome, failed, intent, to_json};
@@ -76,7 +77,7 @@ pub(super) async fn apply(
     let created = || Effect::Created {
         post_image: Some(post.clone()),
     };
-    match users.add_role(name).send().await {
+    match AddRole::new(name).send(r.is).await {
         Ok(()) => {
             r.mark_created(step);
             Ok(created())

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use wso2_is_client::users::AddUser;
 use wso2_is_client::users::EVERYONE_ROLE;
 use wso2_is_client::{IsClient, RoleName, UserName};
 
@@ -175,10 +176,9 @@ pub(super) async fn apply(
     let created = || Effect::Created {
         post_image: Some(post.clone()),
     };
-    match users
-        .add_user(name, desired.password.clone())
+    match AddUser::new(name, desired.password.clone())
         .roles(desired.roles.iter())
-        .send()
+        .send(r.is)
         .await
     {
         Ok(()) => {

@@ -17,12 +17,12 @@ pub const USER_PASSWORD: &str = "canary-user-pw-2";
 
 /// A client builder for `server` with `credentials`, trusting the sandbox CA, no retries, and a
 /// request timeout of `timeout`.
-pub fn client_builder(
+pub fn client_builder<C: wso2_is_client::FromCarbon>(
     sb: &Sandbox,
     server: &wso2_testkit::SimServer,
     credentials: wso2_testkit::Credentials,
     timeout: Duration,
-) -> wso2_is_client::ClientBuilder {
+) -> wso2_is_client::ClientBuilder<C> {
     wso2_is_client::ClientBuilder::new(server.base_url())
         .credentials(credentials.username, credentials.password)
         .ca_pem(sb.ca_pem().as_bytes().to_vec())

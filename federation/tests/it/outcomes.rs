@@ -82,7 +82,9 @@ async fn a_create_lost_before_its_commit_is_undone_correctly() {
 async fn rich_portal_service_providers_are_restored_exactly() {
     let sb = Sandbox::start().await.unwrap();
     for (id, name) in [(41, "apim_publisher"), (42, "apim_devportal")] {
-        let mut sp: ServiceProvider = crate::fixtures::service_provider(name);
+        // The fields of the simulated APIM 3.0's WSDL (framework 5.14.97).
+        let mut sp: ServiceProvider =
+            crate::fixtures::service_provider_for(name, crate::fixtures::FrameworkWsdl::V5_14_97);
         sp.application_id = Some(id);
         // The identity providers its steps name must exist for the server to accept it; keep
         // one local step instead.

@@ -13,7 +13,7 @@ use wso2_testkit::{LeafKind, Sandbox};
 /// A client of `sb`'s IS with the admin credentials and no retries; `f` adds the TLS settings.
 fn is_client_with(
     sb: &Sandbox,
-    f: impl FnOnce(wso2_is_client::ClientBuilder) -> wso2_is_client::ClientBuilder,
+    f: impl FnOnce(wso2_is_client::ClientBuilder<IsClient>) -> wso2_is_client::ClientBuilder<IsClient>,
 ) -> IsClient {
     let admin = sb.is().admin();
     f(IsClient::builder(sb.is().base_url())
@@ -254,15 +254,18 @@ async fn the_federation_reports_tls_refusals_with_the_fix_and_changes_nothing() 
         } else {
             sb.ca_pem()
         };
-        let builder = |server: &wso2_testkit::SimServer| {
+        fn builder<C: wso2_is_client::FromCarbon>(
+            server: &wso2_testkit::SimServer,
+            ca: &str,
+        ) -> wso2_is_client::ClientBuilder<C> {
             let admin = server.admin();
             wso2_is_client::ClientBuilder::new(server.base_url())
                 .credentials(admin.username, admin.password)
                 .ca_pem(ca.as_bytes().to_vec())
                 .retry(RetryPolicy::none())
-        };
-        let is: IsClient = builder(sb.is()).build().unwrap();
-        let apim: ApimClient = builder(sb.apim()).build().unwrap();
+        }
+        let is: IsClient = builder(sb.is(), ca).build().unwrap();
+        let apim: ApimClient = builder(sb.apim(), ca).build().unwrap();
         let fed = seed_builder(&sb).is(is).apim(apim).build().unwrap();
 
         let report = fed.doctor().await;

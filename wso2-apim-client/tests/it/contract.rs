@@ -15,7 +15,9 @@ use crate::support::*;
 #[test]
 fn apim_bodies_match_the_real_wsdls() {
     let idp_name = IdpName::new("wso2-is").unwrap();
-    let original = fixtures::service_provider("apim_publisher");
+    // The fields of the WSDL checked here (5.14.97, APIM 3.0).
+    let original =
+        fixtures::service_provider_for("apim_publisher", fixtures::FrameworkWsdl::V5_14_97);
     let switched = federated(&original, &idp_name, &SwitchOptions::default());
     let fallback = federated(
         &original,
@@ -114,7 +116,12 @@ fn each_release_sends_bodies_its_wsdls_accept() {
     let mut cases = Vec::new();
     for ((major, minor), sp_wsdl, idp_wsdl) in RELEASE_WSDLS {
         let caps = ApimCapabilities::of(ServerVersion::apim(major, minor));
-        let original = fixtures::service_provider("apim_publisher");
+        // A service provider as this release answers it: exactly its WSDL's fields.
+        let release = fixtures::FrameworkWsdl::ALL
+            .into_iter()
+            .find(|w| w.application_wsdl() == sp_wsdl)
+            .expect("a vendored framework version");
+        let original = fixtures::service_provider_for("apim_publisher", release);
         let switched = federated_for(&caps, &original, &idp_name, &SwitchOptions::default());
         let idp = crate::releases::idp_for(&caps).build().unwrap();
         cases.extend([

@@ -2,11 +2,9 @@
 //! sandbox) per test.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub, dead_code)]
 
-// Shared with the identity client's tests: fixtures with every WSDL field set, wiremock helpers.
-#[path = "../../../wso2-is-client/tests/it/fixtures.rs"]
-mod fixtures;
-#[path = "../../../wso2-is-client/tests/it/support.rs"]
-mod support;
+// Shared with the identity client's tests (its `test-util` feature): fixtures with every WSDL
+// field set, wiremock helpers.
+use wso2_is_client::test_util::{fixtures, support};
 
 mod contract;
 mod idp;

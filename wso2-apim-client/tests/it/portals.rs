@@ -91,10 +91,18 @@ fn switch_builds_exactly_one_step_with_one_federated_idp() {
 fn portal_like(name: &str) -> ServiceProvider {
     let mut sp = fixtures::service_provider(name);
     wso2_is_client::model::visit_sp_properties(&mut sp, &mut |path, p| {
-        if !path.starts_with("inbound/") && p.is_secret() {
-            p.value = Some(wso2_is_client::PropertyValue::Plain("not a secret".into()));
-            p.confidential = Some(false);
-            p.name = Some("plain".into());
+        if !path.starts_with("inbound/") {
+            if p.is_secret() {
+                p.value = Some(wso2_is_client::PropertyValue::Plain("not a secret".into()));
+                p.confidential = Some(false);
+                p.name = Some("plain".into());
+            }
+            // Sub-properties (5.17.5+) of the fixture's secret properties are secrets too.
+            for sub in p.sub_properties.iter_mut().filter(|s| s.is_secret()) {
+                sub.value = Some(wso2_is_client::PropertyValue::Plain("not a secret".into()));
+                sub.confidential = Some(false);
+                sub.name = Some("plain".into());
+            }
         }
     });
     sp

@@ -181,7 +181,7 @@ async fn without_a_release_every_candidate_is_read_in_one_round() {
 fn found_takes_the_first_answer_that_exists_in_lookup_order() {
     let server_less = ApimClient::builder("https://apim.invalid:9443")
         .credentials("admin", "x")
-        .build::<ApimClient>()
+        .build()
         .unwrap();
     let portals = server_less.portals();
     let names = portals.lookup_names(Portal::DevPortal).unwrap();

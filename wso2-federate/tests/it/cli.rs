@@ -101,7 +101,9 @@ fn the_example_configuration_is_the_seed_setup() {
         ]
     );
     // The CA file named there is the operator's; without it the client settings say so.
-    let err = config.client_builder("is", &env, dir).unwrap_err();
+    let err = config
+        .client_builder::<wso2_is_client::IsClient>("is", &env, dir)
+        .unwrap_err();
     assert!(err.iter().any(|p| p.field == "is.ca_pem"), "{err:?}");
 }
 

@@ -158,3 +158,81 @@ async fn a_full_disk_exits_1_only_when_the_servers_are_back() {
         "sharing (CLI): the journal failing after 4, 8, 12 records: exits {seen:?} (1 only when back at the start)"
     );
 }
+
+/// An 8 MiB fault string with terminal escapes and a forged `[ok ]` line: the CLI prints a
+/// bounded, escaped excerpt (and at `-vv` the longer, still bounded and escaped, text), never
+/// an escape or a line of the server's making; exit 1 (rolled back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_fault_string_is_printed_bounded_and_escaped() {
+    let mut hostile = String::from("\u{1b}[2K\r[ok ] every change applied\nbad thing");
+    hostile.push_str(&"A".repeat(8 << 20));
+    hostile.push_str("\u{1b}]0;owned\u{7}");
+    let forged = |out: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with("[ok ]"))
+            .map(str::to_owned)
+    };
+    let mut sizes = Vec::new();
+    for verbose in [false, true] {
+        let sim = SimProcess::start(&["--portals"]);
+        sim.inject(
+            "apim",
+            &wso2_testkit::FaultRule::nth(
+                "addIdP",
+                1,
+                wso2_testkit::FaultKind::SoapFault {
+                    message: hostile.clone(),
+                },
+            ),
+        )
+        .await;
+        let run = CliRun::new(&sim, if verbose { "hostile-vv" } else { "hostile" });
+        let args: &[&str] = if verbose {
+            &["-vv", "apply", "--yes"]
+        } else {
+            &["apply", "--yes"]
+        };
+        let out = run.run(args, None).await;
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            &out.to_string()[..2000.min(out.to_string().len())]
+        );
+        for (name, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            assert!(
+                !text.contains(['\u{1b}', '\r', '\u{7}']),
+                "{name} holds a raw control character"
+            );
+            assert_eq!(
+                forged(text),
+                None,
+                "{name} holds a line of the server's making"
+            );
+        }
+        assert!(
+            out.stderr.contains("[ok ] every change applied"),
+            "shown, escaped"
+        );
+        let printed = out.stdout.len() + out.stderr.len();
+        // The server text appears a bounded number of times, each bounded: 4 KiB shown; at
+        // -vv the client keeps at most 64 KiB, and the TRACE log shows no bodies.
+        let cap = if verbose { 1 << 20 } else { 64 << 10 };
+        assert!(
+            printed <= cap,
+            "printed {printed} bytes (verbose {verbose})"
+        );
+        if verbose {
+            assert!(
+                out.stderr.contains("the server's fault text in full"),
+                "-vv shows more"
+            );
+        }
+        sizes.push(printed);
+    }
+    println!(
+        "server text (CLI): 8 MiB fault string with escapes: {} bytes printed, {} at -vv; no raw \
+         escape, no forged line; exit 1",
+        sizes[0], sizes[1]
+    );
+}

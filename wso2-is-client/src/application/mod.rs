@@ -5,7 +5,7 @@
 //! use wso2_is_client::{ApplicationName, IsClient};
 //! use wso2_is_client::model::ServiceProvider;
 //!
-//! let is: IsClient = IsClient::builder("https://is.example.com:9443")
+//! let is = IsClient::builder("https://is.example.com:9443")
 //!     .credentials("admin", "admin-password")
 //!     .ca_pem(std::fs::read("is-ca.pem").unwrap())
 //!     .build()?;
@@ -311,7 +311,7 @@ impl<'c> Applications<'c> {
             Err(e)
                 if e.is_not_found()
                     || e.fault()
-                        .is_some_and(|f| f.message.trim() == "User not authorized") =>
+                        .is_some_and(|f| f.message.raw().trim() == "User not authorized") =>
             {
                 Ok(None)
             }

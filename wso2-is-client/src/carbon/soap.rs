@@ -9,7 +9,7 @@
 //! distinct result for bodies that are not SOAP at all (HTML login pages, proxy errors).
 
 use super::xml::{Child, DecodeError, EncodeProblem, Ns, XmlReader, XmlValue, XmlWriter, ns};
-use crate::error::{FaultDetail, SoapFault, UnexpectedAnswer};
+use crate::error::{FaultDetail, ServerText, SoapFault, UnexpectedAnswer};
 
 /// One operation of a Carbon admin service: its name, the shape of its request, and how to read
 /// its answer. Implementations are plain values that can be stored and sent later.
@@ -24,6 +24,12 @@ pub trait Operation {
     const WRAPPER: Ns;
     /// Whether the operation only reads (safe to retry after a transient failure).
     const READ_ONLY: bool;
+
+    /// Checks the request before anything is sent ([`CarbonClient::call`](super::CarbonClient::call)
+    /// runs it first): a request that fails it is never sent.
+    fn check(&self) -> crate::Result<()> {
+        Ok(())
+    }
 
     /// Writes the parameters (children of the wrapper), in WSDL order.
     fn write_params(&self, w: &mut XmlWriter);
@@ -43,6 +49,7 @@ macro_rules! soap_operation {
             wrapper: $wrapper:expr,
             read_only: $ro:literal,
             output: $out:ty => $read:ident,
+            $(check: $check:ident,)?
         } {
             $(
                 $(#[$fmeta:meta])*
@@ -63,6 +70,12 @@ macro_rules! soap_operation {
             const NAME: &'static str = $op;
             const WRAPPER: $crate::carbon::xml::Ns = $wrapper;
             const READ_ONLY: bool = $ro;
+
+            $(
+                fn check(&self) -> $crate::Result<()> {
+                    self.$check()
+                }
+            )?
 
             #[allow(unused_variables)]
             fn write_params(&self, w: &mut $crate::carbon::xml::XmlWriter) {
@@ -220,11 +233,47 @@ fn read_return<T: XmlValue>(
 #[derive(Debug)]
 pub enum AnswerError {
     /// The server sent a SOAP fault.
-    Fault(SoapFault),
+    Fault(Box<SoapFault>),
     /// The body is not a SOAP envelope.
     Unexpected(UnexpectedAnswer),
     /// A SOAP envelope that could not be decoded.
     Decode(DecodeError),
+}
+
+impl AnswerError {
+    /// The error for this answer to `operation` (HTTP `status`). The one conversion from a SOAP
+    /// answer to an [`Error`](crate::Error): every SOAP call path (operations, session login and
+    /// logout) and the fuzz targets use it.
+    pub fn into_error(self, operation: &'static str, status: u16) -> crate::Error {
+        match self {
+            Self::Fault(fault) => crate::Error::Fault {
+                operation,
+                status,
+                fault,
+            },
+            Self::Unexpected(answer) => crate::Error::UnexpectedAnswer {
+                operation,
+                status,
+                answer,
+            },
+            Self::Decode(e) => crate::Error::Decode {
+                operation,
+                status,
+                source: Box::new(e),
+            },
+        }
+    }
+}
+
+/// Decodes the answer to `O` and turns a failure into the client's [`Error`](crate::Error):
+/// exactly what [`CarbonClient::call`](super::CarbonClient::call) returns for this answer,
+/// without I/O (for tests and fuzzing).
+pub fn decode_answer<O: Operation>(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> crate::Result<O::Output> {
+    decode::<O>(status, content_type, body).map_err(|e| e.into_error(O::NAME, status))
 }
 
 /// Decodes the answer to `O` from its status, content type and complete body (pure).
@@ -249,7 +298,7 @@ pub fn decode<O: Operation>(
     let root = r.root().map_err(|e| classify_unparsable(e, trimmed))?;
     if root.local != "Envelope" {
         return Err(AnswerError::Unexpected(UnexpectedAnswer::Xml {
-            root: root.local,
+            root: root.local.into(),
         }));
     }
     let result = read_envelope::<O>(&mut r, success)?;
@@ -277,7 +326,7 @@ fn read_envelope<O: Operation>(
             seen = true;
             if part.local == "Fault" {
                 let fault = read_fault(r).map_err(|e| dec(e.within("Fault")))?;
-                return Err(AnswerError::Fault(fault));
+                return Err(AnswerError::Fault(Box::new(fault)));
             }
             if !success {
                 r.skip().map_err(dec)?;
@@ -325,8 +374,8 @@ fn read_fault(r: &mut XmlReader<'_>) -> Result<SoapFault, DecodeError> {
         }
     }
     Ok(SoapFault {
-        code,
-        message: message.trim().to_owned(),
+        code: ServerText::new(code),
+        message: ServerText::new(message).trimmed(),
         detail,
     })
 }
@@ -352,40 +401,61 @@ fn read_detail(r: &mut XmlReader<'_>) -> Result<Option<FaultDetail>, DecodeError
             continue;
         }
         let mut d = FaultDetail {
-            element: child.local.clone(),
+            element: child.local.clone().into(),
             message: None,
             error_code: None,
         };
-        collect_detail(r, &mut d, 0)?;
+        let mut messages = Vec::new();
+        collect_detail(r, &mut d, &mut messages, 0)?;
+        if d.message.is_none() && !messages.is_empty() {
+            d.message = Some(messages.join("; ").into());
+        }
         detail = Some(d);
     }
     Ok(detail)
 }
 
 /// Walks an exception element, picking the first `message` and `errorCode` found at any depth.
+/// Names are compared ignoring case: the WSDLs declare `message`, but Axis2 writes a declared
+/// exception's text as `Message` (from `getMessage()`). Without a `message`, the `messages` of a
+/// client exception (`IdentityApplicationManagementClientException`) are joined.
 fn collect_detail(
     r: &mut XmlReader<'_>,
     d: &mut FaultDetail,
+    messages: &mut Vec<String>,
     level: usize,
 ) -> Result<(), DecodeError> {
     while let Some(child) = r.next_child()? {
-        match child.local.as_str() {
-            "message" if d.message.is_none() && !child.nil => {
-                d.message = Some(text_or_skip(r)?);
+        let name = child.local.as_str();
+        if child.nil {
+            r.skip()?;
+        } else if name.eq_ignore_ascii_case("message") {
+            let text = text_or_skip(r)?;
+            if d.message.is_none() && !text.is_empty() {
+                d.message = Some(text.into());
             }
-            "errorCode" if d.error_code.is_none() && !child.nil => {
-                d.error_code = Some(text_or_skip(r)?);
+        } else if name.eq_ignore_ascii_case("errorCode") {
+            let text = text_or_skip(r)?;
+            if d.error_code.is_none() && !text.is_empty() {
+                d.error_code = Some(text.into());
             }
-            _ if level < 4 => collect_detail(r, d, level + 1)?,
-            _ => r.skip()?,
+        } else if name.eq_ignore_ascii_case("messages") {
+            let text = text_or_skip(r)?;
+            if !text.is_empty() && messages.len() < 16 {
+                messages.push(text);
+            }
+        } else if level < 4 {
+            collect_detail(r, d, messages, level + 1)?;
+        } else {
+            r.skip()?;
         }
     }
     Ok(())
 }
 
-/// Reads text; if the element unexpectedly has children, the text so far is dropped.
+/// Reads an element's own text, trimmed; child elements it unexpectedly has are skipped.
 fn text_or_skip(r: &mut XmlReader<'_>) -> Result<String, DecodeError> {
-    r.read_text().map(|t| t.trim().to_owned())
+    r.read_text_skipping_children().map(|t| t.trim().to_owned())
 }
 
 fn trim_start(body: &[u8]) -> &[u8] {
@@ -415,7 +485,7 @@ fn not_xml(content_type: Option<&str>, body: &[u8]) -> Option<UnexpectedAnswer> 
             });
         }
         return Some(UnexpectedAnswer::Other {
-            content_type: content_type.map(str::to_owned),
+            content_type: content_type.map(ServerText::from),
         });
     }
     None
@@ -444,7 +514,7 @@ fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The `<title>` of an HTML page (first 120 characters, whitespace folded).
-pub(crate) fn html_title(body: &[u8]) -> Option<String> {
+pub(crate) fn html_title(body: &[u8]) -> Option<ServerText> {
     let start = find_ignore_case(body, b"<title")?;
     let rest = &body[start..];
     let open_end = rest.iter().position(|&b| b == b'>')? + 1;
@@ -452,14 +522,17 @@ pub(crate) fn html_title(body: &[u8]) -> Option<String> {
     let end = find_ignore_case(rest, b"</title").unwrap_or(rest.len().min(200));
     let title = String::from_utf8_lossy(&rest[..end]);
     let folded: String = title.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!folded.is_empty()).then(|| folded.chars().take(120).collect())
+    (!folded.is_empty()).then(|| ServerText::new(folded.chars().take(120).collect::<String>()))
 }
 
-/// The first line of a text body, printable characters only, at most 160 characters.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(1024)]);
-    let line = text.lines().next().unwrap_or("");
-    line.chars().filter(|c| !c.is_control()).take(160).collect()
+/// The first line of a text body (of its first [`ServerText::KEPT`] bytes).
+pub(crate) fn excerpt(body: &[u8]) -> ServerText {
+    let head = &body[..body.len().min(ServerText::KEPT)];
+    let end = head
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .unwrap_or(head.len());
+    ServerText::from_utf8_lossy(&head[..end]).trimmed()
 }
 
 #[cfg(test)]
@@ -544,8 +617,11 @@ mod tests {
         };
         let d = f.detail.unwrap();
         assert_eq!(d.element, "SvcException");
-        assert_eq!(d.message.as_deref(), Some("Application X already exists"));
-        assert_eq!(d.error_code.as_deref(), Some("APP-1"));
+        assert_eq!(
+            d.message.as_ref().map(|t| t.raw()),
+            Some("Application X already exists")
+        );
+        assert_eq!(d.error_code.as_ref().map(|t| t.raw()), Some("APP-1"));
     }
 
     #[test]

@@ -519,11 +519,19 @@ impl DecodeError {
 }
 
 impl fmt::Display for DecodeError {
+    /// Element names come from the answer (so does a parser's message about them): they are
+    /// shown bounded, with control characters escaped, like any [`ServerText`](crate::ServerText).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let limit = crate::ServerText::SHOWN;
         if self.path.is_empty() {
-            f.write_str(&self.reason)
+            f.write_str(&super::text::clean(&self.reason, limit))
         } else {
-            write!(f, "at {}: {}", self.path(), self.reason)
+            write!(
+                f,
+                "at {}: {}",
+                super::text::clean(&self.path(), limit),
+                super::text::clean(&self.reason, limit)
+            )
         }
     }
 }
@@ -652,6 +660,32 @@ impl<'a> XmlReader<'a> {
                     return Ok(text);
                 }
                 Event::Start(_) => return Err(DecodeError::new("expected text, found an element")),
+                Event::Eof => return Err(DecodeError::new("the document ends inside an element")),
+                _ => {}
+            }
+        }
+    }
+
+    /// Reads the text directly inside the current element up to its end tag, skipping child
+    /// elements (and their text) instead of failing on them.
+    pub(crate) fn read_text_skipping_children(&mut self) -> Result<String, DecodeError> {
+        let mut text = String::new();
+        loop {
+            match self.event()? {
+                Event::Text(t) => text.push_str(&t.xml10_content()),
+                Event::CData(c) => text.push_str(&c.xml10_content()),
+                Event::GeneralRef(r) => text.push(resolve_reference(&r)?),
+                Event::Start(_) => {
+                    self.depth += 1;
+                    if self.depth > MAX_DEPTH {
+                        return Err(DecodeError::new("elements nested too deeply"));
+                    }
+                    self.skip()?;
+                }
+                Event::End(_) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    return Ok(text);
+                }
                 Event::Eof => return Err(DecodeError::new("the document ends inside an element")),
                 _ => {}
             }

@@ -31,7 +31,7 @@
 //! use wso2_is_client::model::{IdentityProvider, JustInTimeProvisioningConfig};
 //! use wso2_is_client::{IdpName, IsClient, RoleName};
 //!
-//! let apim: IsClient = IsClient::builder("https://apim.example.com:9443")
+//! let apim = IsClient::builder("https://apim.example.com:9443")
 //!     .credentials("admin", "admin-password")
 //!     .build()?;
 //! let name = IdpName::new("wso2is")?;
@@ -290,6 +290,7 @@ impl OidcAuthenticator {
                 enabled: Some(true),
                 name: Some(OIDC_AUTHENTICATOR_NAME.to_owned()),
                 properties: Vec::new(),
+                tags: Vec::new(),
                 valid: None,
             },
         }

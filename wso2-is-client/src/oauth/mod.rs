@@ -27,7 +27,7 @@
 //! use wso2_is_client::oauth::{GrantType, OAuthConsumerAppDTO};
 //! use wso2_is_client::{ConsumerKey, IsClient, OAuthAppName};
 //!
-//! let is: IsClient = IsClient::builder("https://is.example.com:9443")
+//! let is = IsClient::builder("https://is.example.com:9443")
 //!     .credentials("admin", "admin-password")
 //!     .ca_pem(std::fs::read("is-ca.pem").unwrap())
 //!     .build()?;
@@ -67,9 +67,11 @@ pub const OAUTH_VERSION_2: &str = "OAuth-2.0";
 pub const STATE_ACTIVE: &str = "ACTIVE";
 
 xml_model! {
-    /// An OAuth/OIDC consumer application (`OAuthConsumerAppDTO`, identity-inbound-auth-oauth
-    /// 6.2.28): every field of the WSDL type, in WSDL order, so that a value read and sent back
-    /// loses nothing.
+    /// An OAuth/OIDC consumer application (`OAuthConsumerAppDTO`): every field of the WSDL type
+    /// in every vendored version (identity-inbound-auth-oauth 6.2.28 of IS 5.9 / APIM 3.0, 6.4.2
+    /// of IS 5.10 / APIM 3.1-3.2, 6.4.111 (to 6.13.27) of IS 5.11-6.1 / APIM 4.0-4.5, 7.0.26 of IS
+    /// 7.0), in WSDL order, so that a value read from any of them and sent back loses nothing.
+    /// Fields newer than 6.2.28 say their version and are not written when `None`.
     ///
     /// The consumer secret is a [`Secret`]: it never shows in `Debug` or serialised values.
     pub struct OAuthConsumerAppDTO in ns::OAUTH_DTO {
@@ -83,6 +85,8 @@ xml_model! {
         pub application_name: Option<String> = "applicationName",
         /// Audiences added to issued tokens.
         pub audiences: Vec<String> = "audiences",
+        /// Signature algorithm of JARM authorization responses (oauth 7.0.26).
+        pub authorization_response_signature_algorithm: Option<String> = "authorizationResponseSignatureAlgorithm",
         /// OIDC back-channel logout URL.
         pub back_channel_logout_url: Option<String> = "backChannelLogoutUrl",
         /// Whether the client may skip client authentication (public clients).
@@ -90,6 +94,8 @@ xml_model! {
         /// Redirect URI; several are written `regexp=(url1|url2)`. Required with the
         /// `authorization_code` or `implicit` grant.
         pub callback_url: Option<String> = "callbackUrl",
+        /// Whether the application conforms to FAPI (oauth 7.0.26).
+        pub fapi_conformance_enabled: Option<bool> = "fapiConformanceEnabled",
         /// OIDC front-channel logout URL.
         pub frontchannel_logout_url: Option<String> = "frontchannelLogoutUrl",
         /// Allowed grants, space separated (see [`GrantType`] and
@@ -103,6 +109,10 @@ xml_model! {
         pub id_token_encryption_method: Option<String> = "idTokenEncryptionMethod",
         /// Id-token lifetime, in seconds; 0 or absent means the server default.
         pub id_token_expiry_time: Option<i64> = "idTokenExpiryTime",
+        /// Id-token signature algorithm (JWS `alg`) (oauth 7.0.26).
+        pub id_token_signature_algorithm: Option<String> = "idTokenSignatureAlgorithm",
+        /// JWKS URI of the client (oauth 7.0.26).
+        pub jwks_uri: Option<String> = "jwksURI",
         /// The consumer key (client id). Kept verbatim when given at registration.
         pub oauth_consumer_key: Option<String> = "oauthConsumerKey",
         /// The consumer secret (client secret). Kept verbatim when given with a key at
@@ -117,12 +127,37 @@ xml_model! {
         /// Whether refresh tokens are renewed on use: `true`, `false`, or absent for the server
         /// default (a string in the WSDL).
         pub renew_refresh_token_enabled: Option<String> = "renewRefreshTokenEnabled",
+        /// Request-object encryption algorithm (JWE `alg`) (oauth 7.0.26).
+        pub request_object_encryption_algorithm: Option<String> = "requestObjectEncryptionAlgorithm",
+        /// Request-object encryption method (JWE `enc`) (oauth 7.0.26).
+        pub request_object_encryption_method: Option<String> = "requestObjectEncryptionMethod",
+        /// Request-object signature algorithm (oauth 7.0.26).
+        pub request_object_signature_algorithm: Option<String> = "requestObjectSignatureAlgorithm",
         /// Whether request objects must be signed.
         pub request_object_signature_validation_enabled: Option<bool> = "requestObjectSignatureValidationEnabled",
+        /// Whether pushed authorization requests (PAR) are required (oauth 7.0.26).
+        pub require_pushed_authorization_requests: Option<bool> = "requirePushedAuthorizationRequests",
         /// Scope validators, e.g. `Role based scope validator`.
         pub scope_validators: Vec<String> = "scopeValidators",
+        /// Sector identifier URI, for pairwise subjects (oauth 7.0.26).
+        pub sector_identifier_uri: Option<String> = "sectorIdentifierURI",
         /// `ACTIVE` or `REVOKED` (set by the server).
         pub state: Option<String> = "state",
+        /// `public` or `pairwise` (oauth 7.0.26).
+        pub subject_type: Option<String> = "subjectType",
+        /// Subject DN of the client certificate for `tls_client_auth` (oauth 7.0.26).
+        pub tls_client_auth_subject_dn: Option<String> = "tlsClientAuthSubjectDN",
+        /// Token binding, e.g. `cookie` or `sso-session` (oauth 6.4.2).
+        pub token_binding_type: Option<String> = "tokenBindingType",
+        /// Whether token bindings are validated (oauth 6.4.111).
+        pub token_binding_validation_enabled: Option<bool> = "tokenBindingValidationEnabled",
+        /// Client authentication at the token endpoint, e.g. `client_secret_basic`,
+        /// `client_secret_post`, `private_key_jwt`, `tls_client_auth` (oauth 7.0.26).
+        pub token_endpoint_auth_method: Option<String> = "tokenEndpointAuthMethod",
+        /// Signature algorithm of `private_key_jwt` client assertions (oauth 7.0.26).
+        pub token_endpoint_auth_signature_algorithm: Option<String> = "tokenEndpointAuthSignatureAlgorithm",
+        /// Whether tokens are revoked when the IdP session ends (oauth 6.4.111).
+        pub token_revocation_with_idp_session_termination_enabled: Option<bool> = "tokenRevocationWithIDPSessionTerminationEnabled",
         /// Token type, e.g. `Default` or `JWT`.
         pub token_type: Option<String> = "tokenType",
         /// Lifetime of user access tokens, in seconds; 0 or absent means the server default.
@@ -539,10 +574,9 @@ fn missing_app(e: &Error) -> bool {
         return true;
     }
     e.fault().is_some_and(|f| {
-        f.message
-            .starts_with("Error while retrieving the app information by app name")
-            || f.message
-                .starts_with("Error while retrieving the app information using consumerKey")
+        let m = f.message.raw();
+        m.starts_with("Error while retrieving the app information by app name")
+            || m.starts_with("Error while retrieving the app information using consumerKey")
     })
 }
 

@@ -3,7 +3,7 @@
 //! * [`Oidc::discovery`] reads an OpenID Provider configuration document (from IS at
 //!   [`IS_DISCOVERY_PATH`], or from any URL) into a typed [`ProviderMetadata`], checking that
 //!   every endpoint is an absolute URL.
-//! * [`Oidc::probe_client_authentication`] asks a token endpoint whether it accepts a client's
+//! * A [`ClientAuthProbe`], sent with `send(&client)`, asks a token endpoint whether it accepts a client's
 //!   credentials, without obtaining a token: it sends an authorization-code request with a
 //!   made-up code, so a server that accepts the client answers `invalid_grant`. It recognises
 //!   the double-authentication refusal of IS >= 5.8 (`invalid_request, The client MUST NOT use
@@ -22,23 +22,22 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), wso2_is_client::Error> {
 //! use wso2_is_client::IsClient;
-//! use wso2_is_client::oidc::{ClientAuthMethod, ProbeOutcome};
+//! use wso2_is_client::oidc::{ClientAuthMethod, ClientAuthProbe, ProbeOutcome};
 //!
-//! let is: IsClient = IsClient::builder("https://is.example.com:9443")
+//! let is = IsClient::builder("https://is.example.com:9443")
 //!     .credentials("admin", "admin-password")
 //!     .build()?;
 //! let op = is.oidc().server_discovery().await?;
 //! let token_endpoint = op.token_endpoint.expect("IS has a token endpoint");
-//! let outcome = is
-//!     .oidc()
-//!     .probe_client_authentication(
-//!         token_endpoint.as_str(),
-//!         "apim-client-id",
-//!         "apim-client-secret",
-//!         ClientAuthMethod::Basic,
-//!     )
-//!     .redirect_uri("https://apim.example.com:9443/commonauth")
-//!     .await?;
+//! let outcome = ClientAuthProbe::new(
+//!     token_endpoint.as_str(),
+//!     "apim-client-id",
+//!     "apim-client-secret",
+//!     ClientAuthMethod::Basic,
+//! )
+//! .redirect_uri("https://apim.example.com:9443/commonauth")
+//! .send(&is)
+//! .await?;
 //! match outcome {
 //!     ProbeOutcome::CredentialsAccepted { .. } => println!("the client may log in"),
 //!     ProbeOutcome::MultipleAuthMethods { .. } => {
@@ -51,8 +50,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
 
 use http::Method;
 use secrecy::{ExposeSecret, SecretString};
@@ -61,7 +58,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::carbon::{CarbonClient, HttpAnswer, RestAuth, RestRequest, SecretBody};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ServerText};
 use crate::scim2::wire;
 
 /// Where IS 5.9 serves its discovery document, below the base URL (and tenant prefix): its
@@ -239,11 +236,13 @@ fn take_strings(
 
 /// An absolute `http(s)` URL with a host.
 fn absolute_url(key: &str, value: &str) -> Result<Url, MetadataProblem> {
+    let shown = || ServerText::new(value);
     let url = Url::parse(value)
-        .map_err(|_| MetadataProblem(format!("{key} ({value:?}) is not an absolute URL")))?;
+        .map_err(|_| MetadataProblem(format!("{key} (\"{}\") is not an absolute URL", shown())))?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none_or(str::is_empty) {
         return Err(MetadataProblem(format!(
-            "{key} ({value:?}) is not an absolute http(s) URL"
+            "{key} (\"{}\") is not an absolute http(s) URL",
+            shown()
         )));
     }
     Ok(url)
@@ -283,7 +282,7 @@ pub enum ProbeOutcome {
         /// HTTP status.
         status: u16,
         /// `error_description`, if any.
-        description: Option<String>,
+        description: Option<ServerText>,
     },
     /// The server refuses credentials given in more than one way at once (IS: `invalid_request,
     /// The client MUST NOT use more than one authentication method in each`, when body
@@ -293,16 +292,16 @@ pub enum ProbeOutcome {
         /// HTTP status.
         status: u16,
         /// `error_description`.
-        description: Option<String>,
+        description: Option<ServerText>,
     },
     /// Any other answer.
     Other {
         /// HTTP status.
         status: u16,
         /// `error`, if the answer had one.
-        error: Option<String>,
+        error: Option<ServerText>,
         /// `error_description`, if any.
-        description: Option<String>,
+        description: Option<ServerText>,
     },
 }
 
@@ -353,8 +352,10 @@ pub(crate) fn classify(answer: &HttpAnswer, secret: &str) -> ProbeOutcome {
     };
     let error = text("error");
     let description = text("error_description");
-    let multiple = description.as_deref().is_some_and(says_multiple_methods);
-    match error.as_deref() {
+    let multiple = description
+        .as_ref()
+        .is_some_and(|d| says_multiple_methods(d.raw()));
+    match error.as_ref().map(ServerText::raw) {
         Some("invalid_request" | "invalid_client") if multiple => {
             ProbeOutcome::MultipleAuthMethods {
                 status,
@@ -465,7 +466,7 @@ impl<'c> Oidc<'c> {
                 source: Box::new(problem),
             })?;
         if !metadata.issuer_matches(&target) {
-            tracing::warn!(issuer = %metadata.issuer, url = %target,
+            tracing::warn!(issuer = %ServerText::new(metadata.issuer.as_str()), url = %target,
                 "the discovery document's issuer does not match its URL");
         }
         Ok(metadata)
@@ -477,35 +478,14 @@ impl<'c> Oidc<'c> {
         self.discovery(&self.client.tenant_path(IS_DISCOVERY_PATH))
             .await
     }
-
-    /// A probe of `client_id`/`client_secret` at `token_endpoint` (an absolute URL on any host,
-    /// or a path below the client's base URL), presented as `method`. Await it (or call
-    /// [`send`](ClientAuthProbe::send)); set the `redirect_uri` first if needed.
-    pub fn probe_client_authentication(
-        &self,
-        token_endpoint: &str,
-        client_id: impl Into<String>,
-        client_secret: impl Into<SecretString>,
-        method: ClientAuthMethod,
-    ) -> ClientAuthProbe<'c> {
-        ClientAuthProbe {
-            client: self.client,
-            token_endpoint: token_endpoint.to_owned(),
-            client_id: client_id.into(),
-            client_secret: client_secret.into(),
-            method,
-            redirect_uri: DEFAULT_PROBE_REDIRECT_URI.to_owned(),
-        }
-    }
 }
 
-/// A client-authentication probe, ready to send; get one with
-/// [`Oidc::probe_client_authentication`].
+/// A client-authentication probe: an owned request value, sent with [`send`](Self::send).
 ///
 /// It sends `grant_type=authorization_code` with a made-up code: nothing is issued, nothing
 /// changes on the server. It is sent once (never retried after it may have reached the server).
-pub struct ClientAuthProbe<'c> {
-    client: &'c CarbonClient,
+#[derive(Clone)]
+pub struct ClientAuthProbe {
     token_endpoint: String,
     client_id: String,
     client_secret: SecretString,
@@ -513,7 +493,7 @@ pub struct ClientAuthProbe<'c> {
     redirect_uri: String,
 }
 
-impl fmt::Debug for ClientAuthProbe<'_> {
+impl fmt::Debug for ClientAuthProbe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientAuthProbe")
             .field("token_endpoint", &self.token_endpoint)
@@ -525,7 +505,25 @@ impl fmt::Debug for ClientAuthProbe<'_> {
     }
 }
 
-impl ClientAuthProbe<'_> {
+impl ClientAuthProbe {
+    /// A probe of `client_id`/`client_secret` at `token_endpoint` (an absolute URL on any host,
+    /// or a path below the base URL of the client it is sent through), presented as `method`.
+    /// Set the `redirect_uri` if needed, then [`send`](Self::send) it.
+    pub fn new(
+        token_endpoint: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+        method: ClientAuthMethod,
+    ) -> Self {
+        Self {
+            token_endpoint: token_endpoint.into(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            method,
+            redirect_uri: DEFAULT_PROBE_REDIRECT_URI.to_owned(),
+        }
+    }
+
     /// The `redirect_uri` sent (default [`DEFAULT_PROBE_REDIRECT_URI`]); the client's
     /// registered callback, e.g. `https://apim.example.com:9443/commonauth`.
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
@@ -534,14 +532,14 @@ impl ClientAuthProbe<'_> {
     }
 
     /// The token request: form body, credentials as `method` says.
-    fn request(&self) -> Result<RestRequest> {
+    fn request(&self, client: &CarbonClient) -> Result<RestRequest> {
         if self.client_id.is_empty() {
             return Err(Error::invalid("client_id", "must not be empty"));
         }
         if self.client_secret.expose_secret().is_empty() {
             return Err(Error::invalid("client_secret", "must not be empty"));
         }
-        let url = self.client.url(&self.token_endpoint)?;
+        let url = client.url(&self.token_endpoint)?;
         if !matches!(url.scheme(), "https" | "http") {
             return Err(Error::invalid(
                 "token_endpoint",
@@ -577,23 +575,16 @@ impl ClientAuthProbe<'_> {
         })
     }
 
-    /// Sends the probe and classifies the answer. Fails only when no answer came (connection,
-    /// TLS, timeout) or the input is bad; every answer is an outcome.
-    pub async fn send(self) -> Result<ProbeOutcome> {
-        let req = self.request()?;
-        let answer = self.client.rest(&req).await?;
+    /// Sends the probe through `client` (its transport: TLS trust, timeouts, limits; never its
+    /// admin credentials) and classifies the answer. Fails only when no answer came
+    /// (connection, TLS, timeout) or the input is bad; every answer is an outcome.
+    pub async fn send(&self, client: &impl AsRef<CarbonClient>) -> Result<ProbeOutcome> {
+        let client = client.as_ref();
+        let req = self.request(client)?;
+        let answer = client.rest(&req).await?;
         let outcome = classify(&answer, self.client_secret.expose_secret());
         tracing::debug!(?outcome, method = ?self.method, "token endpoint probe");
         Ok(outcome)
-    }
-}
-
-impl<'c> IntoFuture for ClientAuthProbe<'c> {
-    type Output = Result<ProbeOutcome>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'c>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
     }
 }
 

@@ -60,6 +60,7 @@ pub(crate) mod wire;
 
 use std::fmt;
 
+use crate::ServerText;
 use serde::{Deserialize, Serialize};
 
 pub use applications::{ApplicationList, RestApplications, decode_created, decode_oidc};
@@ -83,8 +84,8 @@ pub const DUPLICATE_APPLICATION_CODE: &str = "APP-65001";
 
 /// The error document of the REST management APIs: `{code, message, description, traceId}`.
 ///
-/// Every text is the server's, bounded (at most 300 characters, control characters dropped) and
-/// with any secret sent in the request scrubbed out. `Display` of the error shows the code and
+/// Every text is the server's, as a [`ServerText`] (bounded; shown cleaned) with any secret
+/// sent in the request scrubbed out. `Display` of the error shows the code and
 /// a short excerpt of the message only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,26 +93,28 @@ pub const DUPLICATE_APPLICATION_CODE: &str = "APP-65001";
 pub struct RestErrorBody {
     /// `code`, e.g. `APP-60001` (client errors) or `APP-65001` (server errors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<ServerText>,
     /// `message`: a short summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<ServerText>,
     /// `description`: the details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<ServerText>,
     /// `traceId`: the correlation id to look up in the server's logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace_id: Option<String>,
+    pub trace_id: Option<ServerText>,
 }
 
-/// Longest excerpt of a server message shown by `Display`, in characters.
+/// Longest excerpt of a server message shown by `Display`, in bytes.
 const DISPLAY_EXCERPT_CHARS: usize = 120;
 
 impl RestErrorBody {
     /// Whether the code says an application of that name already exists (`APP-65001`, which IS
     /// 5.11 sends with HTTP 500).
     pub fn is_duplicate_application(&self) -> bool {
-        self.code.as_deref() == Some(DUPLICATE_APPLICATION_CODE)
+        self.code
+            .as_ref()
+            .is_some_and(|c| c.raw().trim() == DUPLICATE_APPLICATION_CODE)
     }
 
     /// `" (CODE): excerpt"`, for the error's `Display`; empty when the document was empty.
@@ -121,11 +124,11 @@ impl RestErrorBody {
             out.push_str(&format!(" ({code})"));
         }
         if let Some(message) = &self.message {
-            let mut excerpt: String = message.chars().take(DISPLAY_EXCERPT_CHARS).collect();
-            if message.chars().count() > DISPLAY_EXCERPT_CHARS {
-                excerpt.push_str("...");
-            }
-            out.push_str(&format!(": {excerpt}"));
+            out.push_str(": ");
+            out.push_str(&crate::carbon::text::clean(
+                message.raw(),
+                DISPLAY_EXCERPT_CHARS,
+            ));
         }
         out
     }

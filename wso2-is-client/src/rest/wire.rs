@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::RestErrorBody;
+use crate::ServerText;
 use crate::carbon::{HttpAnswer, RestAuth, RestRequest, SecretBody};
 use crate::error::{Error, Result, UnexpectedAnswer};
 use crate::scim2::wire::{detail_text, unexpected};
@@ -55,7 +56,7 @@ fn is_error_document(doc: &serde_json::Map<String, Value>) -> bool {
 fn error_body(doc: &serde_json::Map<String, Value>, secrets: &[&str]) -> RestErrorBody {
     let text = |key: &str| match doc.get(key) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(detail_text(s, secrets)),
-        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::Number(n)) => Some(ServerText::new(n.to_string())),
         _ => None,
     };
     RestErrorBody {
@@ -261,8 +262,10 @@ mod tests {
         assert!(shown.contains("APP-65001"), "{shown}");
         assert!(shown.len() < 300, "{shown}");
         let body = e.rest_error().unwrap();
-        assert_eq!(body.trace_id.as_deref(), Some("t-1"));
-        assert!(body.message.as_deref().unwrap().chars().count() <= 303);
+        assert_eq!(body.trace_id.as_ref().map(ServerText::raw), Some("t-1"));
+        let message = body.message.as_ref().unwrap();
+        assert!(!message.raw().contains("canary-secret"));
+        assert!(message.to_string().len() <= ServerText::SHOWN + 64);
 
         let html = answer(
             500,

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::model::{BULK_REQUEST_SCHEMA, ScimGroup, ScimPatch, ScimUser};
 use super::{Scim2, group_body, user_body, wire};
 use crate::carbon::{RestRequest, SecretBody};
-use crate::error::{Dispatch, Error, Result};
+use crate::error::{Dispatch, Error, Result, ServerText};
 
 /// Operations per Bulk request when the server's `/ServiceProviderConfig` cannot be read or
 /// gives no `bulk.maxOperations`. Well under IS 5.9's (and scim2-server's) 1000: a smaller
@@ -264,9 +264,9 @@ pub enum BulkOutcome {
         /// HTTP status.
         status: u16,
         /// `scimType`, e.g. `uniqueness`.
-        scim_type: Option<String>,
+        scim_type: Option<ServerText>,
         /// `detail` (secrets scrubbed).
-        detail: Option<String>,
+        detail: Option<ServerText>,
     },
     /// It was sent, but the server's answer does not list it: the server stopped before it
     /// (`failOnErrors` reached), so it was not processed.
@@ -287,7 +287,7 @@ pub enum BulkOutcome {
 /// One operation and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BulkResult {
-    /// Position of the operation in the list given to [`Scim2::bulk`].
+    /// Position of the operation in the list given to [`Bulk::new`].
     pub index: usize,
     /// Its method.
     pub method: BulkMethod,
@@ -364,26 +364,26 @@ impl BulkReport {
     }
 }
 
-/// A Bulk request under construction; get one with [`Scim2::bulk`], then `.send().await`.
+/// A Bulk request: an owned request value, built with [`Bulk::new`] and its setters and sent with
+/// [`send`](Self::send) through a [`Scim2`] handler (which says where and as whom).
 ///
 /// The operations are sent in order, in as many requests as the server's limits
 /// (`bulk.maxOperations` and `bulk.maxPayloadSize` of `/ServiceProviderConfig`, read first;
 /// [`DEFAULT_BULK_MAX_OPERATIONS`] and [`DEFAULT_BULK_MAX_PAYLOAD`] when it cannot be read)
 /// require. A `bulkId:` reference to an operation of an earlier request is replaced by the id
 /// that operation created; keep every operation after the ones it refers to.
-#[derive(Debug)]
-pub struct Bulk<'c> {
-    scim: Scim2<'c>,
+#[derive(Debug, Clone)]
+pub struct Bulk {
     operations: Vec<BulkOperation>,
     fail_on_errors: Option<u32>,
     max_operations: Option<usize>,
     max_payload: Option<usize>,
 }
 
-impl<'c> Bulk<'c> {
-    pub(super) fn new(scim: Scim2<'c>, operations: Vec<BulkOperation>) -> Self {
+impl Bulk {
+    /// A Bulk request of `operations`, in this order.
+    pub fn new(operations: Vec<BulkOperation>) -> Self {
         Self {
-            scim,
             operations,
             fail_on_errors: None,
             max_operations: None,
@@ -446,7 +446,7 @@ impl<'c> Bulk<'c> {
     }
 
     /// The server's limits: given, read from `/ServiceProviderConfig`, or the defaults.
-    async fn limits(&self) -> Result<(usize, usize)> {
+    async fn limits(&self, scim: &Scim2<'_>) -> Result<(usize, usize)> {
         if let Some(n) = self.max_operations {
             return Ok((n, self.max_payload.unwrap_or(DEFAULT_BULK_MAX_PAYLOAD)));
         }
@@ -454,7 +454,7 @@ impl<'c> Bulk<'c> {
             v.filter(|n| *n > 0)
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
         };
-        match self.scim.service_provider_config().await {
+        match scim.service_provider_config().await {
             Ok(config) => {
                 let bulk = config.bulk.unwrap_or_default();
                 if bulk.supported == Some(false) {
@@ -491,12 +491,12 @@ impl<'c> Bulk<'c> {
     /// unreadable for lack of rights, or the first request not sent at all. Once a request may
     /// have reached the server, the result is a report, even if a later request failed (see
     /// [`BulkReport::stopped`]); no request is ever sent twice.
-    pub async fn send(self) -> Result<BulkReport> {
+    pub async fn send(&self, scim: &Scim2<'_>) -> Result<BulkReport> {
         self.validate()?;
         if self.operations.is_empty() {
             return Ok(BulkReport::default());
         }
-        let (max_ops, max_payload) = self.limits().await?;
+        let (max_ops, max_payload) = self.limits(scim).await?;
         let sizes: Vec<usize> = self
             .operations
             .iter()
@@ -549,8 +549,8 @@ impl<'c> Bulk<'c> {
             let request = RestRequest {
                 operation: "bulk",
                 method: Method::POST,
-                path: self.scim.path("Bulk"),
-                auth: self.scim.auth.clone(),
+                path: scim.path("Bulk"),
+                auth: scim.auth.clone(),
                 content_type: Some(wire::SCIM_JSON),
                 accept: Some(wire::SCIM_ACCEPT),
                 body: Some(SecretBody(Value::Object(body).to_string().into_bytes())),
@@ -561,7 +561,7 @@ impl<'c> Bulk<'c> {
                 .filter_map(|op| op.password.as_ref().map(|p| p.expose_secret()))
                 .collect();
             requests += 1;
-            let answer = match self.scim.client.rest(&request).await {
+            let answer = match scim.client.rest(&request).await {
                 Ok(answer) => answer,
                 Err(e) => {
                     if e.dispatch() == Dispatch::NotSent && requests == 1 {
@@ -599,7 +599,7 @@ impl<'c> Bulk<'c> {
                         other => BulkOutcome::Failed {
                             status: answer.status,
                             scim_type: None,
-                            detail: Some(other.to_string()),
+                            detail: Some(ServerText::new(other.to_string())),
                         },
                     }
                 };
@@ -937,7 +937,7 @@ mod tests {
         assert!(matches!(out[1], BulkOutcome::Succeeded { status: 201, .. }));
         match &out[2] {
             BulkOutcome::Failed { detail, .. } => {
-                assert_eq!(detail.as_deref(), Some("no [REDACTED]"));
+                assert_eq!(detail.as_ref().map(|t| t.raw()), Some("no [REDACTED]"));
             }
             other => panic!("{other:?}"),
         }

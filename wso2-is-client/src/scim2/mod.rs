@@ -13,7 +13,7 @@
 //!   as `None`.
 //! * Passwords are [`Secret`](crate::Secret)s: sent on create only, never shown in `Debug`,
 //!   errors or logs (a server message that repeats one is scrubbed).
-//! * [`Scim2::bulk`] splits its operations to the server's limits and reports every operation:
+//! * [`Bulk`] (sent with `send(&scim)`) splits its operations to the server's limits and reports every operation:
 //!   Bulk is not atomic, and it is never retried.
 //!
 //! ```no_run
@@ -21,7 +21,7 @@
 //! use wso2_is_client::scim2::{ScimGroup, ScimMember, ScimUser};
 //! use wso2_is_client::{IsClient, RoleName, UserName};
 //!
-//! let is: IsClient = IsClient::builder("https://is.example.com:9443")
+//! let is = IsClient::builder("https://is.example.com:9443")
 //!     .credentials("admin", "admin-password")
 //!     .build()?;
 //! let scim = is.scim2();
@@ -148,11 +148,6 @@ impl<'c> Scim2<'c> {
     /// Roles with an audience at `/scim2/v2/Roles` (IS 7.0 and later).
     pub fn roles_v2(&self) -> ScimRoles<'c> {
         ScimRoles::new(self.clone(), RolesApi::V2)
-    }
-
-    /// A Bulk request of `operations` (see [`Bulk`]).
-    pub fn bulk(&self, operations: Vec<BulkOperation>) -> Bulk<'c> {
-        Bulk::new(self.clone(), operations)
     }
 
     /// What the server supports (`GET /ServiceProviderConfig`).
@@ -576,7 +571,7 @@ mod tests {
     fn core(user: &str) -> CarbonClient {
         ClientBuilder::new("https://is.example.com:9443/")
             .credentials(user, "x")
-            .build_carbon()
+            .build()
             .unwrap()
     }
 

@@ -6,14 +6,12 @@ use serde_json::Value;
 
 use crate::carbon::HttpAnswer;
 use crate::carbon::soap::{excerpt, html_title};
-use crate::error::{BoxError, Error, Result, UnexpectedAnswer};
+use crate::error::{BoxError, Error, Result, ServerText, UnexpectedAnswer};
 
 /// `Content-Type` of SCIM request bodies.
 pub(crate) const SCIM_JSON: &str = "application/scim+json";
 /// `Accept` of SCIM requests (some servers answer plain JSON).
 pub(crate) const SCIM_ACCEPT: &str = "application/scim+json, application/json";
-/// Longest server `detail` kept in an error, in characters.
-const MAX_DETAIL_CHARS: usize = 300;
 
 /// A string as a SCIM filter value: a JSON string literal, quotes included, with `"` and `\`
 /// escaped (RFC 7644 section 3.4.2.2: `compValue` is a JSON string).
@@ -82,20 +80,10 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
     out
 }
 
-/// A server-supplied text fit for an error: secrets scrubbed, control characters dropped,
-/// shortened.
-pub(crate) fn detail_text(text: &str, secrets: &[&str]) -> String {
-    let clean: String = scrub(text, secrets)
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let trimmed = clean.trim();
-    if trimmed.chars().count() > MAX_DETAIL_CHARS {
-        let cut: String = trimmed.chars().take(MAX_DETAIL_CHARS).collect();
-        format!("{cut}...")
-    } else {
-        trimmed.to_owned()
-    }
+/// A server-supplied text fit for an error: secrets scrubbed (in the whole text, before it is
+/// bounded), white space trimmed; bounded and shown cleaned as a [`ServerText`].
+pub(crate) fn detail_text(text: &str, secrets: &[&str]) -> ServerText {
+    ServerText::new(scrub(text, secrets)).trimmed()
 }
 
 /// A JSON decoding problem without any value from the body: serde's message with quoted
@@ -120,6 +108,8 @@ pub(crate) fn json_problem(e: &serde_json::Error) -> BoxError {
             out.push(c);
         }
     }
+    // Field names come from the body: shown bounded and cleaned, like any server text.
+    let out = crate::carbon::text::clean(&out, ServerText::SHOWN);
     format!("{out} (line {}, column {})", e.line(), e.column()).into()
 }
 
@@ -154,7 +144,7 @@ pub(crate) fn unexpected(answer: &HttpAnswer) -> UnexpectedAnswer {
         };
     }
     UnexpectedAnswer::Other {
-        content_type: answer.content_type().map(str::to_owned),
+        content_type: answer.content_type().map(ServerText::from),
     }
 }
 
@@ -189,7 +179,7 @@ pub(crate) fn decode_json<T: DeserializeOwned>(
 pub(crate) fn scim_error_fields(
     doc: &serde_json::Map<String, Value>,
     secrets: &[&str],
-) -> (Option<String>, Option<String>) {
+) -> (Option<ServerText>, Option<ServerText>) {
     let text = |key: &str| match doc.get(key) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(detail_text(s, secrets)),
         _ => None,
@@ -224,7 +214,7 @@ pub(crate) fn scim_error(operation: &'static str, answer: &HttpAnswer, secrets: 
         UnexpectedAnswer::Empty => Error::Http {
             operation,
             status: answer.status,
-            detail: (answer.status == 401).then(|| "authentication required".to_owned()),
+            detail: (answer.status == 401).then(|| "authentication required".into()),
         },
         _ if answer.status == 401 => Error::Http {
             operation,

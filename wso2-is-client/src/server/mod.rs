@@ -207,17 +207,11 @@ impl fmt::Display for Probe {
     }
 }
 
-/// Longest detail kept in a probe, in characters.
+/// Longest detail kept in a probe, in bytes (cleaned).
 const DETAIL_CHARS: usize = 200;
 
 fn bounded(text: &str) -> String {
-    let t = detail_text(text, &[]);
-    if t.chars().count() > DETAIL_CHARS {
-        let cut: String = t.chars().take(DETAIL_CHARS).collect();
-        format!("{cut}...")
-    } else {
-        t
-    }
+    crate::carbon::text::clean(detail_text(text, &[]).raw(), DETAIL_CHARS)
 }
 
 /// Classifies the answer (or failure) of a REST probe. Pure.

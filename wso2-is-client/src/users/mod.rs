@@ -13,41 +13,37 @@
 //!   faults with `31806 - Cannot delete non-existing role` ([`Error::is_not_found`]).
 //! * [`role_names`](Users::role_names) may be truncated on a busy server (each store caps its
 //!   list): check single roles with [`role_exists`](Users::role_exists).
-//! * The password of [`add_user`](Users::add_user) is a secret: it never appears in `Debug`,
-//!   errors or logs.
+//! * The password of [`AddUser`] is a secret: it never appears in `Debug`, errors or logs.
 //!
-//! Optional parameters are chained setters; the call is sent with `.send().await` (or just
-//! `.await`). What a plan stores is the owned request value ([`AddUser`], [`AddRole`]), sent
-//! later with [`Users::send_add_user`] / [`Users::send_add_role`].
+//! Adding a user or a role takes optional parameters: build the request value ([`AddUser`],
+//! [`AddRole`]) with its setters and send it with `send(&client)`. It is an owned value, so a
+//! plan can store it and send it later. The other operations are methods of [`Users`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), wso2_is_client::Error> {
+//! use wso2_is_client::users::{AddRole, AddUser};
 //! use wso2_is_client::{IsClient, RoleName, UserName};
 //!
-//! let is: IsClient = IsClient::builder("https://is.example.com:9443")
+//! let is = IsClient::builder("https://is.example.com:9443")
 //!     .credentials("admin", "admin-password")
 //!     .build()?;
 //! let role = RoleName::new("publisher_role")?;
 //! let user = UserName::new("api_publisher")?;
 //! if !is.users().role_exists(&role).await? {
-//!     is.users()
-//!         .add_role(&role)
+//!     AddRole::new(&role)
 //!         .permission("/permission/admin/login", "ui.execute")
-//!         .send()
+//!         .send(&is)
 //!         .await?;
 //! }
 //! if !is.users().user_exists(&user).await? {
-//!     is.users()
-//!         .add_user(&user, "a-strong-password")
+//!     AddUser::new(&user, "a-strong-password")
 //!         .role(&role)
 //!         .claim("http://wso2.org/claims/emailaddress", "publisher@example.com")
+//!         .send(&is)
 //!         .await?;
 //! }
 //! # Ok(()) }
 //! ```
-
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
 
 use secrecy::SecretString;
 
@@ -103,13 +99,15 @@ pub const UI_EXECUTE: &str = "ui.execute";
 
 soap_operation! {
     /// `addUser(userName, credential, roleList[], claims[], profileName, requirePasswordChange)`
-    /// (in-only). Build it with [`AddUser::new`] and its setters.
+    /// (in-only). Build it with [`AddUser::new`] and its setters; send it with
+    /// [`send`](AddUser::send).
     pub struct AddUser {
         service: "RemoteUserStoreManagerService",
         operation: "addUser",
         wrapper: ns::UM_SERVICE,
         read_only: false,
         output: () => void,
+        check: check,
     } {
         /// The user name.
         pub user_name: String = "userName",
@@ -170,6 +168,14 @@ impl AddUser {
         self
     }
 
+    /// Checks and sends the request through `client` (an `IsClient`, an `ApimClient` or their
+    /// core). Nothing is sent when a name is invalid or the password is empty or redacted. The
+    /// roles must exist (`31303 - Internal role does not exist : …` otherwise); a duplicate user
+    /// faults with [`Error::is_already_exists`].
+    pub async fn send(&self, client: &impl AsRef<CarbonClient>) -> Result<()> {
+        client.as_ref().call(self).await
+    }
+
     fn check(&self) -> Result<()> {
         UserName::new(self.user_name.as_str())?;
         match self.credential.expose() {
@@ -210,13 +216,14 @@ impl AddUser {
 
 soap_operation! {
     /// `addRole(roleName, userList[], permissions[])` (in-only). Build it with [`AddRole::new`]
-    /// and its setters.
+    /// and its setters; send it with [`send`](AddRole::send).
     pub struct AddRole {
         service: "RemoteUserStoreManagerService",
         operation: "addRole",
         wrapper: ns::UM_SERVICE,
         read_only: false,
         output: () => void,
+        check: check,
     } {
         /// The role name (`Internal/x` for an internal role).
         pub role_name: String = "roleName",
@@ -256,6 +263,13 @@ impl AddRole {
         self.permissions
             .push(PermissionDTO::new(resource_id, action));
         self
+    }
+
+    /// Checks and sends the request through `client` (an `IsClient`, an `ApimClient` or their
+    /// core). A plain name is a role of the primary user store, `Internal/x` an internal role. A
+    /// duplicate role faults with [`Error::is_already_exists`].
+    pub async fn send(&self, client: &impl AsRef<CarbonClient>) -> Result<()> {
+        client.as_ref().call(self).await
     }
 
     fn check(&self) -> Result<()> {
@@ -386,6 +400,7 @@ soap_operation! {
         wrapper: ns::UM_SERVICE,
         read_only: false,
         output: () => void,
+        check: check,
     } {
         /// The user name.
         pub user_name: String = "userName",
@@ -508,7 +523,8 @@ impl UpdateRoleListOfUser {
     }
 }
 
-/// Handler for users and roles; get one with `IsClient::users()`.
+/// Handler for users and roles; get one with `IsClient::users()`. Users and roles are added
+/// with the request values [`AddUser`] and [`AddRole`].
 #[derive(Debug, Clone, Copy)]
 pub struct Users<'c> {
     client: &'c CarbonClient,
@@ -518,45 +534,6 @@ impl<'c> Users<'c> {
     /// The handler over a client core.
     pub fn new(client: &'c CarbonClient) -> Self {
         Self { client }
-    }
-
-    /// Adds user `name` with password `credential`; set roles, claims and the profile with the
-    /// returned request's setters, then `.send().await` (or `.await`). The roles must exist
-    /// (`31303 - Internal role does not exist : …` otherwise). A duplicate user faults with
-    /// [`Error::is_already_exists`].
-    pub fn add_user(
-        &self,
-        name: &UserName,
-        credential: impl Into<SecretString>,
-    ) -> AddUserCall<'c> {
-        AddUserCall {
-            client: self.client,
-            op: AddUser::new(name, credential),
-        }
-    }
-
-    /// Sends a stored [`AddUser`] request, after checking it (nothing is sent when a name is
-    /// invalid or the password is empty or redacted).
-    pub async fn send_add_user(&self, op: &AddUser) -> Result<()> {
-        op.check()?;
-        self.client.call(op).await
-    }
-
-    /// Adds role `name` (`Internal/x` for an internal role, a plain name for a role of the
-    /// primary user store); set users and permissions with the returned request's setters, then
-    /// `.send().await` (or `.await`). A duplicate role faults with
-    /// [`Error::is_already_exists`].
-    pub fn add_role(&self, name: &RoleName) -> AddRoleCall<'c> {
-        AddRoleCall {
-            client: self.client,
-            op: AddRole::new(name),
-        }
-    }
-
-    /// Sends a stored [`AddRole`] request, after checking it.
-    pub async fn send_add_role(&self, op: &AddRole) -> Result<()> {
-        op.check()?;
-        self.client.call(op).await
     }
 
     /// Deletes user `name`. A missing user faults with [`Error::is_not_found`].
@@ -609,119 +586,10 @@ impl<'c> Users<'c> {
         added: &[RoleName],
     ) -> Result<()> {
         let op = UpdateRoleListOfUser::new(name, deleted, added);
-        op.check()?;
         if op.deleted_roles.is_empty() && op.new_roles.is_empty() {
             return Ok(());
         }
         self.client.call(&op).await
-    }
-}
-
-/// An `addUser` call being prepared; get one with [`Users::add_user`], send it with
-/// [`send`](Self::send) or `.await`.
-#[derive(Debug, Clone)]
-#[must_use = "the user is only added when the request is sent"]
-pub struct AddUserCall<'c> {
-    client: &'c CarbonClient,
-    op: AddUser,
-}
-
-impl<'c> AddUserCall<'c> {
-    /// Adds a role.
-    pub fn role(mut self, role: &RoleName) -> Self {
-        self.op = self.op.role(role);
-        self
-    }
-
-    /// Adds roles.
-    pub fn roles<'r>(mut self, roles: impl IntoIterator<Item = &'r RoleName>) -> Self {
-        self.op = self.op.roles(roles);
-        self
-    }
-
-    /// Adds a claim value.
-    pub fn claim(mut self, uri: impl Into<String>, value: impl Into<String>) -> Self {
-        self.op = self.op.claim(uri, value);
-        self
-    }
-
-    /// Sets the profile name.
-    pub fn profile_name(mut self, profile: impl Into<String>) -> Self {
-        self.op = self.op.profile_name(profile);
-        self
-    }
-
-    /// Sets whether the user must change the password at first login (default `false`).
-    pub fn require_password_change(mut self, require: bool) -> Self {
-        self.op = self.op.require_password_change(require);
-        self
-    }
-
-    /// The owned request, to store and send later with [`Users::send_add_user`].
-    pub fn into_request(self) -> AddUser {
-        self.op
-    }
-
-    /// Checks and sends the request.
-    pub async fn send(self) -> Result<()> {
-        Users::new(self.client).send_add_user(&self.op).await
-    }
-}
-
-impl<'c> IntoFuture for AddUserCall<'c> {
-    type Output = Result<()>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send + 'c>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
-
-/// An `addRole` call being prepared; get one with [`Users::add_role`], send it with
-/// [`send`](Self::send) or `.await`.
-#[derive(Debug, Clone)]
-#[must_use = "the role is only added when the request is sent"]
-pub struct AddRoleCall<'c> {
-    client: &'c CarbonClient,
-    op: AddRole,
-}
-
-impl<'c> AddRoleCall<'c> {
-    /// Adds a user.
-    pub fn user(mut self, user: &UserName) -> Self {
-        self.op = self.op.user(user);
-        self
-    }
-
-    /// Adds users.
-    pub fn users<'u>(mut self, users: impl IntoIterator<Item = &'u UserName>) -> Self {
-        self.op = self.op.users(users);
-        self
-    }
-
-    /// Grants permission `action` on `resource_id`.
-    pub fn permission(mut self, resource_id: impl Into<String>, action: impl Into<String>) -> Self {
-        self.op = self.op.permission(resource_id, action);
-        self
-    }
-
-    /// The owned request, to store and send later with [`Users::send_add_role`].
-    pub fn into_request(self) -> AddRole {
-        self.op
-    }
-
-    /// Checks and sends the request.
-    pub async fn send(self) -> Result<()> {
-        Users::new(self.client).send_add_role(&self.op).await
-    }
-}
-
-impl<'c> IntoFuture for AddRoleCall<'c> {
-    type Output = Result<()>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send + 'c>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
     }
 }
 

@@ -1,90 +1,98 @@
-//! Fuzzing of every answer decoder (a shortened campaign; the full one is the `fuzz_decoders`
-//! example), and billion-laughs, external-entity and nesting bombs against every decoder family.
+//! Fuzzing of every answer decoder with a maintained engine (bolero): inside `cargo test`, every
+//! seed of every target (a fixed corpus) and then random structured inputs
+//! ([`FuzzCase`](wso2_is_client::test_util::fuzz::FuzzCase): a target, a seed, edits);
+//! plus billion-laughs, external-entity and nesting bombs against every decoder family.
 //!
-//! Full campaign (release build, 1,000,000 executions, counting allocator):
-//! `cargo run --release -p wso2-is-client --example fuzz_decoders -- 1000000`
-
-mod engine;
+//! `WSO2_FUZZ_EXECUTIONS` sets the number of random inputs (default 100,000). The long run, with
+//! a counting allocator, is the `fuzz_decoders` example:
+//! `cargo run --release -p wso2-is-client --example fuzz_decoders -- 1000000`.
+//! Coverage-guided fuzzing of the same target: `cargo bolero test -p wso2-is-client --test it
+//! fuzz::every_decoder_survives_fuzzing --engine libfuzzer` (nightly).
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use wso2_is_client::carbon::soap::{AnswerError, decode};
 use wso2_is_client::carbon::xml::from_element;
 use wso2_is_client::model::ServiceProvider;
+use wso2_is_client::test_util::fuzz::{
+    self, Family, Fuzz, FuzzCase, Input, Prepared, Syntax, Target, Verdict,
+};
 
-use engine::{Family, Input, Prepared, Syntax, Target, Verdict};
-
-/// Executions of the shortened campaign: 100,000 take about 45 s in a debug build on one idle
-/// core. `WSO2_FUZZ_EXECUTIONS` overrides it.
-const SHORT_CAMPAIGN: u64 = 100_000;
-
-/// On a loaded machine the campaign stops after this long and says how many executions ran (the
-/// same seed replays the same inputs in the same order, so a shorter run is a prefix of the
-/// full one).
-const TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(50);
-
-/// Fewer executions than this would not be a campaign.
-const MINIMUM: u64 = 20_000;
+/// Random inputs of the run inside `cargo test` (the fixed corpus comes first).
+const RANDOM_INPUTS: usize = 100_000;
 
 fn verdict(target: &Target, input: Input) -> Verdict {
     (target.decode)(&Prepared::new(input, target.syntax))
 }
 
 #[test]
-fn every_decoder_survives_a_shortened_fuzz_campaign() {
-    let executions = std::env::var("WSO2_FUZZ_EXECUTIONS")
+fn every_decoder_survives_fuzzing() {
+    let random = std::env::var("WSO2_FUZZ_EXECUTIONS")
         .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(SHORT_CAMPAIGN);
-    let targets = engine::targets();
-    let problems = engine::check_seeds(&targets);
-    assert!(problems.is_empty(), "seeds: {problems:#?}");
+        .and_then(|v| v.replace(['_', ','], "").parse().ok())
+        .unwrap_or(RANDOM_INPUTS);
+    let fuzz = Fuzz::new();
+    let targets = fuzz.targets();
 
-    let report = engine::run(
-        engine::DEFAULT_SEED,
-        executions,
-        Some(TIME_BUDGET),
-        &engine::NoMeter,
-    );
+    // The fixed corpus: every seed of every target, unedited; the success answers decode.
+    let problems = fuzz::check_seeds(targets);
+    assert!(problems.is_empty(), "seeds: {problems:#?}");
+    let corpus: usize = targets.iter().map(|t| t.seeds.len()).sum();
+
+    // Random structured inputs from the engine. A panic, or a broken property (made a panic
+    // here), fails the test with the input that caused it (bolero shrinks and prints it).
+    let decoded: Vec<AtomicU64> = targets.iter().map(|_| AtomicU64::new(0)).collect();
+    let refused: Vec<AtomicU64> = targets.iter().map(|_| AtomicU64::new(0)).collect();
+    let started = Instant::now();
+    bolero::check!()
+        .with_arbitrary::<FuzzCase>()
+        .with_iterations(random)
+        .for_each(|case| {
+            let (target, verdict) = fuzz.run(case);
+            let i = targets
+                .iter()
+                .position(|t| std::ptr::eq(t, target))
+                .expect("a target of the list");
+            match verdict {
+                Verdict::Decoded => decoded[i].fetch_add(1, Ordering::Relaxed),
+                Verdict::Refused => refused[i].fetch_add(1, Ordering::Relaxed),
+                Verdict::Broken(why) => panic!("{}: {why}", target.name),
+            };
+        });
+    let seconds = started.elapsed().as_secs_f64();
+    let count = |v: &[AtomicU64]| v.iter().map(|n| n.load(Ordering::Relaxed)).sum::<u64>();
+    let (ok, no) = (count(&decoded), count(&refused));
+    let executions = ok + no;
     println!(
-        "fuzz (shortened campaign, `cargo test -p wso2-is-client --test it fuzz`):\n{}",
-        report.summary()
+        "fuzz (bolero, `cargo test -p wso2-is-client --test it fuzz`): {} targets; corpus {corpus} seeds; {executions} random executions in {seconds:.1} s; decoded {ok}, refused with an error {no}; panics 0",
+        targets.len()
     );
-    for f in &report.failures {
-        eprintln!("{}", engine::describe(f));
+    // Each random input ran once (bolero may run a few more while shrinking a failure, which
+    // would have failed the test above).
+    assert!(executions >= random as u64, "{executions} executions");
+    // Every target ran, every family, and the inputs both decoded and were refused (the edits
+    // reach past the first syntax check).
+    for (i, t) in targets.iter().enumerate() {
+        let n = decoded[i].load(Ordering::Relaxed) + refused[i].load(Ordering::Relaxed);
+        assert!(n > 0, "{} never ran", t.name);
+    }
+    for family in [Family::Soap, Family::Model, Family::Scim2, Family::Oidc] {
+        assert!(targets.iter().any(|t| t.family == family), "{family:?}");
     }
     assert!(
-        report.executions == executions || report.executions >= MINIMUM,
-        "only {} executions ran",
-        report.executions
+        ok > executions / 50 && no > executions / 5,
+        "{ok} decoded / {no} refused"
     );
-    assert_eq!(report.panics, 0, "decoders panicked");
-    assert_eq!(
-        report.broken, 0,
-        "decoded values did not survive re-encoding"
-    );
-    assert!(report.max_input <= engine::MAX_INPUT);
-    // Every target ran, and the mutants both decoded and were refused (the campaign reaches past
-    // the first syntax check).
-    assert_eq!(report.per_target.len(), targets.len(), "every target ran");
-    for family in [Family::Soap, Family::Model, Family::Scim2, Family::Oidc] {
-        assert!(
-            report.families.get(&family).is_some_and(|n| *n > 0),
-            "{family:?}"
-        );
-    }
-    let decoded: u64 = report.per_target.values().map(|s| s.decoded).sum();
-    let refused: u64 = report.per_target.values().map(|s| s.refused).sum();
-    let n = report.executions;
-    assert!(decoded > n / 50 && refused > n / 5, "{decoded} / {refused}");
 }
 
 #[test]
 fn the_memory_worst_cases_are_answers_the_decoders_accept() {
     // The `fuzz_decoders` example measures what these allocate (at 1 MiB each); here they only
     // have to be what they claim: valid answers (so the measurement covers a real decode).
-    let targets = engine::targets();
-    for (name, what, input) in engine::worst_cases(64 * 1024) {
+    let targets = fuzz::targets();
+    for (name, what, input) in fuzz::worst_cases(64 * 1024) {
         let target = targets.iter().find(|t| t.name == name).unwrap();
         let expected = match name {
             // Zeros are not users; `invalid_grant` means the credentials were accepted.
@@ -175,7 +183,7 @@ fn every_xml_decoder_refuses_entity_bombs_and_external_entities() {
     std::fs::write(&canary, "XXE-CANARY-7c1f").unwrap();
     let canary_path = canary.to_string_lossy().into_owned();
 
-    let targets: Vec<Target> = engine::targets()
+    let targets: Vec<Target> = fuzz::targets()
         .into_iter()
         .filter(|t| t.syntax == Syntax::Xml)
         .collect();
@@ -257,7 +265,7 @@ fn every_json_decoder_refuses_nesting_bombs_and_fetches_nothing() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
-    let targets: Vec<Target> = engine::targets()
+    let targets: Vec<Target> = fuzz::targets()
         .into_iter()
         .filter(|t| t.syntax == Syntax::Json)
         .collect();

@@ -322,6 +322,7 @@ async fn delete_sends_the_name_and_reports_references() {
         err.fault()
             .unwrap()
             .message
+            .raw()
             .contains("referred by Service Providers")
     );
     assert!(!err.is_not_found());
@@ -621,7 +622,7 @@ async fn client_secret_canary_stays_out_of_debug_errors_json_and_logs() {
 
 /// Every operation of this service, fully populated, for the contract checks.
 pub fn contract_cases() -> Vec<ContractCase> {
-    let full = fixtures::identity_provider("wso2is & <x>");
+    let full = fixtures::identity_provider_for("wso2is & <x>", fixtures::FrameworkWsdl::V5_14_97);
     let oidc = fixtures::oidc_identity_provider("wso2is", "secret & <x>");
     vec![
         case("fully populated", &AddIdP::new(full.clone())),

@@ -2,9 +2,12 @@
 //! checks against the real WSDLs and the tests against real peers.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+// Shared with the other crates' tests through the `test-util` feature.
+use wso2_is_client::test_util::{fixtures, support};
+
 mod application;
 mod contract;
-mod fixtures;
+mod faults;
 mod fuzz;
 mod hostile;
 mod idp;
@@ -17,5 +20,4 @@ mod rest_probes;
 mod rest_roles;
 mod scim2;
 mod secrets;
-mod support;
 mod users;

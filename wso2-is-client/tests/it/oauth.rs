@@ -576,7 +576,7 @@ async fn client_secret_canary_stays_out_of_debug_errors_json_and_logs() {
 
 /// Every operation of this service, fully populated, for the contract checks.
 pub fn contract_cases() -> Vec<ContractCase> {
-    let full = fixtures::oauth_app("apim & <sso>");
+    let full = fixtures::oauth_app_for("apim & <sso>", fixtures::OAuthWsdl::V6_2_28);
     vec![
         case(
             "fully populated",

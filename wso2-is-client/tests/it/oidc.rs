@@ -5,7 +5,9 @@ use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 use wso2_is_client::carbon::{RestAuth, RestRequest};
-use wso2_is_client::oidc::{ClientAuthMethod, DEFAULT_PROBE_REDIRECT_URI, ProbeOutcome};
+use wso2_is_client::oidc::{
+    ClientAuthMethod, ClientAuthProbe, DEFAULT_PROBE_REDIRECT_URI, ProbeOutcome,
+};
 use wso2_is_client::{Dispatch, Error, IsClient, RetryPolicy};
 
 use crate::scim2::NoHeader;
@@ -98,16 +100,15 @@ async fn probe(
     method: ClientAuthMethod,
     secret: &str,
 ) -> Result<ProbeOutcome, Error> {
-    client(server)
-        .oidc()
-        .probe_client_authentication(
-            &format!("{}/oauth2/token", server.uri()),
-            "apim-client",
-            secret.to_owned(),
-            method,
-        )
-        .redirect_uri("https://apim.example.com/commonauth")
-        .await
+    ClientAuthProbe::new(
+        format!("{}/oauth2/token", server.uri()),
+        "apim-client",
+        secret.to_owned(),
+        method,
+    )
+    .redirect_uri("https://apim.example.com/commonauth")
+    .send(&client(server))
+    .await
 }
 
 #[tokio::test]
@@ -344,24 +345,22 @@ async fn probe_reports_other_answers_and_is_sent_once() {
         .expect(1)
         .mount(&server)
         .await;
-    let c: IsClient = IsClient::builder(server.uri())
+    let c = IsClient::builder(server.uri())
         .credentials("admin", "admin-canary-password")
         .allow_http(true)
         .retry(RetryPolicy::attempts(4))
         .build()
         .unwrap();
-    let outcome = c
-        .oidc()
-        .probe_client_authentication(
-            "oauth2/token",
-            "apim-client",
-            SECRET,
-            ClientAuthMethod::Basic,
-        )
-        .redirect_uri("https://apim.example.com/commonauth")
-        .send()
-        .await
-        .unwrap();
+    let outcome = ClientAuthProbe::new(
+        "oauth2/token",
+        "apim-client",
+        SECRET,
+        ClientAuthMethod::Basic,
+    )
+    .redirect_uri("https://apim.example.com/commonauth")
+    .send(&c)
+    .await
+    .unwrap();
     assert_eq!(
         outcome,
         ProbeOutcome::Other {
@@ -384,16 +383,15 @@ async fn probe_uses_the_default_redirect_uri() {
         .expect(1)
         .mount(&server)
         .await;
-    let outcome = client(&server)
-        .oidc()
-        .probe_client_authentication(
-            "oauth2/token",
-            "apim-client",
-            SECRET,
-            ClientAuthMethod::Basic,
-        )
-        .await
-        .unwrap();
+    let outcome = ClientAuthProbe::new(
+        "oauth2/token",
+        "apim-client",
+        SECRET,
+        ClientAuthMethod::Basic,
+    )
+    .send(&client(&server))
+    .await
+    .unwrap();
     assert!(outcome.is_accepted());
 }
 
@@ -410,26 +408,25 @@ async fn the_secret_never_shows_in_debug_logs_or_errors() {
         .await;
     let (logs, _guard) = capture_logs();
     let c = client(&server);
-    let probe = c.oidc().probe_client_authentication(
+    let probe = ClientAuthProbe::new(
         "oauth2/token",
         "apim-client",
         SECRET,
         ClientAuthMethod::Both,
     );
     assert!(!format!("{probe:?}").contains(SECRET));
-    let outcome = probe.await.unwrap();
+    let outcome = probe.send(&c).await.unwrap();
     assert!(!format!("{outcome:?}").contains(SECRET), "{outcome:?}");
     // Nothing listens on port 9 (discard): a connection error, naming the host contacted.
-    let err = c
-        .oidc()
-        .probe_client_authentication(
-            "http://127.0.0.1:9/token",
-            "apim-client",
-            SECRET,
-            ClientAuthMethod::Post,
-        )
-        .await
-        .unwrap_err();
+    let err = ClientAuthProbe::new(
+        "http://127.0.0.1:9/token",
+        "apim-client",
+        SECRET,
+        ClientAuthMethod::Post,
+    )
+    .send(&c)
+    .await
+    .unwrap_err();
     assert_eq!(err.dispatch(), Dispatch::NotSent);
     assert!(err.to_string().contains("127.0.0.1:9"), "{err}");
     assert!(!format!("{err:?}").contains(SECRET));
@@ -460,9 +457,8 @@ async fn admin_credentials_never_go_to_another_host() {
 async fn empty_credentials_are_refused_before_sending() {
     let server = server().await;
     let c = client(&server);
-    let err = c
-        .oidc()
-        .probe_client_authentication("oauth2/token", "apim-client", "", ClientAuthMethod::Basic)
+    let err = ClientAuthProbe::new("oauth2/token", "apim-client", "", ClientAuthMethod::Basic)
+        .send(&c)
         .await
         .unwrap_err();
     assert_eq!(err.dispatch(), Dispatch::NotSent);

@@ -10,8 +10,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use wso2_is_client::oidc::{ClientAuthMethod, ProbeOutcome};
-use wso2_is_client::scim2::{BulkOperation, BulkOutcome, ScimGroup, ScimMember, ScimUser};
+use wso2_is_client::oidc::{ClientAuthMethod, ClientAuthProbe, ProbeOutcome};
+use wso2_is_client::scim2::{Bulk, BulkOperation, BulkOutcome, ScimGroup, ScimMember, ScimUser};
 use wso2_is_client::{IsClient, RetryPolicy, RoleName, UserName};
 
 use crate::support::require;
@@ -139,7 +139,7 @@ async fn scim2_client_against_scim2_server() {
     // Two per request: the group (second request) refers to `lee` (first request), so the
     // reference is replaced by lee's id; the second request goes despite the duplicate because
     // no error limit is set.
-    let report = scim.bulk(ops).max_operations(2).send().await.unwrap();
+    let report = Bulk::new(ops).max_operations(2).send(&scim).await.unwrap();
     assert_eq!(report.requests, 2, "{report:?}");
     assert!(report.results[0].is_success(), "{report:?}");
     let dup_err = report.results[1].error().expect("the duplicate fails");
@@ -158,7 +158,7 @@ async fn scim2_client_against_scim2_server() {
         BulkOperation::create_user("dup2", &user).unwrap(),
         BulkOperation::create_user("ann", &ScimUser::new(&ann)).unwrap(),
     ];
-    let report = scim.bulk(ops).fail_on_errors(1).send().await.unwrap();
+    let report = Bulk::new(ops).fail_on_errors(1).send(&scim).await.unwrap();
     assert!(report.results[0].error().unwrap().is_already_exists());
     assert_eq!(report.results[1].outcome, BulkOutcome::NotProcessed);
     assert_eq!(scim.users().find_by_name(&ann).await.unwrap(), None);
@@ -169,7 +169,7 @@ async fn scim2_client_against_scim2_server() {
         BulkOperation::delete_user(&lee_id).unwrap(),
         BulkOperation::delete_user(&report_id(&scim, &max).await).unwrap(),
     ];
-    let report = scim.bulk(ops).send().await.unwrap();
+    let report = Bulk::new(ops).send(&scim).await.unwrap();
     assert!(report.all_succeeded(), "{report:?}");
     scim.groups().delete(&group_id).await.unwrap();
     scim.users().delete(&user_id).await.unwrap();
@@ -262,9 +262,10 @@ async fn oidc_probe_outcomes_against_oidc_provider() {
     let op = c.oidc().discovery(&discovery).await.unwrap();
     let token = op.token_endpoint.unwrap();
     let probe = |id: &str, secret: &str, method| {
-        c.oidc()
-            .probe_client_authentication(token.as_str(), id, secret.to_owned(), method)
-            .redirect_uri(REDIRECT_URI)
+        let probe = ClientAuthProbe::new(token.as_str(), id, secret.to_owned(), method)
+            .redirect_uri(REDIRECT_URI);
+        let c = &c;
+        async move { probe.send(c).await }
     };
 
     let basic = probe("apim-basic", "apim-basic-secret", ClientAuthMethod::Basic)
@@ -299,7 +300,7 @@ async fn oidc_probe_outcomes_against_oidc_provider() {
         ProbeOutcome::MultipleAuthMethods {
             status: 400,
             description: Some(d),
-        } => assert!(d.contains("one mechanism"), "{d}"),
+        } => assert!(d.raw().contains("one mechanism"), "{d}"),
         other => panic!("expected the multiple-methods refusal, got {other:?}"),
     }
     for outcome in [&basic, &post, &wrong, &both] {

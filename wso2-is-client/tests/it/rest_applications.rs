@@ -168,7 +168,11 @@ async fn duplicates_are_already_exists_as_409_and_as_5_11s_500() {
         assert_eq!(e.status(), Some(status));
         assert!(e.to_string().contains(code), "{e}");
         assert_eq!(
-            e.rest_error().unwrap().trace_id.as_deref(),
+            e.rest_error()
+                .unwrap()
+                .trace_id
+                .as_ref()
+                .map(wso2_is_client::ServerText::raw),
             Some("e0fbcfeb")
         );
         assert_no_leaks(&[("error", error_chain(&e))], &["canary-client-secret"]);

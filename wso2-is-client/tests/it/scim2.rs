@@ -10,8 +10,8 @@ use wiremock::matchers::{
 };
 use wiremock::{Match, Mock, MockBuilder, Request, ResponseTemplate};
 use wso2_is_client::scim2::{
-    BulkMethod, BulkOperation, BulkOutcome, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, PATCH_OP_SCHEMA,
-    ScimGroup, ScimMember, ScimPatch, ScimUser, USER_SCHEMA,
+    Bulk, BulkMethod, BulkOperation, BulkOutcome, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA,
+    PATCH_OP_SCHEMA, ScimGroup, ScimMember, ScimPatch, ScimUser, USER_SCHEMA,
 };
 use wso2_is_client::{Dispatch, Error, IsClient, RetryPolicy, RoleName, UserName};
 
@@ -169,7 +169,7 @@ async fn a_500_on_create_leaves_the_outcome_unknown_and_is_not_retried() {
         .expect(1)
         .mount(&server)
         .await;
-    let c: IsClient = IsClient::builder(server.uri())
+    let c = IsClient::builder(server.uri())
         .credentials("admin", "admin-canary-password")
         .allow_http(true)
         .retry(RetryPolicy::attempts(3))
@@ -418,7 +418,7 @@ async fn tenant_users_call_the_tenant_path() {
         .expect(1)
         .mount(&server)
         .await;
-    let c: IsClient = IsClient::builder(server.uri())
+    let c = IsClient::builder(server.uri())
         .credentials("admin@example.com", "tenant-pw")
         .allow_http(true)
         .retry(RetryPolicy::none())
@@ -437,7 +437,7 @@ async fn bearer_token_and_base_path_for_other_scim_servers() {
         .expect(1)
         .mount(&server)
         .await;
-    let c: IsClient = IsClient::builder(format!("{}/v2", server.uri()))
+    let c = IsClient::builder(format!("{}/v2", server.uri()))
         .credentials("unused", "unused")
         .allow_http(true)
         .retry(RetryPolicy::none())
@@ -694,7 +694,7 @@ async fn bulk_splits_to_max_operations_and_resolves_references_across_requests()
         new_user("u2", "lee"),
         BulkOperation::create_group("g1", &group).unwrap(),
     ];
-    let report = client(&server).scim2().bulk(ops).send().await.unwrap();
+    let report = Bulk::new(ops).send(&client(&server).scim2()).await.unwrap();
     assert_eq!(report.requests, 2);
     assert!(report.all_succeeded(), "{report:?}");
     assert_eq!(report.results[0].id().as_deref(), Some("id-1"));
@@ -726,11 +726,9 @@ async fn bulk_reports_each_operation_when_one_fails() {
         new_user("u3", "max"),
         new_user("u4", "ann"),
     ];
-    let report = client(&server)
-        .scim2()
-        .bulk(ops)
+    let report = Bulk::new(ops)
         .fail_on_errors(1)
-        .send()
+        .send(&client(&server).scim2())
         .await
         .unwrap();
     assert_eq!(report.requests, 1, "the error limit stops further requests");
@@ -767,7 +765,7 @@ async fn bulk_falls_back_to_the_default_limit_when_the_config_is_unreadable() {
         BulkOperation::delete_group("g-1").unwrap(),
         BulkOperation::delete_user("id-1").unwrap(),
     ];
-    let report = client(&server).scim2().bulk(ops).send().await.unwrap();
+    let report = Bulk::new(ops).send(&client(&server).scim2()).await.unwrap();
     // Answered in another order than sent: matched by location.
     assert!(report.results[1].is_success());
     assert!(report.results[0].error().unwrap().is_not_found());
@@ -781,14 +779,18 @@ async fn bulk_is_never_retried_and_a_5xx_leaves_outcomes_unknown() {
         .expect(1)
         .mount(&server)
         .await;
-    let c: IsClient = IsClient::builder(server.uri())
+    let c = IsClient::builder(server.uri())
         .credentials("admin", "admin-canary-password")
         .allow_http(true)
         .retry(RetryPolicy::attempts(5))
         .build()
         .unwrap();
     let ops = vec![new_user("u1", "kim"), new_user("u2", "lee")];
-    let report = c.scim2().bulk(ops).max_operations(1).send().await.unwrap();
+    let report = Bulk::new(ops)
+        .max_operations(1)
+        .send(&c.scim2())
+        .await
+        .unwrap();
     assert_eq!(report.requests, 1);
     assert!(matches!(
         report.results[0].outcome,
@@ -810,21 +812,19 @@ async fn bulk_unsupported_or_invalid_sends_nothing() {
         .mount(&server)
         .await;
     let c = client(&server);
-    let err = c
-        .scim2()
-        .bulk(vec![new_user("u1", "kim")])
-        .send()
+    let err = Bulk::new(vec![new_user("u1", "kim")])
+        .send(&c.scim2())
         .await
         .unwrap_err();
     assert_eq!(err.dispatch(), Dispatch::NotSent);
     assert!(err.to_string().contains("Bulk"), "{err}");
     // POST without a bulk id, and duplicate bulk ids, are refused before anything is sent.
     let no_id = BulkOperation::new(BulkMethod::Post, "/Users", None, Some(json!({})));
-    let err = c.scim2().bulk(vec![no_id]).send().await.unwrap_err();
+    let err = Bulk::new(vec![no_id]).send(&c.scim2()).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
     let twice = vec![new_user("x", "a"), new_user("x", "b")];
-    assert!(c.scim2().bulk(twice).send().await.is_err());
+    assert!(Bulk::new(twice).send(&c.scim2()).await.is_err());
     // Nothing to do: no request at all.
-    let report = c.scim2().bulk(Vec::new()).send().await.unwrap();
+    let report = Bulk::new(Vec::new()).send(&c.scim2()).await.unwrap();
     assert_eq!(report.requests, 0);
 }

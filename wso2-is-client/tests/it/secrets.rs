@@ -48,7 +48,7 @@ async fn canaries_stay_out_of_debug_errors_and_trace_logs() {
     .mount(&server)
     .await;
 
-    let client: IsClient = IsClient::builder(server.uri())
+    let client = IsClient::builder(server.uri())
         .credentials("admin", PASSWORD)
         .auth_mode(AuthMode::Session)
         .allow_http(true)
@@ -69,7 +69,7 @@ async fn canaries_stay_out_of_debug_errors_and_trace_logs() {
 
     let err = client.applications().update(&sp).await.unwrap_err();
     assert_eq!(
-        err.fault().map(|f| f.message.as_str()),
+        err.fault().map(|f| f.message.raw()),
         Some("Error while updating the application"),
         "{err}"
     );

@@ -47,14 +47,12 @@ async fn add_user_sends_every_parameter_in_wsdl_order() {
     .expect(1)
     .mount(&server)
     .await;
-    client(&server)
-        .users()
-        .add_user(&user("api_publisher"), "p&ss <word>")
+    AddUser::new(&user("api_publisher"), "p&ss <word>")
         .roles([&role("Internal/publisher"), &role("publisher_role")])
         .claim("http://wso2.org/claims/emailaddress", "pub@example.com")
         .profile_name("default")
         .require_password_change(true)
-        .send()
+        .send(&client(&server))
         .await
         .unwrap();
     let sent = &bodies_for(&server, "addUser").await[0];
@@ -84,16 +82,15 @@ async fn add_user_sends_every_parameter_in_wsdl_order() {
 }
 
 #[tokio::test]
-async fn a_minimal_add_user_can_just_be_awaited() {
+async fn a_minimal_add_user_sends_only_the_required_parameters() {
     let server = server().await;
     soap_with(SVC, "addUser", UM, &[("userName", "api_user")])
         .respond_with(respond_accepted())
         .expect(1)
         .mount(&server)
         .await;
-    client(&server)
-        .users()
-        .add_user(&user("api_user"), "pw")
+    AddUser::new(&user("api_user"), "pw")
+        .send(&client(&server))
         .await
         .unwrap();
     let sent = &bodies_for(&server, "addUser").await[0];
@@ -126,20 +123,13 @@ async fn a_stored_request_is_sent_later() {
     .expect(1)
     .mount(&server)
     .await;
-    let c = client(&server);
-    // Plans store owned values, built without a client.
+    // Plans store owned values, built without a client, and send them later through any
+    // client (here the IS client and its bare core).
     let add_role = AddRole::new(&role("user_role")).user(&user("api_user"));
-    let add_user = c
-        .users()
-        .add_user(&user("api_user"), "pw")
-        .role(&role("user_role"))
-        .into_request();
-    assert_eq!(
-        add_user,
-        AddUser::new(&user("api_user"), "pw").role(&role("user_role"))
-    );
-    c.users().send_add_role(&add_role).await.unwrap();
-    c.users().send_add_user(&add_user).await.unwrap();
+    let add_user = AddUser::new(&user("api_user"), "pw").role(&role("user_role"));
+    let c = client(&server);
+    add_role.send(&c).await.unwrap();
+    add_user.send(c.core()).await.unwrap();
 }
 
 #[tokio::test]
@@ -160,16 +150,21 @@ async fn duplicate_user_and_missing_role_are_typed() {
         .mount(&server)
         .await;
     let c = client(&server);
-    let err = c.users().add_user(&user("dup"), "pw").await.unwrap_err();
+    let err = AddUser::new(&user("dup"), "pw").send(&c).await.unwrap_err();
     assert!(err.is_already_exists(), "{err}");
     assert!(!err.outcome_unknown());
-    let err = c
-        .users()
-        .add_user(&user("norole"), "pw")
+    let err = AddUser::new(&user("norole"), "pw")
         .role(&role("Internal/ghost"))
+        .send(&c)
         .await
         .unwrap_err();
-    assert!(err.fault().unwrap().message.contains("role does not exist"));
+    assert!(
+        err.fault()
+            .unwrap()
+            .message
+            .raw()
+            .contains("role does not exist")
+    );
 }
 
 #[tokio::test]
@@ -191,11 +186,10 @@ async fn add_role_sends_users_and_permissions_in_wsdl_order() {
     .expect(1)
     .mount(&server)
     .await;
-    client(&server)
-        .users()
-        .add_role(&role("Internal/creator & <x>"))
+    AddRole::new(&role("Internal/creator & <x>"))
         .users([&user("a"), &user("b")])
         .permission("/permission/admin/login", UI_EXECUTE)
+        .send(&client(&server))
         .await
         .unwrap();
     let sent = &bodies_for(&server, "addRole").await[0];
@@ -233,10 +227,8 @@ async fn duplicate_role_is_already_exists() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = client(&server)
-        .users()
-        .add_role(&role("Internal/creator"))
-        .send()
+    let err = AddRole::new(&role("Internal/creator"))
+        .send(&client(&server))
         .await
         .unwrap_err();
     assert!(err.is_already_exists(), "{err}");
@@ -502,13 +494,20 @@ async fn bad_input_is_refused_before_sending() {
         (bad_role, "roleList[0]"),
         (bad_name, "user name"),
     ] {
-        let err = users.send_add_user(&op).await.unwrap_err();
+        let err = op.send(&c).await.unwrap_err();
         assert_eq!(err.dispatch(), Dispatch::NotSent, "{err}");
         assert!(err.to_string().contains(field), "{field}: {err}");
     }
-    let err = users
-        .add_user(&user("u"), "")
+    let err = AddUser::new(&user("u"), "")
         .role(&role("r"))
+        .send(&c)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    // The core's generic `call` checks the request the same way: no way around the checks.
+    let err = c
+        .core()
+        .call(&AddUser::new(&user("u"), ""))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
@@ -526,7 +525,7 @@ async fn bad_input_is_refused_before_sending() {
         ),
         (bad_user, "userList[0]"),
     ] {
-        let err = users.send_add_role(&op).await.unwrap_err();
+        let err = op.send(&c).await.unwrap_err();
         assert_eq!(err.dispatch(), Dispatch::NotSent, "{err}");
         assert!(err.to_string().contains(field), "{field}: {err}");
     }
@@ -560,13 +559,9 @@ async fn password_canary_stays_out_of_debug_errors_json_and_logs() {
         .mount(&server)
         .await;
     let c = client(&server);
-    let call = c
-        .users()
-        .add_user(&user("canary"), CANARY)
-        .role(&role("Internal/subscriber"));
-    let call_debug = format!("{call:?}");
-    let op = call.clone().into_request();
-    let err = call.send().await.unwrap_err();
+    let op = AddUser::new(&user("canary"), CANARY).role(&role("Internal/subscriber"));
+    let call_debug = format!("{op:?}");
+    let err = op.send(&c).await.unwrap_err();
     assert_eq!(err.dispatch(), Dispatch::Answered);
     let sent = &bodies_for(&server, "addUser").await[0];
     assert!(sent.contains(CANARY), "the password itself was sent");

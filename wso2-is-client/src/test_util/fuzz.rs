@@ -1,109 +1,77 @@
-//! A small mutation fuzzer for the answer decoders of `wso2-is-client`, on stable Rust.
+#![allow(clippy::field_reassign_with_default)] // Seeds are built field by field, visibly.
+//! Fuzz targets for every answer decoder of this crate, and the structured input a fuzz engine
+//! drives them with.
 //!
-//! Shared by the `fuzz` test module (a shortened campaign) and the `fuzz_decoders` example (the
-//! full campaign, with a counting allocator). Deterministic: a fixed-seed PRNG drives every
-//! choice, so a run is reproduced by its seed and execution count.
+//! The engine (bolero: random inputs in `cargo test` and in the `fuzz_decoders` example,
+//! libFuzzer or AFL through `cargo bolero`) generates a [`FuzzCase`] with
+//! [`arbitrary`](arbitrary::Arbitrary); [`Fuzz::input`] turns it into an answer body by editing
+//! one realistic seed of one target, and [`Fuzz::run`] feeds it to the decoder.
 //!
-//! * Targets: every SOAP operation's answer decoder (`carbon::soap::decode::<Op>`), every model
-//!   type's element decoder (`carbon::xml::from_element`), the SCIM2 answer decoders
-//!   (`scim2::decode_answer`, `decode_list_answer`, `decode_bulk_answer`) and the OIDC decoders
+//! * Targets: every SOAP operation's answer decoder (`carbon::soap::decode_answer::<Op>`, the
+//!   code `CarbonClient::call` runs), every model type's element decoder
+//!   (`carbon::xml::from_element`), the SCIM2 answer decoders (`scim2::decode_answer`,
+//!   `decode_list_answer`, `decode_bulk_answer`) and the OIDC decoders
 //!   (`ProviderMetadata::from_json`, `oidc::classify_token_answer`).
-//! * Seeds: realistic valid answers, made by encoding fully populated values (the test
-//!   fixtures) and wrapping them in the envelopes the servers send, plus faults, HTML login
-//!   pages and error documents.
-//! * Mutations: bit flips, interesting bytes, truncations, deletions, duplications (of bytes and
-//!   of whole element runs), insertions of markup, entities, DOCTYPEs and JSON tokens, deep
-//!   nesting, splices with other seeds, renamed tags, random bytes; stacked 1 to 8 at a time,
-//!   and the status and content type varied too.
-//! * Checks per execution: no panic (caught with `catch_unwind`), errors and outputs formatted
-//!   (`Display`, `Debug`, the error predicates), and for model types that a decoded value
-//!   re-encodes and decodes to itself (nothing a read-modify-write sends back is lost).
+//! * Seeds: valid answers made by encoding the fully populated [`fixtures`]
+//!   and wrapping them as the servers do, plus faults, HTML login pages and error documents.
+//! * Edits ([`Edit`]): bit flips, bytes, truncations, deletions, duplications of byte ranges and
+//!   of runs of whole elements, tokens of an XML or JSON dictionary (markup, entities,
+//!   DOCTYPEs, numbers at the limits, invalid UTF-8), deep nesting, splices with other seeds,
+//!   renamed tags, hostile text; the status and content type vary too.
+//! * Checks per input: no panic; errors and outputs are formatted (`Display`, `Debug`, the
+//!   error predicates); a decoded model value re-encodes and decodes to itself (a
+//!   read-modify-write sends back what it read) — [`Verdict::Broken`] otherwise.
 
-use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::{Duration, Instant};
 
+use arbitrary::Arbitrary;
 use http::HeaderMap;
 use http::header::{CONTENT_TYPE, HeaderValue};
-use wso2_is_client::application::{
+
+use super::fixtures;
+use crate::application::{
     CreateApplication, DeleteApplication, GetAllApplicationBasicInfo, GetApplication,
     UpdateApplication,
 };
-use wso2_is_client::carbon::HttpAnswer;
-use wso2_is_client::carbon::auth::{Login, Logout};
-use wso2_is_client::carbon::soap::{AnswerError, Operation, decode};
-use wso2_is_client::carbon::xml::{Ns, XmlValue, from_element, ns, to_element};
-use wso2_is_client::idp::{AddIdP, DeleteIdP, GetAllIdPs, GetIdPByName, UpdateIdP};
-use wso2_is_client::model::*;
-use wso2_is_client::oauth::{
+use crate::carbon::HttpAnswer;
+use crate::carbon::auth::{Login, Logout};
+use crate::carbon::soap::{self, Operation};
+use crate::carbon::xml::{Ns, XmlValue, from_element, ns, to_element};
+use crate::idp::{AddIdP, DeleteIdP, GetAllIdPs, GetIdPByName, UpdateIdP};
+use crate::model::*;
+use crate::oauth::{
     GetOAuthApplicationData, GetOAuthApplicationDataByAppName,
     RegisterAndRetrieveOAuthApplicationData, RegisterOAuthApplicationData,
     RemoveOAuthApplicationData, UpdateConsumerApplication,
 };
-use wso2_is_client::oidc::{ClientAuthMethod, ProviderMetadata, classify_token_answer};
-use wso2_is_client::scim2::{
+use crate::oidc::{ClientAuthMethod, ProviderMetadata, classify_token_answer};
+use crate::scim2::{
     ScimGroup, ScimMember, ScimMeta, ScimUser, ServiceProviderConfig, decode_answer,
     decode_bulk_answer, decode_list_answer,
 };
-use wso2_is_client::users::{
+use crate::users::{
     AddRole, AddUser, ClaimValue, DeleteRole, DeleteUser, GetRoleListOfUser, GetRoleNames,
     IsExistingRole, IsExistingUser, PermissionDTO, UpdateRoleListOfUser,
 };
-use wso2_is_client::{Error, UserName};
+use crate::{Error, UserName};
 
-use crate::fixtures;
-
-/// Largest input the mutators produce; larger results are cut to this size.
+/// Largest input the edits produce; larger results are cut to this size.
 pub const MAX_INPUT: usize = 1024 * 1024;
 
-/// The fixed seed of the campaigns (any other may be given).
-pub const DEFAULT_SEED: u64 = 0x005E_ED0F_FA22_2026;
-
-/// SplitMix64: small, fast, and good enough to drive mutations.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next_u64() % n as u64) as usize
-        }
-    }
-
-    /// True once in `n` times.
-    pub fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+/// Most edits applied to one seed.
+pub const MAX_EDITS: usize = 8;
 
 /// Which dictionary of tokens a target's mutations draw from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Syntax {
+    /// XML (SOAP answers, model elements).
     Xml,
+    /// JSON (SCIM2 and OIDC answers).
     Json,
 }
 
 impl Syntax {
+    /// `XML` or `JSON`.
     pub fn label(self) -> &'static str {
         match self {
             Self::Xml => "XML",
@@ -115,13 +83,18 @@ impl Syntax {
 /// The decoder families, as the report groups them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Family {
+    /// SOAP operation answers.
     Soap,
+    /// Model elements.
     Model,
+    /// SCIM2 JSON answers.
     Scim2,
+    /// OIDC discovery and token answers.
     Oidc,
 }
 
 impl Family {
+    /// What the family covers.
     pub fn label(self) -> &'static str {
         match self {
             Self::Soap => "SOAP operation answers (carbon::soap::decode)",
@@ -135,8 +108,11 @@ impl Family {
 /// One answer as a decoder sees it.
 #[derive(Debug, Clone)]
 pub struct Input {
+    /// HTTP status.
     pub status: u16,
+    /// `Content-Type`, if any.
     pub content_type: Option<&'static str>,
+    /// The body.
     pub body: Vec<u8>,
 }
 
@@ -185,21 +161,28 @@ pub enum Verdict {
 /// A decoder under test. `prepare` turns the input into what the decoder takes (done before
 /// memory is measured, as a transport would have done it); `decode` runs the decoder.
 pub struct Target {
+    /// Name, e.g. `soap getApplication` or `model ServiceProvider`.
     pub name: String,
+    /// Family.
     pub family: Family,
+    /// Syntax of its inputs.
     pub syntax: Syntax,
+    /// Realistic answers the edits start from.
     pub seeds: Vec<Input>,
+    /// Runs the decoder.
     pub decode: fn(&Prepared) -> Verdict,
 }
 
 /// An input ready for a decoder.
 pub struct Prepared {
+    /// The input.
     pub input: Input,
     /// The answer as the REST decoders take it (JSON targets only).
     pub answer: HttpAnswer,
 }
 
 impl Prepared {
+    /// Prepares `input` for a decoder of `syntax`.
     pub fn new(input: Input, syntax: Syntax) -> Self {
         let answer = match syntax {
             Syntax::Json => input.http_answer(),
@@ -218,26 +201,6 @@ const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
 // ---------------------------------------------------------------------------------------------
 // Decoders under test
-
-fn soap_error(op: &'static str, status: u16, e: AnswerError) -> Error {
-    match e {
-        AnswerError::Fault(fault) => Error::Fault {
-            operation: op,
-            status,
-            fault: Box::new(fault),
-        },
-        AnswerError::Unexpected(answer) => Error::UnexpectedAnswer {
-            operation: op,
-            status,
-            answer,
-        },
-        AnswerError::Decode(e) => Error::Decode {
-            operation: op,
-            status,
-            source: Box::new(e),
-        },
-    }
-}
 
 /// Exercises what callers do with an error: its message, cause chain and predicates.
 fn touch_error(e: &Error) {
@@ -267,13 +230,14 @@ where
     O::Output: Debug,
 {
     let i = &p.input;
-    match decode::<O>(i.status, i.content_type, &i.body) {
+    // The same decoding and answer-to-error conversion as `CarbonClient::call`.
+    match soap::decode_answer::<O>(i.status, i.content_type, &i.body) {
         Ok(out) => {
             std::hint::black_box(format!("{out:?}"));
             Verdict::Decoded
         }
         Err(e) => {
-            touch_error(&soap_error(O::NAME, i.status, e));
+            touch_error(&e);
             Verdict::Refused
         }
     }
@@ -301,7 +265,7 @@ fn model_target<T: XmlValue + PartialEq + Debug>(p: &Prepared) -> Verdict {
     }
 }
 
-fn json_verdict<T: Debug>(result: wso2_is_client::Result<T>) -> Verdict {
+fn json_verdict<T: Debug>(result: crate::Result<T>) -> Verdict {
     match result {
         Ok(v) => {
             std::hint::black_box(format!("{v:?}"));
@@ -698,7 +662,7 @@ fn scim_user_value() -> ScimUser {
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".into(),
     ];
     user.id = Some("0a1b2c3d-4e5f-6789-abcd-ef0123456789".into());
-    user.groups = vec![wso2_is_client::scim2::ScimGroupRef {
+    user.groups = vec![crate::scim2::ScimGroupRef {
         value: "7f3e".into(),
         display: Some("PRIMARY/publisher_role".into()),
         extra: serde_json::Map::new(),
@@ -894,9 +858,6 @@ pub fn targets() -> Vec<Target> {
     all
 }
 
-// ---------------------------------------------------------------------------------------------
-// Mutations
-
 const XML_TOKENS: &[&[u8]] = &[
     b"<",
     b">",
@@ -1047,272 +1008,6 @@ const JSON_TOKENS: &[&[u8]] = &[
     b"\n",
 ];
 
-const INTERESTING: &[u8] = &[
-    0, 1, 0x7F, 0x80, 0xC0, 0xFF, b'<', b'>', b'&', b';', b'"', b'\'', b'/', b':', b'=', b' ',
-    b'{', b'}', b'[', b']', b',', b'\\', b'#', b'x', b'0', b'9',
-];
-
-/// Nesting depths tried by the deep-nesting mutation (the XML reader stops at 64 levels and
-/// serde_json at 128); the deepest ones are tried less often (they cost time, not coverage).
-const DEPTHS: &[usize] = &[8, 63, 64, 65, 127, 128, 129, 1_000];
-const BOMB_DEPTHS: &[usize] = &[20_000, 100_000];
-
-fn insert(body: &mut Vec<u8>, at: usize, bytes: &[u8]) {
-    let at = at.min(body.len());
-    body.splice(at..at, bytes.iter().copied());
-}
-
-/// A position next to markup (just before a `<` or after a `>`, or a JSON bracket), or any.
-fn boundary(rng: &mut Rng, body: &[u8], syntax: Syntax) -> usize {
-    if body.is_empty() {
-        return 0;
-    }
-    let start = rng.below(body.len());
-    let marks: &[u8] = match syntax {
-        Syntax::Xml => b"<>",
-        Syntax::Json => b"{}[],:",
-    };
-    match body[start..].iter().position(|b| marks.contains(b)) {
-        Some(off) => {
-            let at = start + off;
-            if body[at] == b'>' { at + 1 } else { at }
-        }
-        None => start,
-    }
-}
-
-/// Positions of every `<` (XML) or `{`/`[` (JSON).
-fn openers(body: &[u8], syntax: Syntax) -> Vec<usize> {
-    let marks: &[u8] = match syntax {
-        Syntax::Xml => b"<",
-        Syntax::Json => b"{[",
-    };
-    body.iter()
-        .enumerate()
-        .filter(|(_, b)| marks.contains(b))
-        .map(|(i, _)| i)
-        .collect()
-}
-
-/// Applies one mutation.
-fn mutate_once(rng: &mut Rng, body: &mut Vec<u8>, syntax: Syntax, donors: &[&[u8]]) {
-    let tokens = match syntax {
-        Syntax::Xml => XML_TOKENS,
-        Syntax::Json => JSON_TOKENS,
-    };
-    let len = body.len();
-    match rng.below(14) {
-        // Bit flips.
-        0 if len > 0 => {
-            for _ in 0..=rng.below(4) {
-                let at = rng.below(len);
-                body[at] ^= 1 << rng.below(8);
-            }
-        }
-        // An interesting byte.
-        1 if len > 0 => {
-            let at = rng.below(len);
-            body[at] = *rng.pick(INTERESTING);
-        }
-        // Truncation.
-        2 => {
-            let at = rng.below(len + 1);
-            body.truncate(at);
-        }
-        // Deletion of a range.
-        3 if len > 0 => {
-            let start = rng.below(len);
-            let most = if rng.one_in(4) { len } else { 64 };
-            let n = 1 + rng.below((len - start).min(most));
-            body.drain(start..start + n);
-        }
-        // Duplication of a byte range.
-        4 if len > 0 => {
-            let start = rng.below(len);
-            let n = 1 + rng.below((len - start).min(256));
-            let chunk = body[start..start + n].to_vec();
-            let at = rng.below(len + 1);
-            insert(body, at, &chunk);
-        }
-        // A token at a markup boundary, or anywhere.
-        5 | 6 => {
-            let at = if rng.one_in(2) {
-                boundary(rng, body, syntax)
-            } else {
-                rng.below(len + 1)
-            };
-            let token = *rng.pick(tokens);
-            insert(body, at, token);
-        }
-        // Deep nesting.
-        7 => {
-            let depth = if rng.one_in(16) {
-                *rng.pick(BOMB_DEPTHS)
-            } else {
-                *rng.pick(DEPTHS)
-            };
-            let (open, close): (&[u8], &[u8]) = match (syntax, rng.below(3)) {
-                (Syntax::Xml, 0) => (b"<a>", b"</a>"),
-                (Syntax::Xml, 1) => (b"<ns:return>", b"</ns:return>"),
-                (Syntax::Xml, _) => (b"<x:e xmlns:x=\"urn:x\">", b""),
-                (Syntax::Json, 0) => (b"[", b"]"),
-                (Syntax::Json, 1) => (b"{\"a\":", b"}"),
-                (Syntax::Json, _) => (b"[{\"Resources\":", b""),
-            };
-            let depth = depth.min(MAX_INPUT / (open.len() + close.len()));
-            let at = boundary(rng, body, syntax);
-            let mut nest = open.repeat(depth);
-            if !close.is_empty() {
-                nest.extend(close.repeat(depth));
-            }
-            insert(body, at, &nest);
-        }
-        // Splice with another seed.
-        8 if !donors.is_empty() => {
-            let donor = *rng.pick(donors);
-            let cut = rng.below(len + 1);
-            let from = rng.below(donor.len() + 1);
-            body.truncate(cut);
-            body.extend_from_slice(&donor[from..]);
-        }
-        // Repeat a run of whole elements (many children, duplicate fields).
-        9 => {
-            let marks = openers(body, syntax);
-            if marks.len() >= 2 {
-                let i = rng.below(marks.len() - 1);
-                let j = i + 1 + rng.below((marks.len() - i - 1).min(16));
-                let run = body[marks[i]..marks[j]].to_vec();
-                let times = if rng.one_in(32) {
-                    1 + rng.below(2_000)
-                } else {
-                    1 + rng.below(3)
-                };
-                let times = times.min(MAX_INPUT / run.len().max(1)).max(1);
-                let mut copies = Vec::with_capacity(run.len() * times);
-                for _ in 0..times {
-                    copies.extend_from_slice(&run);
-                }
-                insert(body, marks[j], &copies);
-            }
-        }
-        // Replace the text of an element (or a JSON value) with something hostile.
-        10 => {
-            let (open, close) = match syntax {
-                Syntax::Xml => (b'>', b'<'),
-                Syntax::Json => (b':', b','),
-            };
-            let starts: Vec<usize> = body
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == open)
-                .map(|(i, _)| i + 1)
-                .collect();
-            if !starts.is_empty() {
-                let start = *rng.pick(&starts);
-                let end = body[start..]
-                    .iter()
-                    .position(|b| *b == close)
-                    .map_or(body.len(), |p| start + p);
-                let replacement: Vec<u8> = match rng.below(4) {
-                    0 => {
-                        let bits = if rng.one_in(16) { 17 } else { 10 };
-                        vec![b'A'; 1 << rng.below(bits)]
-                    }
-                    1 => {
-                        let mut text = Vec::new();
-                        for _ in 0..=rng.below(8) {
-                            text.extend(rng.pick(tokens).iter());
-                        }
-                        text
-                    }
-                    2 => rng.pick(tokens).to_vec(),
-                    _ => Vec::new(),
-                };
-                body.splice(start..end, replacement);
-            }
-        }
-        // Rename a tag or key: change one letter after a `<` (or a quote).
-        11 => {
-            let mark = match syntax {
-                Syntax::Xml => b'<',
-                Syntax::Json => b'"',
-            };
-            let marks: Vec<usize> = body
-                .iter()
-                .enumerate()
-                .filter(|(i, b)| **b == mark && i + 2 < len)
-                .map(|(i, _)| i)
-                .collect();
-            if !marks.is_empty() {
-                let at = *rng.pick(&marks) + 1 + rng.below(2);
-                body[at] = match rng.below(4) {
-                    0 => b'/',
-                    1 => b':',
-                    _ => b'a' + rng.below(26) as u8,
-                };
-            }
-        }
-        // Swap two ranges.
-        12 if len > 8 => {
-            let a = rng.below(len / 2);
-            let b = len / 2 + rng.below(len / 2);
-            let n = (1 + rng.below(64)).min(len / 2 - a).min(len - b);
-            for k in 0..n {
-                body.swap(a + k, b + k);
-            }
-        }
-        // Random bytes.
-        _ => {
-            let n = 1 + rng.below(16);
-            let bytes: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
-            let at = rng.below(len + 1);
-            insert(body, at, &bytes);
-        }
-    }
-    body.truncate(MAX_INPUT);
-}
-
-const STATUSES: &[u16] = &[
-    200, 201, 202, 204, 302, 400, 401, 403, 404, 409, 500, 502, 503,
-];
-const CONTENT_TYPES: &[Option<&str>] = &[
-    Some(XML_CT),
-    Some("application/soap+xml; charset=UTF-8"),
-    Some("text/html"),
-    Some("text/plain"),
-    Some("application/json"),
-    Some("application/scim+json"),
-    Some("application/octet-stream"),
-    None,
-];
-
-/// A mutated copy of one of the target's seeds.
-pub fn mutant(rng: &mut Rng, target: &Target, donors: &[&[u8]]) -> Input {
-    let mut input = rng.pick(&target.seeds).clone();
-    if rng.one_in(6) {
-        input.status = *rng.pick(STATUSES);
-    }
-    if rng.one_in(8) {
-        input.content_type = *rng.pick(CONTENT_TYPES);
-    }
-    // Mostly a few mutations; sometimes many (havoc).
-    let rounds = match rng.below(16) {
-        0 => 1 + rng.below(16),
-        1..=8 => 1,
-        _ => 2 + rng.below(3),
-    };
-    // Splices mostly with the target's own seeds, sometimes with any seed of the same syntax.
-    let own: Vec<&[u8]> = target.seeds.iter().map(|s| s.body.as_slice()).collect();
-    for _ in 0..rounds {
-        let donors = if rng.one_in(4) { donors } else { &own };
-        mutate_once(rng, &mut input.body, target.syntax, donors);
-    }
-    input
-}
-
-// ---------------------------------------------------------------------------------------------
-// Worst cases crafted by hand for memory: many tiny elements that each decode into a large value
-
 /// `unit` repeated to about `bytes` bytes.
 fn repeated(unit: &str, bytes: usize) -> String {
     unit.repeat(bytes / unit.len().max(1))
@@ -1430,151 +1125,6 @@ pub fn worst_cases(bytes: usize) -> Vec<(&'static str, &'static str, Input)> {
     ]
 }
 
-// ---------------------------------------------------------------------------------------------
-// Campaigns
-
-/// Measures the bytes a decoder allocates (a counting allocator in the example; nothing in the
-/// test binary, whose tests run in parallel).
-pub trait Meter {
-    /// Starts a measurement.
-    fn begin(&self);
-    /// The peak number of bytes allocated above the level at `begin`.
-    fn peak(&self) -> usize;
-    /// The most one decode of an input of `size` bytes may allocate, if bounded.
-    fn limit(&self, _size: usize, _syntax: Syntax) -> Option<usize> {
-        None
-    }
-}
-
-/// No measurement.
-pub struct NoMeter;
-
-impl Meter for NoMeter {
-    fn begin(&self) {}
-    fn peak(&self) -> usize {
-        0
-    }
-}
-
-/// A panic or a broken property, with what reproduces it.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub target: String,
-    pub execution: u64,
-    pub message: String,
-    pub input: Input,
-}
-
-/// A failure as text: target, execution, message, and the start of the input.
-pub fn describe(f: &Failure) -> String {
-    format!(
-        "FAILURE {} at execution {}: {} (status {}, {:?}, {} bytes)\n{}",
-        f.target,
-        f.execution,
-        f.message,
-        f.input.status,
-        f.input.content_type,
-        f.input.body.len(),
-        String::from_utf8_lossy(&f.input.body[..f.input.body.len().min(2000)])
-    )
-}
-
-/// Counts per target.
-#[derive(Debug, Clone, Default)]
-pub struct TargetStats {
-    pub executions: u64,
-    pub decoded: u64,
-    pub refused: u64,
-    pub failures: u64,
-    pub time: Duration,
-}
-
-/// What a campaign did.
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    pub seed: u64,
-    pub executions: u64,
-    pub panics: u64,
-    pub broken: u64,
-    pub failures: Vec<Failure>,
-    pub per_target: BTreeMap<String, TargetStats>,
-    pub families: BTreeMap<Family, u64>,
-    pub targets: usize,
-    pub seeds: usize,
-    pub max_input: usize,
-    pub total_input_bytes: u64,
-    /// Largest peak allocation of one execution, and the size of its input.
-    pub max_peak: (usize, usize),
-    /// Largest ratio of peak allocation to input size, over inputs of at least 4 KiB, with the
-    /// peak and the input size, for XML and for JSON inputs.
-    pub max_ratio: BTreeMap<&'static str, (f64, usize, usize)>,
-    pub elapsed: Duration,
-    /// Whether the time budget ended the campaign before its execution count.
-    pub stopped_by_budget: bool,
-    /// Executions whose decode allocated more than the meter's limit.
-    pub over_bound: u64,
-}
-
-impl Report {
-    /// One line per family and the totals.
-    pub fn summary(&self) -> String {
-        let mut out = String::new();
-        for (family, n) in &self.families {
-            out.push_str(&format!("  {:<48} {n:>10} executions\n", family.label()));
-        }
-        let decoded: u64 = self.per_target.values().map(|s| s.decoded).sum();
-        let refused: u64 = self.per_target.values().map(|s| s.refused).sum();
-        out.push_str(&format!(
-            "  targets: {}, seeds: {}, seed of the PRNG: {:#x}\n  executions: {}, decoded: {decoded}, refused with an error: {refused}\n  panics: {}, broken properties: {}\n  largest input: {} bytes, mean input: {} bytes\n  time: {:.1} s ({:.0} executions/s){}",
-            self.targets,
-            self.seeds,
-            self.seed,
-            self.executions,
-            self.panics,
-            self.broken,
-            self.max_input,
-            self.total_input_bytes / self.executions.max(1),
-            self.elapsed.as_secs_f64(),
-            self.executions as f64 / self.elapsed.as_secs_f64().max(1e-9),
-            if self.stopped_by_budget {
-                " (stopped by the time budget)"
-            } else {
-                ""
-            },
-        ));
-        out
-    }
-}
-
-thread_local! {
-    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Installs (once) a panic hook that stays quiet on fuzzing threads and otherwise defers to
-/// the hook it replaced, so other tests' panics still print.
-fn quiet_panics_on_this_thread() {
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(std::cell::Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-    QUIET.with(|q| q.set(true));
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic without a message".to_owned()
-    }
-}
-
 /// Checks that every seed is what it should be: the success answers decode, so mutations start
 /// from valid documents. Returns the problems.
 pub fn check_seeds(targets: &[Target]) -> Vec<String> {
@@ -1592,108 +1142,423 @@ pub fn check_seeds(targets: &[Target]) -> Vec<String> {
     problems
 }
 
-/// Runs `executions` mutated inputs through the targets, chosen at random, from `seed`; stops
-/// early when `budget` is given and spent (the report says how many ran; the same seed replays
-/// the same inputs in the same order).
-pub fn run(seed: u64, executions: u64, budget: Option<Duration>, meter: &dyn Meter) -> Report {
-    quiet_panics_on_this_thread();
-    let targets = targets();
-    let xml_donors: Vec<&[u8]> = targets
-        .iter()
-        .filter(|t| t.syntax == Syntax::Xml)
-        .flat_map(|t| t.seeds.iter().map(|s| s.body.as_slice()))
-        .collect();
-    let json_donors: Vec<&[u8]> = targets
-        .iter()
-        .filter(|t| t.syntax == Syntax::Json)
-        .flat_map(|t| t.seeds.iter().map(|s| s.body.as_slice()))
-        .collect();
-    let mut report = Report {
-        seed,
-        targets: targets.len(),
-        seeds: targets.iter().map(|t| t.seeds.len()).sum(),
-        ..Report::default()
-    };
-    let mut rng = Rng::new(seed);
-    let started = Instant::now();
-    for execution in 0..executions {
-        if budget.is_some_and(|b| execution % 256 == 0 && started.elapsed() > b) {
-            report.stopped_by_budget = true;
-            break;
-        }
-        let target = rng.pick(&targets);
-        let donors = match target.syntax {
-            Syntax::Xml => &xml_donors,
-            Syntax::Json => &json_donors,
-        };
-        let input = mutant(&mut rng, target, donors);
-        let size = input.body.len();
-        let prepared = Prepared::new(input, target.syntax);
-        meter.begin();
-        let clock = Instant::now();
-        let result = catch_unwind(AssertUnwindSafe(|| (target.decode)(&prepared)));
-        let spent = clock.elapsed();
-        let peak = meter.peak();
+// ---------------------------------------------------------------------------------------------
+// The structured input and its edits
 
-        report.executions += 1;
-        report.total_input_bytes += size as u64;
-        report.max_input = report.max_input.max(size);
-        if peak > report.max_peak.0 {
-            report.max_peak = (peak, size);
+/// Statuses an edit of the status picks from.
+const STATUSES: &[u16] = &[
+    200, 201, 202, 204, 302, 400, 401, 403, 404, 409, 500, 502, 503,
+];
+
+/// Content types an edit of the content type picks from.
+const CONTENT_TYPES: &[Option<&str>] = &[
+    Some(XML_CT),
+    Some("application/soap+xml; charset=UTF-8"),
+    Some("text/html"),
+    Some("text/plain"),
+    Some("application/json"),
+    Some("application/scim+json"),
+    Some("application/octet-stream"),
+    None,
+];
+
+/// Nesting depths of [`Edit::Nest`] (the XML reader stops at 64 levels and serde_json at 128).
+const DEPTHS: &[usize] = &[8, 63, 64, 65, 127, 128, 129, 1_000];
+/// Depths of the nesting bombs, tried once in 16 nests (they cost time, not coverage).
+const BOMB_DEPTHS: &[usize] = &[20_000, 100_000];
+
+/// Whether a one-byte choice picks the rare, large variant (once in 16).
+fn rare(choice: u8) -> bool {
+    choice >= 240
+}
+
+/// Replacements of [`Edit::ReplaceText`].
+#[derive(Debug, Clone, Arbitrary)]
+pub enum Replacement {
+    /// `2^(n % 10)` times `A`; once in 16, 128 Ki times.
+    Long(u8),
+    /// Up to 8 dictionary tokens.
+    Tokens(Vec<u8>),
+    /// Nothing.
+    Empty,
+}
+
+/// One edit of a seed. Positions and indexes are taken modulo what they index, so every value
+/// the engine generates is a valid edit.
+#[derive(Debug, Clone, Arbitrary)]
+pub enum Edit {
+    /// Flips bit `bit % 8` of the byte at `at`.
+    FlipBit {
+        /// Position.
+        at: u32,
+        /// Bit.
+        bit: u8,
+    },
+    /// Sets the byte at `at` to `byte`.
+    SetByte {
+        /// Position.
+        at: u32,
+        /// The new byte.
+        byte: u8,
+    },
+    /// Cuts the body at `at`.
+    Truncate {
+        /// Position.
+        at: u32,
+    },
+    /// Deletes `len` bytes at `at`.
+    Delete {
+        /// Position.
+        at: u32,
+        /// How many.
+        len: u16,
+    },
+    /// Copies `len` bytes at `from` to `to`.
+    Duplicate {
+        /// Source position.
+        from: u32,
+        /// How many (at most 256).
+        len: u16,
+        /// Target position.
+        to: u32,
+    },
+    /// Inserts dictionary token `token`, at the next markup boundary after `at` when
+    /// `boundary`.
+    Token {
+        /// Position.
+        at: u32,
+        /// Index into the dictionary of the target's syntax.
+        token: u16,
+        /// Whether to move to a markup boundary first.
+        boundary: bool,
+    },
+    /// Inserts a nest of elements (or arrays, objects) of kind `kind % 3` at the next markup
+    /// boundary after `at`: 8 to 1,000 levels deep, once in 16 a bomb of 20,000 or 100,000.
+    Nest {
+        /// Position.
+        at: u32,
+        /// Chooses the depth.
+        depth: u8,
+        /// Which kind of nest.
+        kind: u8,
+    },
+    /// Cuts the body at `cut` and appends seed `donor` from `from` on (any seed of the same
+    /// syntax).
+    Splice {
+        /// Position of the cut.
+        cut: u32,
+        /// Index of the donor seed.
+        donor: u16,
+        /// Where the donor is read from.
+        from: u32,
+    },
+    /// Repeats the run of elements (or JSON values) from opener `first` to the next `span`
+    /// openers: 1 to 3 more times, once in 16 up to 2,000 more.
+    RepeatRun {
+        /// Index of the first opener.
+        first: u16,
+        /// Openers spanned (1 to 16).
+        span: u8,
+        /// Chooses the copies.
+        times: u8,
+    },
+    /// Replaces the text after the `at`-th `>` (or `:` in JSON) up to the next `<` (or `,`).
+    ReplaceText {
+        /// Index of the text.
+        at: u16,
+        /// What replaces it.
+        with: Replacement,
+    },
+    /// Changes a letter just after the `at`-th `<` (or `"`): renames a tag or key.
+    Rename {
+        /// Index of the tag.
+        at: u16,
+        /// Which of the next two letters.
+        second: bool,
+        /// The new letter (`/`, `:` or a letter).
+        letter: u8,
+    },
+    /// Swaps `len` bytes at `a` (first half) with `len` bytes at `b` (second half).
+    Swap {
+        /// Position in the first half.
+        a: u32,
+        /// Position in the second half.
+        b: u32,
+        /// How many (at most 64).
+        len: u8,
+    },
+    /// Inserts `bytes` (at most 16) at `at`.
+    Bytes {
+        /// Position.
+        at: u32,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+/// One fuzz input: which target, which of its seeds, the answer's status and content type (the
+/// seed's unless set), and the edits.
+#[derive(Debug, Clone, Arbitrary)]
+pub struct FuzzCase {
+    /// Index of the target.
+    pub target: u16,
+    /// Index of the seed.
+    pub seed: u16,
+    /// Index into the statuses tried, if the seed's status is replaced.
+    pub status: Option<u8>,
+    /// Index into the content types tried, if the seed's is replaced.
+    pub content_type: Option<u8>,
+    /// The edits, in order (the first [`MAX_EDITS`]).
+    pub edits: Vec<Edit>,
+}
+
+fn pick<T>(items: &[T], i: usize) -> &T {
+    &items[i % items.len()]
+}
+
+fn insert(body: &mut Vec<u8>, at: usize, bytes: &[u8]) {
+    let at = at.min(body.len());
+    body.splice(at..at, bytes.iter().copied());
+}
+
+/// The first markup boundary at or after `start` (just before a `<` or after a `>`, or a JSON
+/// bracket or separator), or `start`.
+fn boundary(body: &[u8], start: usize, syntax: Syntax) -> usize {
+    if body.is_empty() {
+        return 0;
+    }
+    let start = start % body.len();
+    let marks: &[u8] = match syntax {
+        Syntax::Xml => b"<>",
+        Syntax::Json => b"{}[],:",
+    };
+    match body[start..].iter().position(|b| marks.contains(b)) {
+        Some(off) if body[start + off] == b'>' => start + off + 1,
+        Some(off) => start + off,
+        None => start,
+    }
+}
+
+/// Positions of every byte in `marks`.
+fn positions(body: &[u8], marks: &[u8]) -> Vec<usize> {
+    body.iter()
+        .enumerate()
+        .filter(|(_, b)| marks.contains(b))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+impl Edit {
+    /// Applies the edit to `body`; `tokens` is the dictionary and `donors` the seeds of the
+    /// target's syntax.
+    fn apply(&self, body: &mut Vec<u8>, syntax: Syntax, tokens: &[&[u8]], donors: &[&[u8]]) {
+        let len = body.len();
+        let at = |p: u32| (p as usize) % (len + 1);
+        match self {
+            Self::FlipBit { at: p, bit } if len > 0 => {
+                body[(*p as usize) % len] ^= 1 << (bit % 8);
+            }
+            Self::SetByte { at: p, byte } if len > 0 => {
+                body[(*p as usize) % len] = *byte;
+            }
+            Self::Truncate { at: p } => body.truncate(at(*p)),
+            Self::Delete { at: p, len: n } if len > 0 => {
+                let start = (*p as usize) % len;
+                let n = 1 + (*n as usize) % (len - start);
+                body.drain(start..start + n);
+            }
+            Self::Duplicate { from, len: n, to } if len > 0 => {
+                let start = (*from as usize) % len;
+                let n = 1 + (*n as usize) % (len - start).min(256);
+                let chunk = body[start..start + n].to_vec();
+                insert(body, at(*to), &chunk);
+            }
+            Self::Token {
+                at: p,
+                token,
+                boundary: b,
+            } => {
+                let pos = if *b {
+                    boundary(body, *p as usize, syntax)
+                } else {
+                    at(*p)
+                };
+                insert(body, pos, tokens[*token as usize % tokens.len()]);
+            }
+            Self::Nest { at: p, depth, kind } => {
+                let depth = if rare(*depth) {
+                    *pick(BOMB_DEPTHS, *depth as usize)
+                } else {
+                    *pick(DEPTHS, *depth as usize)
+                };
+                let (open, close): (&[u8], &[u8]) = match (syntax, kind % 3) {
+                    (Syntax::Xml, 0) => (b"<a>", b"</a>"),
+                    (Syntax::Xml, 1) => (b"<ns:return>", b"</ns:return>"),
+                    (Syntax::Xml, _) => (b"<x:e xmlns:x=\"urn:x\">", b""),
+                    (Syntax::Json, 0) => (b"[", b"]"),
+                    (Syntax::Json, 1) => (b"{\"a\":", b"}"),
+                    (Syntax::Json, _) => (b"[{\"Resources\":", b""),
+                };
+                let depth = depth.min(MAX_INPUT / (open.len() + close.len()));
+                let mut nest = open.repeat(depth);
+                nest.extend(close.repeat(depth));
+                insert(body, boundary(body, *p as usize, syntax), &nest);
+            }
+            Self::Splice { cut, donor, from } if !donors.is_empty() => {
+                let donor = *pick(donors, *donor as usize);
+                body.truncate(at(*cut));
+                body.extend_from_slice(&donor[(*from as usize) % (donor.len() + 1)..]);
+            }
+            Self::RepeatRun { first, span, times } => {
+                let marks = positions(
+                    body,
+                    match syntax {
+                        Syntax::Xml => b"<",
+                        Syntax::Json => b"{[",
+                    },
+                );
+                if marks.len() >= 2 {
+                    let i = (*first as usize) % (marks.len() - 1);
+                    let j = i + 1 + (*span as usize) % (marks.len() - i - 1).min(16);
+                    let run = body[marks[i]..marks[j]].to_vec();
+                    let times = if rare(*times) {
+                        1 + (*times as usize - 239) * 125
+                    } else {
+                        1 + (*times as usize) % 3
+                    };
+                    let times = times.min(MAX_INPUT / run.len().max(1)).max(1);
+                    insert(body, marks[j], &run.repeat(times));
+                }
+            }
+            Self::ReplaceText { at: p, with } => {
+                let (open, close) = match syntax {
+                    Syntax::Xml => (b'>', b'<'),
+                    Syntax::Json => (b':', b','),
+                };
+                let starts = positions(body, &[open]);
+                if !starts.is_empty() {
+                    let start = pick(&starts, *p as usize) + 1;
+                    let end = body[start..]
+                        .iter()
+                        .position(|b| *b == close)
+                        .map_or(body.len(), |n| start + n);
+                    let replacement: Vec<u8> = match with {
+                        Replacement::Long(n) if rare(*n) => vec![b'A'; 1 << 17],
+                        Replacement::Long(n) => vec![b'A'; 1 << (n % 10)],
+                        Replacement::Tokens(t) => t
+                            .iter()
+                            .take(8)
+                            .flat_map(|i| pick(tokens, *i as usize).iter().copied())
+                            .collect(),
+                        Replacement::Empty => Vec::new(),
+                    };
+                    body.splice(start..end, replacement);
+                }
+            }
+            Self::Rename {
+                at: p,
+                second,
+                letter,
+            } => {
+                let mark = match syntax {
+                    Syntax::Xml => b'<',
+                    Syntax::Json => b'"',
+                };
+                let marks: Vec<usize> = positions(body, &[mark])
+                    .into_iter()
+                    .filter(|i| i + 2 < len)
+                    .collect();
+                if !marks.is_empty() {
+                    let pos = pick(&marks, *p as usize) + 1 + usize::from(*second);
+                    body[pos] = match letter % 28 {
+                        26 => b'/',
+                        27 => b':',
+                        l => b'a' + l,
+                    };
+                }
+            }
+            Self::Swap { a, b, len: n } if len > 8 => {
+                let half = len / 2;
+                let a = (*a as usize) % half;
+                let b = half + (*b as usize) % (len - half);
+                let n = (1 + (*n as usize) % 64).min(half - a).min(len - b);
+                for k in 0..n {
+                    body.swap(a + k, b + k);
+                }
+            }
+            Self::Bytes { at: p, bytes } => {
+                let bytes = &bytes[..bytes.len().min(16)];
+                insert(body, at(*p), bytes);
+            }
+            // An edit that needs a non-empty body (or donors) on an empty one: nothing.
+            _ => {}
         }
-        if size >= 4096 {
-            let ratio = peak as f64 / size as f64;
-            let worst = report
-                .max_ratio
-                .entry(target.syntax.label())
-                .or_insert((0.0, 0, 0));
-            if ratio > worst.0 {
-                *worst = (ratio, peak, size);
-            }
-        }
-        *report.families.entry(target.family).or_default() += 1;
-        let stats = report.per_target.entry(target.name.clone()).or_default();
-        stats.executions += 1;
-        stats.time += spent;
-        let mut failure = match result {
-            Ok(Verdict::Decoded) => {
-                stats.decoded += 1;
-                None
-            }
-            Ok(Verdict::Refused) => {
-                stats.refused += 1;
-                None
-            }
-            Ok(Verdict::Broken(message)) => {
-                report.broken += 1;
-                Some(message)
-            }
-            Err(payload) => {
-                report.panics += 1;
-                Some(format!("panic: {}", panic_message(payload.as_ref())))
-            }
+        body.truncate(MAX_INPUT);
+    }
+}
+
+/// The targets, with what the edits need, ready to run [`FuzzCase`]s.
+pub struct Fuzz {
+    targets: Vec<Target>,
+    xml_donors: Vec<Vec<u8>>,
+    json_donors: Vec<Vec<u8>>,
+}
+
+impl Default for Fuzz {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fuzz {
+    /// Every target of [`targets`].
+    pub fn new() -> Self {
+        let targets = targets();
+        let donors = |syntax| {
+            targets
+                .iter()
+                .filter(|t| t.syntax == syntax)
+                .flat_map(|t| t.seeds.iter().map(|s| s.body.clone()))
+                .collect()
         };
-        if let Some(limit) = meter.limit(size, target.syntax)
-            && peak > limit
-        {
-            report.over_bound += 1;
-            failure.get_or_insert(format!(
-                "allocated {peak} bytes for a {size}-byte input (limit {limit})"
-            ));
-        }
-        if let Some(message) = failure {
-            stats.failures += 1;
-            if report.failures.len() < 20 {
-                report.failures.push(Failure {
-                    target: target.name.clone(),
-                    execution,
-                    message,
-                    input: prepared.input,
-                });
-            }
+        Self {
+            xml_donors: donors(Syntax::Xml),
+            json_donors: donors(Syntax::Json),
+            targets,
         }
     }
-    report.elapsed = started.elapsed();
-    QUIET.with(|q| q.set(false));
-    report
+
+    /// The targets.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+
+    /// The target `case` runs, and the input it gives it.
+    pub fn input(&self, case: &FuzzCase) -> (&Target, Input) {
+        let target = pick(&self.targets, case.target as usize);
+        let mut input = pick(&target.seeds, case.seed as usize).clone();
+        if let Some(s) = case.status {
+            input.status = *pick(STATUSES, s as usize);
+        }
+        if let Some(c) = case.content_type {
+            input.content_type = *pick(CONTENT_TYPES, c as usize);
+        }
+        let (tokens, donors) = match target.syntax {
+            Syntax::Xml => (XML_TOKENS, &self.xml_donors),
+            Syntax::Json => (JSON_TOKENS, &self.json_donors),
+        };
+        let donors: Vec<&[u8]> = donors.iter().map(Vec::as_slice).collect();
+        for edit in case.edits.iter().take(MAX_EDITS) {
+            edit.apply(&mut input.body, target.syntax, tokens, &donors);
+        }
+        (target, input)
+    }
+
+    /// Runs `case`: the target, and its verdict on the input. A panic of the decoder unwinds
+    /// out of here (the engine catches and reports it).
+    pub fn run(&self, case: &FuzzCase) -> (&Target, Verdict) {
+        let (target, input) = self.input(case);
+        let prepared = Prepared::new(input, target.syntax);
+        (target, (target.decode)(&prepared))
+    }
 }

@@ -1,20 +1,25 @@
-//! Shared test support: a fresh wiremock server per test with a catch-all that fails loudly,
-//! exact SOAP matchers, canned WSO2 answers, and canonical XML comparison.
-
-#![allow(dead_code)] // Shared by several test binaries; each uses a part.
+//! Wiremock helpers and shared checks: a fresh mock server per test with a catch-all that fails
+//! loudly, exact SOAP matchers, canned WSO2 answers, canonical XML comparison, TRACE log
+//! capture, the SOAP contract check (xmllint and zeep over the real WSDLs), the CI rule for
+//! tests that need outside tools, and secret-leak assertions.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+use crate::{IsClient, RetryPolicy};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
-use wso2_is_client::{IsClient, RetryPolicy};
 
+/// Request wrappers of the application, OAuth and UserAdmin services.
 pub const AXIS2: &str = "http://org.apache.axis2/xsd";
+/// The common application model.
 pub const MODEL: &str = "http://model.common.application.identity.carbon.wso2.org/xsd";
+/// Request wrappers of IdentityProviderMgtService.
 pub const IDP_MGT: &str = "http://mgt.idp.carbon.wso2.org";
+/// `OAuthConsumerAppDTO`.
 pub const OAUTH_DTO: &str = "http://dto.oauth.identity.carbon.wso2.org/xsd";
+/// Request wrappers of RemoteUserStoreManagerService.
 pub const UM: &str = "http://service.ws.um.carbon.wso2.org";
 
 /// A fresh mock server whose catch-all answers 599 and fails the test (at drop) for any call
@@ -51,7 +56,7 @@ pub fn client(server: &MockServer) -> IsClient {
         .allow_http(true)
         .retry(RetryPolicy::none())
         .build()
-        .unwrap()
+        .expect("a valid test client")
 }
 
 /// POST to `/services/{service}` with `SOAPAction: urn:{op}` and a body whose wrapper element is
@@ -77,6 +82,7 @@ pub struct SoapBody {
 }
 
 impl SoapBody {
+    /// Matches a wrapper element `{ns}local`.
     pub fn new(ns: &str, local: &str) -> Self {
         Self {
             ns: ns.into(),
@@ -180,6 +186,7 @@ pub fn respond_auth_failure() -> ResponseTemplate {
         .set_body_string(body)
 }
 
+/// `s` escaped for XML text and attribute values.
 pub fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -197,7 +204,7 @@ pub async fn bodies_for(server: &MockServer, op: &str) -> Vec<String> {
         .filter(|r| {
             r.headers.get("soapaction").and_then(|v| v.to_str().ok()) == Some(&format!("urn:{op}"))
         })
-        .map(|r| String::from_utf8(r.body).unwrap())
+        .map(|r| String::from_utf8(r.body).expect("a UTF-8 request body"))
         .collect()
 }
 
@@ -254,14 +261,18 @@ fn canon(node: roxmltree::Node<'_, '_>, out: &mut String) {
 pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
 
 impl LogCapture {
+    /// Everything logged so far.
     pub fn contents(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        String::from_utf8_lossy(&self.0.lock().expect("the capture lock")).into_owned()
     }
 }
 
 impl std::io::Write for LogCapture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        self.0
+            .lock()
+            .expect("the capture lock")
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -308,19 +319,45 @@ pub struct ContractCase {
     /// What is being shown (e.g. "fully populated").
     pub label: &'static str,
     /// The encoded request.
-    pub request: wso2_is_client::carbon::soap::SoapRequest,
+    pub request: crate::carbon::soap::SoapRequest,
+    /// `None` when the body must be valid; otherwise the element it carries that this WSDL
+    /// lacks, which both checks must refuse (a field newer than the WSDL's version).
+    pub refused_element: Option<&'static str>,
 }
 
-/// A contract case for `op`, encoded by the crate.
-pub fn case<O: wso2_is_client::carbon::soap::Operation>(
+/// A contract case for `op`, encoded by the crate, checked against the service's WSDL of IS 5.9
+/// and APIM 3.0.
+pub fn case<O: crate::carbon::soap::Operation>(label: &'static str, op: &O) -> ContractCase {
+    case_in(wsdl_of(O::SERVICE), label, op)
+}
+
+/// A contract case for `op` checked against the WSDL file `wsdl` (another version of the
+/// service's WSDL).
+pub fn case_in<O: crate::carbon::soap::Operation>(
+    wsdl: &'static str,
     label: &'static str,
     op: &O,
 ) -> ContractCase {
     ContractCase {
-        wsdl: wsdl_of(O::SERVICE),
+        wsdl,
         operation: O::NAME,
         label,
-        request: wso2_is_client::carbon::soap::encode(op).unwrap(),
+        request: crate::carbon::soap::encode(op).expect("a contract case encodes"),
+        refused_element: None,
+    }
+}
+
+/// A contract case whose body carries `element`, which the WSDL file `wsdl` lacks: xmllint and
+/// zeep must both refuse it, naming the element (what an older server would do with it).
+pub fn refused_case_in<O: crate::carbon::soap::Operation>(
+    wsdl: &'static str,
+    label: &'static str,
+    op: &O,
+    element: &'static str,
+) -> ContractCase {
+    ContractCase {
+        refused_element: Some(element),
+        ..case_in(wsdl, label, op)
     }
 }
 
@@ -337,7 +374,7 @@ fn wsdl_of(service: &str) -> &'static str {
 }
 
 /// Whether `CI` is set to something other than empty, `false` or `0`.
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
@@ -390,13 +427,17 @@ pub fn check_contract(test: &str, cases: &[ContractCase]) -> Option<String> {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    let missing = if !contracts
-        .join("IdentityApplicationManagementService.wsdl")
-        .is_file()
-    {
+    let absent: Vec<&str> = cases
+        .iter()
+        .map(|c| c.wsdl)
+        .chain(["IdentityApplicationManagementService.wsdl"])
+        .filter(|w| !contracts.join(w).is_file())
+        .collect();
+    let missing = if !absent.is_empty() {
         Some(format!(
-            "WSO2 contracts not found at {} (set WSO2_CONTRACTS_DIR)",
-            contracts.display()
+            "WSO2 contracts not found at {} ({}; set WSO2_CONTRACTS_DIR)",
+            contracts.display(),
+            absent.join(", ")
         ))
     } else if xmllint.is_none() {
         Some("xmllint not found (apt install libxml2-utils)".to_owned())
@@ -413,7 +454,7 @@ pub fn check_contract(test: &str, cases: &[ContractCase]) -> Option<String> {
 
     let job = serde_json::json!({
         "contracts": contracts,
-        "xmllint": xmllint.unwrap(),
+        "xmllint": xmllint.expect("checked above"),
         "cases": cases.iter().enumerate().map(|(i, c)| serde_json::json!({
             "id": i.to_string(),
             "wsdl": c.wsdl,
@@ -421,42 +462,64 @@ pub fn check_contract(test: &str, cases: &[ContractCase]) -> Option<String> {
             "body": c.request.body_element(),
         })).collect::<Vec<_>>(),
     });
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../wso2-is-client/tests/tools/soap_contract.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/soap_contract.py");
     let mut child = Command::new(&python)
         .arg(script)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .expect("the contract tool starts");
     // A tool that dies early closes its input; its stderr (below) then says why.
     let _ = child
         .stdin
         .take()
-        .unwrap()
+        .expect("a piped stdin")
         .write_all(job.to_string().as_bytes());
-    let out = child.wait_with_output().unwrap();
+    let out = child.wait_with_output().expect("the contract tool ends");
     assert!(
         out.status.success(),
         "contract tool failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let results = report["results"].as_array().unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the contract tool writes JSON");
+    let results = report["results"]
+        .as_array()
+        .expect("the contract tool lists results");
     assert_eq!(results.len(), cases.len(), "one result per case");
 
     let mut failures = Vec::new();
-    let (mut schema_ok, mut zeep_ok) = (0, 0);
+    let (mut schema_ok, mut zeep_ok, mut refused) = (0, 0, 0);
+    let mut per_wsdl: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for (case, result) in cases.iter().zip(results) {
         let label = format!("{} {} ({})", case.wsdl, case.operation, case.label);
-        match result["xmllint"].as_str() {
-            Some("ok") => schema_ok += 1,
-            other => failures.push(format!("{label}: xmllint: {}", other.unwrap_or("?"))),
-        }
-        match result["zeep"].as_str() {
-            Some("ok") => zeep_ok += 1,
-            other => failures.push(format!("{label}: zeep: {}", other.unwrap_or("?"))),
+        let xmllint = result["xmllint"].as_str().unwrap_or("?");
+        let zeep = result["zeep"].as_str().unwrap_or("?");
+        match case.refused_element {
+            None => {
+                *per_wsdl.entry(case.wsdl).or_default() += 1;
+                match xmllint {
+                    "ok" => schema_ok += 1,
+                    other => failures.push(format!("{label}: xmllint: {other}")),
+                }
+                match zeep {
+                    "ok" => zeep_ok += 1,
+                    other => failures.push(format!("{label}: zeep: {other}")),
+                }
+            }
+            Some(element) => {
+                if xmllint == "ok" || !xmllint.contains(element) {
+                    failures.push(format!(
+                        "{label}: xmllint should refuse the element {element}: {xmllint}"
+                    ));
+                } else if zeep == "ok" {
+                    failures.push(format!("{label}: zeep should refuse the element {element}"));
+                } else {
+                    refused += 1;
+                }
+            }
         }
     }
     let operations: std::collections::BTreeSet<_> =
@@ -466,16 +529,22 @@ pub fn check_contract(test: &str, cases: &[ContractCase]) -> Option<String> {
         "contract failures:\n{}",
         failures.join("\n")
     );
+    let per_wsdl: Vec<String> = per_wsdl
+        .iter()
+        .map(|(wsdl, n)| format!("{wsdl}: {n}"))
+        .collect();
     Some(format!(
-        "{} bodies of {} operations; xmllint --schema valid: {schema_ok}; equal to zeep's body: {zeep_ok}",
+        "{} bodies of {} operations; xmllint --schema valid: {schema_ok}; equal to zeep's body: {zeep_ok}; \
+         refused by the older WSDL as expected: {refused}\n  valid bodies per WSDL: {}",
         cases.len(),
-        operations.len()
+        operations.len(),
+        per_wsdl.join(", ")
     ))
 }
 
 /// `err` and every error in its source chain, each in its Display and Debug forms: all a caller
 /// could print of it.
-pub fn error_chain(err: &wso2_is_client::Error) -> String {
+pub fn error_chain(err: &crate::Error) -> String {
     let mut chain = format!("{err} | {err:?}");
     let mut source = std::error::Error::source(err);
     while let Some(s) = source {
