@@ -1328,6 +1328,37 @@ fn user_op(inner: &Inner, tenant: &str, op: &str, w: &Element) -> Answer {
             }
             Answer::Accepted
         }
+        "getUserListOfRole" => {
+            // AbstractUserStoreManager.getUserListOfRole (kernel 4.5.1): a role that does not
+            // exist gives an empty list, not a fault; `Internal/everyone` lists every user
+            // (HybridRoleManager); other roles their direct members, primary-store users
+            // without a domain prefix.
+            let role = canonical_role(t, soap::param(w, "roleName").unwrap_or(""));
+            let users: Vec<String> = if role == "Internal/everyone" {
+                t.users.keys().cloned().collect()
+            } else {
+                t.roles
+                    .get(&role)
+                    .map(|r| r.users.iter().cloned().collect())
+                    .unwrap_or_default()
+            };
+            Answer::SimpleList(users)
+        }
+        "authenticate" => {
+            // AbstractUserStoreManager.authenticate: `false` (no fault) for an unknown user, a
+            // wrong or empty credential; `PRIMARY/` in the name is the primary store.
+            let given = soap::param(w, "userName").unwrap_or("");
+            let user = match given.split_once('/') {
+                Some((d, rest)) if d.eq_ignore_ascii_case("PRIMARY") => rest,
+                _ => given,
+            };
+            let cred = soap::param(w, "credential").unwrap_or("");
+            let ok = !cred.is_empty()
+                && t.users
+                    .get(user)
+                    .is_some_and(|u| u.password_sha256 == sha256_hex(cred));
+            Answer::Simple(ok.to_string())
+        }
         _ => ServiceFault::plain(format!(
             "Exception occurred while trying to invoke service method {op}"
         )),

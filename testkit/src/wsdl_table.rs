@@ -335,6 +335,13 @@ static OPS_BASE: &[OpDef] = &[
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "deletedRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "newRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
     ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "getUserListOfRole", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "roleName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "authenticate", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "credential", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
     OpDef { service: "AuthenticationAdmin", name: "login", ns: "http://authentication.services.core.carbon.wso2.org", params: &[
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "username", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "password", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
@@ -707,6 +714,13 @@ static OPS_F5_17_5: &[OpDef] = &[
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "deletedRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "newRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
     ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "getUserListOfRole", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "roleName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "authenticate", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "credential", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
     OpDef { service: "AuthenticationAdmin", name: "login", ns: "http://authentication.services.core.carbon.wso2.org", params: &[
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "username", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "password", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
@@ -1082,6 +1096,13 @@ static OPS_F5_18_187: &[OpDef] = &[
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "deletedRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "newRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
     ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "getUserListOfRole", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "roleName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "authenticate", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "credential", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
     OpDef { service: "AuthenticationAdmin", name: "login", ns: "http://authentication.services.core.carbon.wso2.org", params: &[
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "username", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "password", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
@@ -1467,6 +1488,13 @@ static OPS_F5_24_8: &[OpDef] = &[
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "deletedRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "newRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
     ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "getUserListOfRole", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "roleName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "authenticate", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "credential", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
     OpDef { service: "AuthenticationAdmin", name: "login", ns: "http://authentication.services.core.carbon.wso2.org", params: &[
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "username", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "password", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
@@ -1854,6 +1882,13 @@ static OPS_F5_25_92: &[OpDef] = &[
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "deletedRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "newRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
     ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "getUserListOfRole", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "roleName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "authenticate", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "credential", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
     OpDef { service: "AuthenticationAdmin", name: "login", ns: "http://authentication.services.core.carbon.wso2.org", params: &[
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "username", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "password", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
@@ -2277,6 +2312,13 @@ static OPS_F5_25_682: &[OpDef] = &[
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "deletedRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "newRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
     ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "getUserListOfRole", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "roleName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "authenticate", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "credential", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
     OpDef { service: "AuthenticationAdmin", name: "login", ns: "http://authentication.services.core.carbon.wso2.org", params: &[
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "username", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "password", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
@@ -2713,6 +2755,13 @@ static OPS_IS7: &[OpDef] = &[
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "deletedRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
         Field { ns: "http://service.ws.um.carbon.wso2.org", name: "newRoles", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true },
     ], output: Output::InOnly, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "getUserListOfRole", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "roleName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: true }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
+    OpDef { service: "RemoteUserStoreManagerService", name: "authenticate", ns: "http://service.ws.um.carbon.wso2.org", params: &[
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "userName", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+        Field { ns: "http://service.ws.um.carbon.wso2.org", name: "credential", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
+    ], output: Output::Return { ty: ("http://www.w3.org/2001/XMLSchema", "boolean"), many: false }, fault: Some(FaultDef { ns: "http://service.ws.um.carbon.wso2.org", element: "RemoteUserStoreManagerServiceUserStoreException", inner: "UserStoreException", ty: ("http://core.user.carbon.wso2.org/xsd", "UserStoreException") }) },
     OpDef { service: "AuthenticationAdmin", name: "login", ns: "http://authentication.services.core.carbon.wso2.org", params: &[
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "username", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },
         Field { ns: "http://authentication.services.core.carbon.wso2.org", name: "password", ty: ("http://www.w3.org/2001/XMLSchema", "string"), many: false },

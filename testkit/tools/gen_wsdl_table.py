@@ -31,7 +31,8 @@ SERVICES = {
     "IdentityProviderMgtService": ["addIdP", "getIdPByName", "updateIdP", "deleteIdP", "getAllIdPs"],
     "RemoteUserStoreManagerService": [
         "addUser", "addRole", "deleteUser", "deleteRole", "isExistingUser", "isExistingRole",
-        "getRoleNames", "getRoleListOfUser", "updateRoleListOfUser",
+        "getRoleNames", "getRoleListOfUser", "updateRoleListOfUser", "getUserListOfRole",
+        "authenticate",
     ],
     "AuthenticationAdmin": ["login", "logout"],
 }

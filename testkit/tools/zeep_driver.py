@@ -93,6 +93,8 @@ call(S, "isExistingUser", lambda: um.isExistingUser(userName="zeep_user"), lambd
 call(S, "isExistingRole", lambda: um.isExistingRole(roleName="zeep_role"), lambda r: r is True)
 call(S, "getRoleNames", lambda: um.getRoleNames(), lambda r: "zeep_role" in r and "admin" in r)
 call(S, "getRoleListOfUser", lambda: um.getRoleListOfUser(userName="zeep_user"), lambda r: "zeep_role" in r)
+call(S, "getUserListOfRole", lambda: um.getUserListOfRole(roleName="zeep_role"), lambda r: list(r or []) == ["zeep_user"])
+call(S, "authenticate", lambda: um.authenticate(userName="zeep_user", credential="zeep-pass"), lambda r: r is True)
 call(S, "updateRoleListOfUser", lambda: um.updateRoleListOfUser(userName="zeep_user", deletedRoles=["zeep_role"],
                                                                newRoles=[]))
 call(S, "deleteUser", lambda: um.deleteUser(userName="zeep_user"))

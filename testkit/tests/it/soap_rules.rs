@@ -563,6 +563,74 @@ async fn users_and_roles_in_only_operations_answer_202() {
     assert_eq!(r.ret().text, "false");
 }
 
+/// `getUserListOfRole` and `authenticate` (identity-user-ws 5.3.3 over kernel 4.5.1): members of
+/// a role (none, not a fault, for a missing role; everybody for `Internal/everyone`), and a
+/// boolean for credentials, never a fault.
+#[tokio::test]
+async fn user_list_of_role_and_authenticate_answer_as_is_5_9() {
+    let sb = Sandbox::start().await.expect("sandbox");
+    let c = http(&sb);
+    let is = sb.is();
+    is.add_role(SUPER_TENANT, "publisher_role");
+    is.add_user(
+        SUPER_TENANT,
+        "api_publisher",
+        "pass123",
+        &["publisher_role"],
+    );
+    is.add_user(SUPER_TENANT, "api_user", "pass456", &[]);
+    let list = |role: &str| {
+        format!("<u:getUserListOfRole><u:roleName>{role}</u:roleName></u:getUserListOfRole>")
+    };
+    let names = |a: &Answer| -> Vec<String> { a.returns().into_iter().map(|e| e.text).collect() };
+    let r = soap(&c, is, USERS, "getUserListOfRole", &list("publisher_role")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(names(&r), ["api_publisher"]);
+    let r = soap(
+        &c,
+        is,
+        USERS,
+        "getUserListOfRole",
+        &list("PRIMARY/publisher_role"),
+    )
+    .await;
+    assert_eq!(names(&r), ["api_publisher"]);
+    let r = soap(&c, is, USERS, "getUserListOfRole", &list("no_such_role")).await;
+    assert_eq!((r.status, names(&r).len()), (200, 0), "{}", r.body);
+    assert!(r.fault().is_none());
+    let r = soap(
+        &c,
+        is,
+        USERS,
+        "getUserListOfRole",
+        &list("Internal/everyone"),
+    )
+    .await;
+    assert_eq!(names(&r), ["admin", "api_publisher", "api_user"]);
+    let auth = |u: &str, p: &str| {
+        format!(
+            "<u:authenticate><u:userName>{u}</u:userName><u:credential>{p}</u:credential></u:authenticate>"
+        )
+    };
+    for (user, pass, want) in [
+        ("api_publisher", "pass123", "true"),
+        ("PRIMARY/api_publisher", "pass123", "true"),
+        ("api_publisher", "wrong", "false"),
+        ("api_publisher", "", "false"),
+        ("nobody", "pass123", "false"),
+    ] {
+        let r = soap(&c, is, USERS, "authenticate", &auth(user, pass)).await;
+        assert_eq!(
+            (r.status, r.ret().text),
+            (200, want.to_owned()),
+            "{user}/{pass}: {}",
+            r.body
+        );
+    }
+    let r = soap(&c, is, USERS, "authenticate", "<u:authenticate><u:credential>x</u:credential><u:userName>api_user</u:userName></u:authenticate>").await;
+    assert_eq!(r.status, 500, "WSDL order is enforced: {}", r.body);
+}
+
 #[tokio::test]
 async fn session_login_basic_auth_and_missing_credentials() {
     let sb = Sandbox::start().await.expect("sandbox");
