@@ -33,7 +33,10 @@
 //! `sessionDataKey=K&username=U&password=P` answers 302 to `redirect_uri?code=C&state=S`.
 
 mod api;
+mod authn;
 mod control;
+mod dcr;
+mod names;
 mod oidc;
 mod portal;
 mod rest;
@@ -269,13 +272,28 @@ impl SandboxBuilder {
             )
         };
         let (tx, rx) = watch::channel(false);
-        let is = server::Inner::new(ServerKind::Is, &self.admin_password, &self.tenants, profile);
+        let clock = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let is = server::Inner::new(
+            ServerKind::Is,
+            &self.admin_password,
+            &self.tenants,
+            profile,
+            clock.clone(),
+        );
         let apim = server::Inner::new(
             ServerKind::Apim,
             &self.admin_password,
             &self.tenants,
             profile,
+            clock,
         );
+        if !self.http {
+            for s in [&is, &apim] {
+                *server::lock(&s.client_auth) = self.client_auth;
+            }
+        }
+        *server::lock(&is.peer) = Arc::downgrade(&apim);
+        *server::lock(&apim.peer) = Arc::downgrade(&is);
         if let Some(v) = apim_version {
             let naming = portal::naming_of(v);
             for s in [&is, &apim] {
@@ -383,6 +401,25 @@ impl Sandbox {
     pub fn set_latency(&self, latency: Duration) {
         self.is.set_latency(latency);
         self.apim.set_latency(latency);
+    }
+
+    /// Every request both servers saw, the servers' own calls to each other included, in arrival
+    /// order across the two (by [`RequestRecord::hop`]): a browser login's hops in sequence.
+    pub fn hops(&self) -> Vec<(ServerKind, RequestRecord)> {
+        let mut all: Vec<(ServerKind, RequestRecord)> = self
+            .is
+            .all_requests()
+            .into_iter()
+            .map(|r| (ServerKind::Is, r))
+            .chain(
+                self.apim
+                    .all_requests()
+                    .into_iter()
+                    .map(|r| (ServerKind::Apim, r)),
+            )
+            .collect();
+        all.sort_by_key(|(_, r)| r.hop);
+        all
     }
 
     /// Clears both request logs and counters.

@@ -13,16 +13,18 @@ use wso2_testkit::{
 };
 
 /// Simulated WSO2 Identity Server (5.9-7.3) and API Manager (3.0-4.7): SOAP admin services, IS's
-/// management REST API (5.10+), SCIM2, OIDC, APIM portal logins; two ports, over HTTPS with a
-/// freshly made private CA. Each server behaves as the release chosen with --is-version and
-/// --apim-version.
+/// management REST API (5.10+), SCIM2, OIDC, APIM's DCR and portals, and the browser login of a
+/// portal through IS (APIM federating to IS, JIT provisioning, the portal session and its
+/// publisher API); two ports, over HTTPS with a freshly made private CA. Each server behaves as
+/// the release chosen with --is-version and --apim-version.
 ///
 /// On startup it prints the base URLs and the CA path, then one machine-readable line:
 /// `WSO2_SIM_READY {"is_url":…,"apim_url":…,"ca_path":…,"pid":…,"is_version":"7.3",
 /// "apim_version":"4.7","is_soap_admin_services":"off",…}`.
 ///
 /// Both servers also serve a control API under `/__sim/` (no auth): `GET|PUT /__sim/state`,
-/// `GET|DELETE /__sim/requests`, `GET /__sim/stats`, `POST|DELETE /__sim/faults`,
+/// `GET|DELETE /__sim/requests` (`?all=true`: with the servers' own calls to each other, such as
+/// APIM's token request to IS during a login), `GET /__sim/stats`, `POST|DELETE /__sim/faults`,
 /// `PUT /__sim/latency`, `GET|PUT /__sim/quirks`, `POST /__sim/seed?tenant=D`,
 /// `POST /__sim/seed-xml?tenant=D`, `POST /__sim/tenants`, `POST /__sim/portals`.
 #[derive(Debug, Parser)]
