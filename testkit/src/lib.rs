@@ -1,6 +1,9 @@
-//! Simulated WSO2 Identity Server 5.9 and API Manager 3.0 for tests: the Carbon SOAP admin
-//! services, SCIM2 and the OIDC endpoints, faithful to the real contracts on the wire, with fault
-//! injection, latency, a request log, in-flight counting, snapshots and seeding.
+//! Simulated WSO2 Identity Server (5.9–7.3) and API Manager (3.0–4.7) for tests: the Carbon SOAP
+//! admin services, IS's management REST API and SCIM2, the OAuth2/OIDC endpoints of both servers,
+//! APIM's DCR and portals, and the browser login of a portal through IS, faithful to the real
+//! contracts on the wire, with fault injection at every hop, latency, a request log, in-flight
+//! counting, snapshots and seeding. Each server behaves as the release chosen on the
+//! [`SandboxBuilder`] (default: IS 5.9 and APIM 3.0).
 //!
 //! * Independent of the client crates: requests are parsed into element trees ([`Element`]) and
 //!   JSON values, checked against a table of the WSDL types' element order (Axis2-ADB-like
@@ -30,7 +33,15 @@
 //!
 //! Obtaining an authorization code without a browser: `GET /oauth2/authorize?...` answers 302 to
 //! `/authenticationendpoint/login.do?...&sessionDataKey=K`; `POST /commonauth` with the form
-//! `sessionDataKey=K&username=U&password=P` answers 302 to `redirect_uri?code=C&state=S`.
+//! `sessionDataKey=K&username=U&password=P` answers 302 to `redirect_uri?code=C&state=S`, or to
+//! the consent page (`oauth2_consent.do?...&sessionDataKeyConsent=C2`) when the application does
+//! not skip consent, answered by `POST /oauth2/authorize` with
+//! `sessionDataKeyConsent=C2&consent=approve`.
+//!
+//! The browser login of a portal through IS (`GET {apim}/publisher/services/auth/login`, through
+//! APIM's federated step, IS's login and consent pages, APIM's token request to IS and JIT
+//! provisioning, to the portal session and its publisher API) is described hop by hop in the
+//! crate's README; [`Sandbox::hops`] lists the hops a login went through, both servers in order.
 
 mod api;
 mod authn;

@@ -45,9 +45,9 @@ impl Default for Profile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServerKind {
-    /// WSO2 Identity Server 5.9: SOAP admin services, SCIM2, OIDC endpoints.
+    /// WSO2 Identity Server: SOAP admin services, the management REST API, SCIM2, OAuth2/OIDC.
     Is,
-    /// WSO2 API Manager 3.0: SOAP admin services and the portals' login endpoints.
+    /// WSO2 API Manager: SOAP admin services, OAuth2/OIDC, DCR, the portals.
     Apim,
 }
 

@@ -106,10 +106,16 @@ struct Args {
     /// APIM's addIdP answers HTTP 500 after it stored the identity provider (a real quirk).
     #[arg(long)]
     add_idp_500_after_commit: bool,
-    /// Turn on IS's MutualTLS client authenticator conflict: a token request with both a Basic
-    /// header and client_secret in the body gets `invalid_request`.
+    /// Turn on IS's MutualTLS client authenticator conflict as if every caller presented a client
+    /// certificate: a token request with `client_id` in the body gets `invalid_request`, "The
+    /// client MUST NOT use more than one authentication method in each".
     #[arg(long)]
     mutual_tls_conflict: bool,
+    /// Skip the OAuth consent page for every application on both servers (the deployment's
+    /// `SkipUserConsent`); without it, a login to an application that does not skip consent
+    /// stops at `oauth2_consent.do`.
+    #[arg(long)]
+    skip_user_consent: bool,
     /// Accept SOAP bodies out of WSDL order (as the real Axis2 RPC receiver does).
     #[arg(long)]
     lenient_elements: bool,
@@ -303,6 +309,7 @@ async fn run(args: Args) {
             q.mutual_tls_conflict = args.mutual_tls_conflict;
             q.add_idp_500_after_commit = args.add_idp_500_after_commit;
             q.lenient_elements = args.lenient_elements;
+            q.skip_user_consent = args.skip_user_consent;
             match args.portal_naming.as_deref() {
                 Some("apim300") => q.portal_naming = PortalNaming::Apim300,
                 Some("apim310") => q.portal_naming = PortalNaming::Apim310,
