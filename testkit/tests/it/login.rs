@@ -1007,6 +1007,8 @@ async fn a_fault_at_each_hop_stops_the_login() {
         (ServerKind::Is, "is.authorize"),
         (ServerKind::Is, "is.login_page"),
         (ServerKind::Is, "is.commonauth"),
+        (ServerKind::Is, "is.consent"),
+        (ServerKind::Is, "is.consent_approve"),
         (ServerKind::Apim, "apim.commonauth"),
         (ServerKind::Is, "is.token"),
         (ServerKind::Apim, "apim.jit"),
@@ -1014,7 +1016,12 @@ async fn a_fault_at_each_hop_stops_the_login() {
         (ServerKind::Apim, "portal.token"),
         (ServerKind::Apim, "portal.api"),
     ] {
-        let sb = federated("7.3", "4.7", &Knobs::default()).await;
+        let consent = action.starts_with("is.consent");
+        let k = Knobs {
+            skip_consent: !consent,
+            ..Knobs::default()
+        };
+        let sb = federated("7.3", "4.7", &k).await;
         if action == "apim.dcr" {
             // Registration happens at the first login: forget the portal.
             sb.apim()
@@ -1034,6 +1041,11 @@ async fn a_fault_at_each_hop_stops_the_login() {
                     &[("username", PUBLISHER.0), ("password", PUBLISHER.1)],
                 )
                 .await;
+        }
+        if page.url.path() == "/authenticationendpoint/oauth2_consent.do"
+            && page.answer.status == 200
+        {
+            page = b.submit(&page, &[("consent", "approve")]).await;
         }
         let api = publisher_api(&mut b, &sb).await.status;
         let logged_in = page.url.path() == "/publisher/" && page.answer.status == 200 && api == 200;
@@ -1086,4 +1098,88 @@ async fn portal_pkce_on_4_7_needs_the_session() {
         "{}",
         authorize.query
     );
+}
+
+/// Without federation the portal SP logs in locally on APIM (its own login page and user store):
+/// the admin gets every publisher scope. A devportal login through IS gives a subscriber the
+/// devportal's scopes.
+#[tokio::test]
+async fn local_admin_login_and_a_devportal_login_through_is() {
+    let sb = sandbox("7.3", "4.7").await;
+    let mut b = Browser::new(&sb);
+    let page = start(&mut b, &sb).await;
+    assert!(
+        page.url.as_str().starts_with(&sb.apim().base_url()),
+        "{}",
+        page.url
+    );
+    assert_eq!(page.url.path(), "/authenticationendpoint/login.do");
+    let page = b
+        .submit(&page, &[("username", "admin"), ("password", "admin")])
+        .await;
+    assert_eq!(page.url.path(), "/publisher/", "{:?}", b.trail);
+    assert_eq!(publisher_api(&mut b, &sb).await.status, 200);
+    let me = whoami(&mut b, &sb).await;
+    assert!(
+        me["scope"].as_str().is_some_and(
+            |s| s.contains("apim:api_create") && s.contains("apim:publisher_settings")
+        ),
+        "{me}"
+    );
+    assert!(action_names(sb.is()).is_empty(), "IS is not involved");
+    // The devportal, federated to IS, for the subscriber.
+    let sb = federated("7.3", "4.7", &Knobs::default()).await;
+    let c = http(&sb);
+    let sp = get_app(&c, sb.apim(), "apim_devportal").await.ret();
+    let step = "<m:localAndOutBoundAuthenticationConfig><m:authenticationSteps><m:federatedIdentityProviders><m:identityProviderName>wso2is</m:identityProviderName></m:federatedIdentityProviders><m:stepOrder>1</m:stepOrder></m:authenticationSteps><m:authenticationType>federated</m:authenticationType></m:localAndOutBoundAuthenticationConfig>";
+    let body: String = sp
+        .children
+        .iter()
+        .map(|ch| {
+            if ch.name == "localAndOutBoundAuthenticationConfig" {
+                step.to_owned()
+            } else {
+                ch.to_xml()
+            }
+        })
+        .collect();
+    let r = soap(
+        &c,
+        sb.apim(),
+        APP,
+        "updateApplication",
+        &format!(
+            "<xsd:updateApplication><xsd:serviceProvider>{body}</xsd:serviceProvider></xsd:updateApplication>"
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut b = Browser::new(&sb);
+    let page = b
+        .go(
+            reqwest::Method::GET,
+            &format!("{}/devportal/services/auth/login", sb.apim().base_url()),
+            None,
+        )
+        .await;
+    assert_eq!(page.url.path(), "/authenticationendpoint/login.do");
+    let page = b
+        .submit(
+            &page,
+            &[("username", SUBSCRIBER.0), ("password", SUBSCRIBER.1)],
+        )
+        .await;
+    assert_eq!(page.url.path(), "/devportal/", "{:?}", b.trail);
+    let url = url::Url::parse(&format!(
+        "{}/devportal/services/auth/introspect",
+        sb.apim().base_url()
+    ))
+    .expect("url");
+    let me = b.send(reqwest::Method::GET, &url, None, None).await.json();
+    let scopes = me["scope"].as_str().unwrap_or_default();
+    assert!(
+        scopes.contains("apim:subscribe") && scopes.contains("apim:store_settings"),
+        "{me}"
+    );
+    assert!(!scopes.contains("apim:api_view"), "{me}");
 }
