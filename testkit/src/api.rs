@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `GET /__sim/state` | | this server's [`Snapshot`](crate::Snapshot) as JSON |
 //! | `PUT /__sim/state` | a snapshot | replaces every stored object |
-//! | `GET /__sim/requests` | | the request log ([`RequestRecord`](crate::RequestRecord)s) |
+//! | `GET /__sim/requests` | | the request log ([`RequestRecord`](crate::RequestRecord)s) from clients; `?all=true`: with the servers' own calls |
 //! | `DELETE /__sim/requests` | | clears the log and counters |
 //! | `GET /__sim/stats` | | [`TrafficStats`](crate::TrafficStats) |
 //! | `POST /__sim/faults` | a [`FaultRule`](crate::FaultRule) | adds the rule |
@@ -56,7 +56,17 @@ pub(crate) fn handle(inner: &std::sync::Arc<Inner>, req: &SimRequest) -> SimResp
             }
             Err(e) => bad(e),
         },
-        ("GET", "/__sim/requests") => to_json(serde_json::to_value(s.requests())),
+        ("GET", "/__sim/requests") => {
+            let all = req
+                .query_params()
+                .iter()
+                .any(|(k, v)| k == "all" && v == "true");
+            to_json(serde_json::to_value(if all {
+                s.all_requests()
+            } else {
+                s.requests()
+            }))
+        }
         ("DELETE", "/__sim/requests") => {
             s.clear_requests();
             SimResponse::empty(204)

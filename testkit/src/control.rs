@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
-    /// One action: a SOAP operation name (`createApplication`) or a REST route name
-    /// (`scim2.createUser`, `oidc.token`, `portal.publisher`; see [`RequestRecord::action`]).
+    /// One action: a SOAP operation name (`createApplication`) or a route name
+    /// (`scim2.createUser`, `is.token`, `portal.login`, `apim.jit`; see [`RequestRecord::action`]),
+    /// whoever sends the request (the servers' own calls included).
     Action(String),
-    /// Every request that changes state (creates, updates, deletes).
+    /// Every request from outside the sandbox that changes state (creates, updates, deletes).
     AnyMutating,
-    /// Every request.
+    /// Every request from outside the sandbox.
     Any,
 }
 
@@ -23,11 +24,20 @@ impl Target {
         Target::Action(name.into())
     }
 
-    pub(crate) fn matches(&self, action: &str, mutating: bool) -> bool {
+    /// Whether a request matches: an action rule matches the action or its former name (see
+    /// [`RequestRecord::action`]); the catch-all targets only requests from outside the
+    /// sandbox, never the servers' own calls to each other ([`RequestRecord::via`]).
+    pub(crate) fn matches(
+        &self,
+        action: &str,
+        legacy: Option<&str>,
+        mutating: bool,
+        internal: bool,
+    ) -> bool {
         match self {
-            Target::Action(a) => a == action,
-            Target::AnyMutating => mutating,
-            Target::Any => true,
+            Target::Action(a) => a == action || legacy == Some(a.as_str()),
+            Target::AnyMutating => mutating && !internal,
+            Target::Any => !internal,
         }
     }
 }
@@ -169,8 +179,14 @@ pub(crate) struct ActiveRule {
 
 impl ActiveRule {
     /// Counts a matching call; true if the rule hits it.
-    pub(crate) fn hit(&mut self, action: &str, mutating: bool) -> bool {
-        if !self.rule.target.matches(action, mutating) {
+    pub(crate) fn hit(
+        &mut self,
+        action: &str,
+        legacy: Option<&str>,
+        mutating: bool,
+        internal: bool,
+    ) -> bool {
+        if !self.rule.target.matches(action, legacy, mutating, internal) {
             return false;
         }
         self.seen += 1;
@@ -200,7 +216,10 @@ pub struct RequestRecord {
     /// The `SOAPAction` header as sent, if any.
     pub soap_action: Option<String>,
     /// What the request does: a SOAP operation name (`createApplication`), or a route name
-    /// (`scim2.createUser`, `scim2.bulk`, `oidc.token`, `oidc.authorize`, `portal.publisher`, ...).
+    /// (`scim2.createUser`, `scim2.bulk`, `rest.createApplication`, `is.token`, `is.authorize`,
+    /// `apim.commonauth`, `apim.dcr`, `portal.login`, `portal.api`, ...; the login hops are listed
+    /// in `testkit/README.md`). Fault rules naming a former action (`oidc.token`,
+    /// `portal.publisher`, ...) still match.
     pub action: String,
     /// Whether it changes state (create, update, delete; a portal login that creates its SP).
     pub mutating: bool,
@@ -214,6 +233,20 @@ pub struct RequestRecord {
     pub status: Option<u16>,
     /// The injected fault that hit this request, if any.
     pub fault: Option<FaultKind>,
+    /// Which simulated server made this request (`"apim"` for APIM's calls to IS's token and
+    /// userinfo endpoints, to its own DCR and token endpoints, and for its internal JIT step);
+    /// `None` for requests from outside the sandbox. [`SimServer::requests`](crate::SimServer::requests)
+    /// lists only the latter, [`SimServer::all_requests`](crate::SimServer::all_requests) both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// What the server logged about the request when it failed it (e.g. APIM's OIDC
+    /// authenticator: `invalid_request, The client MUST NOT use more than one authentication
+    /// method in each`), as a real server writes to its carbon log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Arrival order across both servers of a sandbox, from 1 (orders a login's hops).
+    #[serde(default)]
+    pub hop: u64,
 }
 
 /// Which names APIM gives its portal service providers.
@@ -258,6 +291,10 @@ pub struct Quirks {
     /// user core does (100 in the shipped `user-mgt.xml`), so it cannot be used to check that a
     /// role exists on a busy server. 0 means no limit.
     pub max_role_name_list_length: usize,
+    /// The deployment skips the OAuth consent page for every application (identity.xml
+    /// `SkipUserConsent`); off by default, so an application that does not skip consent itself
+    /// stops a browser login at `oauth2_consent.do`.
+    pub skip_user_consent: bool,
 }
 
 impl Default for Quirks {
@@ -269,6 +306,7 @@ impl Default for Quirks {
             lenient_elements: false,
             portal_naming: PortalNaming::Apim31,
             max_role_name_list_length: 100,
+            skip_user_consent: false,
         }
     }
 }

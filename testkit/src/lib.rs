@@ -1,6 +1,9 @@
-//! Simulated WSO2 Identity Server 5.9 and API Manager 3.0 for tests: the Carbon SOAP admin
-//! services, SCIM2 and the OIDC endpoints, faithful to the real contracts on the wire, with fault
-//! injection, latency, a request log, in-flight counting, snapshots and seeding.
+//! Simulated WSO2 Identity Server (5.9–7.3) and API Manager (3.0–4.7) for tests: the Carbon SOAP
+//! admin services, IS's management REST API and SCIM2, the OAuth2/OIDC endpoints of both servers,
+//! APIM's DCR and portals, and the browser login of a portal through IS, faithful to the real
+//! contracts on the wire, with fault injection at every hop, latency, a request log, in-flight
+//! counting, snapshots and seeding. Each server behaves as the release chosen on the
+//! [`SandboxBuilder`] (default: IS 5.9 and APIM 3.0).
 //!
 //! * Independent of the client crates: requests are parsed into element trees ([`Element`]) and
 //!   JSON values, checked against a table of the WSDL types' element order (Axis2-ADB-like
@@ -30,10 +33,21 @@
 //!
 //! Obtaining an authorization code without a browser: `GET /oauth2/authorize?...` answers 302 to
 //! `/authenticationendpoint/login.do?...&sessionDataKey=K`; `POST /commonauth` with the form
-//! `sessionDataKey=K&username=U&password=P` answers 302 to `redirect_uri?code=C&state=S`.
+//! `sessionDataKey=K&username=U&password=P` answers 302 to `redirect_uri?code=C&state=S`, or to
+//! the consent page (`oauth2_consent.do?...&sessionDataKeyConsent=C2`) when the application does
+//! not skip consent, answered by `POST /oauth2/authorize` with
+//! `sessionDataKeyConsent=C2&consent=approve`.
+//!
+//! The browser login of a portal through IS (`GET {apim}/publisher/services/auth/login`, through
+//! APIM's federated step, IS's login and consent pages, APIM's token request to IS and JIT
+//! provisioning, to the portal session and its publisher API) is described hop by hop in the
+//! crate's README; [`Sandbox::hops`] lists the hops a login went through, both servers in order.
 
 mod api;
+mod authn;
 mod control;
+mod dcr;
+mod names;
 mod oidc;
 mod portal;
 mod rest;
@@ -269,13 +283,28 @@ impl SandboxBuilder {
             )
         };
         let (tx, rx) = watch::channel(false);
-        let is = server::Inner::new(ServerKind::Is, &self.admin_password, &self.tenants, profile);
+        let clock = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let is = server::Inner::new(
+            ServerKind::Is,
+            &self.admin_password,
+            &self.tenants,
+            profile,
+            clock.clone(),
+        );
         let apim = server::Inner::new(
             ServerKind::Apim,
             &self.admin_password,
             &self.tenants,
             profile,
+            clock,
         );
+        if !self.http {
+            for s in [&is, &apim] {
+                *server::lock(&s.client_auth) = self.client_auth;
+            }
+        }
+        *server::lock(&is.peer) = Arc::downgrade(&apim);
+        *server::lock(&apim.peer) = Arc::downgrade(&is);
         if let Some(v) = apim_version {
             let naming = portal::naming_of(v);
             for s in [&is, &apim] {
@@ -383,6 +412,25 @@ impl Sandbox {
     pub fn set_latency(&self, latency: Duration) {
         self.is.set_latency(latency);
         self.apim.set_latency(latency);
+    }
+
+    /// Every request both servers saw, the servers' own calls to each other included, in arrival
+    /// order across the two (by [`RequestRecord::hop`]): a browser login's hops in sequence.
+    pub fn hops(&self) -> Vec<(ServerKind, RequestRecord)> {
+        let mut all: Vec<(ServerKind, RequestRecord)> = self
+            .is
+            .all_requests()
+            .into_iter()
+            .map(|r| (ServerKind::Is, r))
+            .chain(
+                self.apim
+                    .all_requests()
+                    .into_iter()
+                    .map(|r| (ServerKind::Apim, r)),
+            )
+            .collect();
+        all.sort_by_key(|(_, r)| r.hop);
+        all
     }
 
     /// Clears both request logs and counters.

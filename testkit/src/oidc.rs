@@ -1,7 +1,17 @@
-//! IS 5.9's OAuth2/OIDC endpoints: discovery, authorize (with a scriptable login), token,
-//! userinfo, JWKS. id_tokens are JWTs signed with ES256 by a key made per server.
+//! The OAuth2/OIDC endpoints and the authentication framework's browser flow, served by both
+//! servers (APIM embeds IS's identity components): discovery, authorize, the login page,
+//! `/commonauth` (local login and the federated IdP's callback), consent, token, userinfo,
+//! introspection and JWKS. Actions are `is.*` on IS and `apim.*` on APIM. id_tokens are JWTs
+//! signed with ES256 by a key made per server.
+//!
+//! The browser login of a portal through IS (see `testkit/README.md`, "Browser login"):
+//! `portal.login` → `apim.authorize` (the portal SP is federated: [`crate::authn::start`]) →
+//! `is.authorize` → `is.login_page` → `is.commonauth` → (`is.consent`) → `apim.commonauth`
+//! ([`crate::authn::finish`]: `is.token`, `is.userinfo`, `apim.jit`) → `portal.callback` →
+//! `portal.token` → `portal.api`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
@@ -12,25 +22,47 @@ use crate::state::TenantState;
 use crate::version::IsVersion;
 use crate::xml::Element;
 
-/// Volatile OIDC state: signing key, pending logins, codes and tokens.
+/// Volatile OIDC state: signing key, pending logins and consents, SSO sessions, codes and tokens.
 pub(crate) struct OidcState {
     key: Option<EcdsaKeyPair>,
     kid: String,
     pending: HashMap<String, Pending>,
+    consents: HashMap<String, Pending>,
+    /// `(tenant, user, client id)` that chose "Approve Always".
+    approved: HashSet<(String, String, String)>,
+    /// `commonAuthId` cookie -> who logged in.
+    sso: HashMap<String, Who>,
     codes: HashMap<String, Grant>,
     tokens: HashMap<String, Grant>,
     refresh: HashMap<String, Grant>,
+    /// APIM 4.7 portals: session cookie -> PKCE code verifier of the pending login.
+    pub(crate) portal_sessions: HashMap<String, String>,
+}
+
+/// Who a login authenticated: a user of `tenant`; `roles` carries the locally mapped roles of a
+/// federated user who was not provisioned (JIT off).
+#[derive(Clone, Debug)]
+pub(crate) struct Who {
+    pub(crate) tenant: String,
+    pub(crate) user: String,
+    pub(crate) roles: Option<Vec<String>>,
 }
 
 #[derive(Clone)]
 struct Pending {
     client_id: String,
+    /// The tenant of the client's application.
+    app_tenant: String,
     redirect_uri: String,
     scope: String,
     state: Option<String>,
     nonce: Option<String>,
     /// `(code_challenge, method)` sent to the authorize endpoint.
     pkce: Option<(String, String)>,
+    /// Set once authenticated (pending consent).
+    who: Option<Who>,
+    /// The federated identity provider the login went to.
+    idp: Option<String>,
 }
 
 #[derive(Clone)]
@@ -38,10 +70,12 @@ struct Grant {
     client_id: String,
     tenant: String,
     user: String,
+    roles: Option<Vec<String>>,
     scope: String,
     redirect_uri: String,
     nonce: Option<String>,
     pkce: Option<(String, String)>,
+    iat: u64,
 }
 
 impl OidcState {
@@ -64,9 +98,13 @@ impl OidcState {
             key,
             kid,
             pending: HashMap::new(),
+            consents: HashMap::new(),
+            approved: HashSet::new(),
+            sso: HashMap::new(),
             codes: HashMap::new(),
             tokens: HashMap::new(),
             refresh: HashMap::new(),
+            portal_sessions: HashMap::new(),
         }
     }
 
@@ -106,7 +144,8 @@ impl OidcState {
     }
 }
 
-fn b64(bytes: &[u8]) -> String {
+/// Base64url without padding.
+pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -120,40 +159,60 @@ fn strip_tenant(path: &str) -> &str {
     path
 }
 
-/// Classifies OIDC requests (IS only).
+/// `is` or `apim`: the prefix of this server's action names.
+fn prefix(kind: ServerKind) -> &'static str {
+    kind.as_str()
+}
+
+/// Classifies OAuth2/OIDC and authentication-framework requests (both servers).
 pub(crate) fn route(kind: ServerKind, req: &SimRequest) -> Option<Route> {
-    if kind != ServerKind::Is {
-        return None;
-    }
     let p = strip_tenant(&req.path).trim_end_matches('/');
-    let action = match p {
+    let (name, family) = match p {
         "/oauth2/token/.well-known/openid-configuration"
-        | "/oauth2/oidcdiscovery/.well-known/openid-configuration" => "oidc.discovery",
+        | "/oauth2/oidcdiscovery/.well-known/openid-configuration" => ("discovery", Family::Json),
         p if p.starts_with("/oauth2/") && p.ends_with("/.well-known/openid-configuration") => {
-            "oidc.discovery_invalid"
+            ("discovery_invalid", Family::Json)
         }
-        "/oauth2/authorize" => "oidc.authorize",
-        "/commonauth" => "oidc.commonauth",
-        "/authenticationendpoint/login.do" => "oidc.login_page",
-        "/authenticationendpoint/oauth2_error.do" => "oidc.error_page",
-        "/oauth2/token" => "oidc.token",
-        "/oauth2/userinfo" => "oidc.userinfo",
-        "/oauth2/jwks" => "oidc.jwks",
-        "/oidc/logout" => "oidc.logout",
+        "/oauth2/authorize"
+            if req.method == http::Method::POST
+                && req
+                    .form_params()
+                    .iter()
+                    .any(|(k, _)| k == "sessionDataKeyConsent") =>
+        {
+            ("consent_approve", Family::Html)
+        }
+        "/oauth2/authorize" => ("authorize", Family::Html),
+        "/commonauth" => ("commonauth", Family::Html),
+        "/authenticationendpoint/login.do" => ("login_page", Family::Html),
+        "/authenticationendpoint/oauth2_consent.do" => ("consent", Family::Html),
+        "/authenticationendpoint/oauth2_error.do" => ("error_page", Family::Html),
+        "/authenticationendpoint/retry.do" => ("retry_page", Family::Html),
+        "/oauth2/token" => ("token", Family::Json),
+        "/oauth2/userinfo" => ("userinfo", Family::Json),
+        "/oauth2/introspect" => ("introspect", Family::Json),
+        "/oauth2/jwks" => ("jwks", Family::Json),
+        "/oidc/logout" => ("logout", Family::Html),
         _ => return None,
     };
     Some(Route {
-        action: action.into(),
+        action: format!("{}.{name}", prefix(kind)),
         mutating: false,
-        family: Family::Json,
+        family,
     })
 }
 
-/// Handles an OIDC request.
-pub(crate) fn handle(inner: &Inner, req: &SimRequest, action: &str) -> SimResponse {
-    match action {
-        "oidc.discovery" => discovery(inner),
-        "oidc.discovery_invalid" => {
+/// Handles an OAuth2/OIDC request; `action` is the routed action (`is.token`, `apim.commonauth`).
+pub(crate) async fn handle(
+    inner: &Arc<Inner>,
+    req: &SimRequest,
+    action: &str,
+    seq: u64,
+) -> SimResponse {
+    let name = action.split_once('.').map(|(_, n)| n).unwrap_or(action);
+    match name {
+        "discovery" => discovery(inner),
+        "discovery_invalid" => {
             let seg = strip_tenant(&req.path)
                 .trim_start_matches("/oauth2/")
                 .split('/')
@@ -167,11 +226,13 @@ pub(crate) fn handle(inner: &Inner, req: &SimRequest, action: &str) -> SimRespon
                 ),
             )
         }
-        "oidc.jwks" => SimResponse::json(200, &lock(&inner.core).oidc.jwks()),
-        "oidc.authorize" => authorize(inner, req),
-        "oidc.commonauth" => commonauth(inner, req),
-        "oidc.login_page" => login_page(req),
-        "oidc.error_page" => SimResponse::new(
+        "jwks" => SimResponse::json(200, &lock(&inner.core).oidc.jwks()),
+        "authorize" => authorize(inner, req, seq),
+        "commonauth" => commonauth(inner, req, seq).await,
+        "login_page" => login_page(inner, req),
+        "consent" => consent_page(req),
+        "consent_approve" => consent_approve(inner, req),
+        "error_page" => SimResponse::new(
             200,
             "text/html",
             format!(
@@ -179,9 +240,25 @@ pub(crate) fn handle(inner: &Inner, req: &SimRequest, action: &str) -> SimRespon
                 crate::xml::escape(&req.query)
             ),
         ),
-        "oidc.token" => token(inner, req),
-        "oidc.userinfo" => userinfo(inner, req),
-        "oidc.logout" => {
+        "retry_page" => {
+            let q = req.query_params();
+            SimResponse::new(
+                200,
+                "text/html",
+                format!(
+                    "<html><head><title>WSO2</title></head><body><h2>{}</h2><p>{}</p></body></html>",
+                    crate::xml::escape(get(&q, "status").unwrap_or("Authentication Error!")),
+                    crate::xml::escape(get(&q, "statusMsg").unwrap_or(RETRY_MESSAGE))
+                ),
+            )
+        }
+        "token" => token(inner, req),
+        "userinfo" => userinfo(inner, req),
+        "introspect" => {
+            let f = req.form_params();
+            SimResponse::json(200, &introspection(inner, get(&f, "token").unwrap_or("")))
+        }
+        "logout" => {
             let q = req.query_params();
             match get(&q, "post_logout_redirect_uri") {
                 Some(u) => SimResponse::redirect(u),
@@ -192,14 +269,14 @@ pub(crate) fn handle(inner: &Inner, req: &SimRequest, action: &str) -> SimRespon
     }
 }
 
-fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -264,7 +341,36 @@ fn error_page(inner: &Inner, code: &str, msg: &str) -> SimResponse {
     ))
 }
 
-fn authorize(inner: &Inner, req: &SimRequest) -> SimResponse {
+/// The retry page's default message (`retry.jsp`; the wording is not confirmed).
+pub(crate) const RETRY_MESSAGE: &str =
+    "Something went wrong during the authentication process. Please try signing in again.";
+
+/// The authentication framework's retry page, where a failed login ends.
+pub(crate) fn retry_page(inner: &Inner, status: &str, message: &str) -> SimResponse {
+    SimResponse::redirect(&format!(
+        "{}/authenticationendpoint/retry.do?status={}&statusMsg={}",
+        inner.base_url(),
+        enc(status),
+        enc(message)
+    ))
+}
+
+fn with_sep(uri: &str) -> char {
+    if uri.contains('?') { '&' } else { '?' }
+}
+
+fn cookie(req: &SimRequest, name: &str) -> Option<String> {
+    req.headers
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|c| c.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn authorize(inner: &Arc<Inner>, req: &SimRequest, seq: u64) -> SimResponse {
     let mut q = req.query_params();
     if req.method == http::Method::POST {
         q.extend(req.form_params());
@@ -272,6 +378,7 @@ fn authorize(inner: &Inner, req: &SimRequest) -> SimResponse {
     let client_id = get(&q, "client_id").unwrap_or("").to_owned();
     let mut core = lock(&inner.core);
     let Some((tenant, app)) = find_client(&core.tenants, &client_id) else {
+        drop(core);
         return error_page(
             inner,
             "invalid_client",
@@ -283,10 +390,12 @@ fn authorize(inner: &Inner, req: &SimRequest) -> SimResponse {
     let tenant = tenant.clone();
     let registered = app.text_of("callbackUrl").unwrap_or("").to_owned();
     let grants = app.text_of("grantTypes").unwrap_or("").to_owned();
+    let pkce_mandatory = app.text_of("pkceMandatory") == Some("true");
     let redirect = get(&q, "redirect_uri")
         .map(str::to_owned)
         .unwrap_or_else(|| registered.clone());
     if !callback_matches(&registered, &redirect) {
+        drop(core);
         return error_page(
             inner,
             "invalid_callback",
@@ -295,25 +404,32 @@ fn authorize(inner: &Inner, req: &SimRequest) -> SimResponse {
     }
     let response_type = get(&q, "response_type").unwrap_or("");
     if response_type != "code" || !grants.split_whitespace().any(|g| g == "authorization_code") {
-        let sep = if redirect.contains('?') { '&' } else { '?' };
         return SimResponse::redirect(&format!(
-            "{redirect}{sep}error=unsupported_response_type&error_description={}",
+            "{redirect}{}error=unsupported_response_type&error_description={}",
+            with_sep(&redirect),
             enc("Unsupported Response Type")
         ));
     }
-    let pkce_mandatory = app.text_of("pkceMandatory") == Some("true");
     if pkce_mandatory && get(&q, "code_challenge").is_none_or(str::is_empty) {
-        let sep = if redirect.contains('?') { '&' } else { '?' };
         return SimResponse::redirect(&format!(
-            "{redirect}{sep}error=invalid_request&error_description={}",
+            "{redirect}{}error=invalid_request&error_description={}{}",
+            with_sep(&redirect),
             enc(
                 "PKCE is mandatory for this application. PKCE Challenge is not provided or is not upto RFC 7636 specification."
-            )
+            ),
+            get(&q, "state")
+                .map(|s| format!("&state={}", enc(s)))
+                .unwrap_or_default()
         ));
     }
+    let idp = core
+        .tenant(&tenant)
+        .and_then(|t| sp_of(t, &client_id))
+        .and_then(crate::authn::federated_idp);
     let key = core.uuid();
-    let pending = Pending {
+    let mut pending = Pending {
         client_id: client_id.clone(),
+        app_tenant: tenant.clone(),
         redirect_uri: redirect.clone(),
         scope: get(&q, "scope").unwrap_or("").to_owned(),
         state: get(&q, "state").map(str::to_owned),
@@ -326,8 +442,31 @@ fn authorize(inner: &Inner, req: &SimRequest) -> SimResponse {
                     .to_owned(),
             )
         }),
+        who: None,
+        idp: None,
     };
-    core.oidc.pending.insert(key.clone(), pending);
+    // Single sign-on: a browser that already logged in here (`commonAuthId`) is not asked again.
+    let sso = cookie(req, "commonAuthId")
+        .and_then(|sid| core.oidc.sso.get(&sid).cloned())
+        .filter(|w| w.tenant == tenant);
+    drop(core);
+    if let Some(who) = sso {
+        return complete(inner, pending, who, false);
+    }
+    if let Some(idp) = idp {
+        return match crate::authn::start(inner, &tenant, &idp, &key) {
+            Ok(location) => {
+                pending.idp = Some(idp);
+                lock(&inner.core).oidc.pending.insert(key, pending);
+                SimResponse::redirect(&location)
+            }
+            Err(f) => {
+                inner.note(seq, f.note.clone());
+                retry_page(inner, &f.status, &f.message)
+            }
+        };
+    }
+    lock(&inner.core).oidc.pending.insert(key.clone(), pending);
     SimResponse::redirect(&format!(
         "{}/authenticationendpoint/login.do?client_id={}&commonAuthCallerPath=%2Foauth2%2Fauthorize&forceAuth=false&passiveAuth=false&redirect_uri={}&response_type=code&scope={}&tenantDomain={}&sessionDataKey={}&relyingParty={}&type=oidc&authenticators=BasicAuthenticator%3ALOCAL",
         inner.base_url(),
@@ -340,39 +479,76 @@ fn authorize(inner: &Inner, req: &SimRequest) -> SimResponse {
     ))
 }
 
-fn login_page(req: &SimRequest) -> SimResponse {
+/// The login page as IS serves it (`basicauth.jsp`): a form posting `username`, `password` and
+/// `sessionDataKey` to `../commonauth`.
+fn login_page(inner: &Inner, req: &SimRequest) -> SimResponse {
     let q = req.query_params();
     let key = get(&q, "sessionDataKey").unwrap_or("");
+    let failed = get(&q, "authFailure") == Some("true");
+    let product = match inner.kind {
+        ServerKind::Is => "WSO2 Identity Server",
+        ServerKind::Apim => "WSO2 API Manager",
+    };
     SimResponse::new(
         200,
         "text/html",
         format!(
-            "<html><body><form method=\"post\" action=\"/commonauth\"><input name=\"username\"/><input name=\"password\" type=\"password\"/><input type=\"hidden\" name=\"sessionDataKey\" value=\"{}\"/></form></body></html>",
+            "<!DOCTYPE html><html><head><title>{product}</title></head><body>{}<form action=\"../commonauth\" method=\"post\" id=\"loginForm\"><input id=\"username\" name=\"username\" type=\"text\"/><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"off\"/><input type=\"hidden\" name=\"sessionDataKey\" value=\"{}\"/><input type=\"submit\" value=\"Sign In\"/></form></body></html>",
+            if failed {
+                "<div id=\"error-msg\">Login failed! Please recheck the username and password and try again.</div>"
+            } else {
+                ""
+            },
             crate::xml::escape(key)
         ),
     )
 }
 
-/// The login form's target: checks the user and sends the browser back with a code.
-fn commonauth(inner: &Inner, req: &SimRequest) -> SimResponse {
-    let f = req.form_params();
+/// `/commonauth`: the login form's target (local login), or the federated IdP's callback
+/// (`code`/`error` with `state={sessionDataKey},OIDC`).
+async fn commonauth(inner: &Arc<Inner>, req: &SimRequest, seq: u64) -> SimResponse {
+    let mut f = req.query_params();
+    if req.method == http::Method::POST {
+        f.extend(req.form_params());
+    }
+    let federated = get(&f, "username").is_none()
+        && (get(&f, "code").is_some() || get(&f, "error").is_some())
+        && get(&f, "state").is_some_and(|s| s.contains(','));
+    if federated {
+        let key = get(&f, "state")
+            .and_then(|s| s.split(',').next())
+            .unwrap_or("")
+            .to_owned();
+        let pending = lock(&inner.core).oidc.pending.remove(&key);
+        let Some((p, idp)) = pending.and_then(|p| p.idp.clone().map(|i| (p, i))) else {
+            inner.note(seq, "Authentication context is null");
+            return retry_page(
+                inner,
+                "Authentication Error",
+                "Authentication context is null",
+            );
+        };
+        return match crate::authn::finish(inner, &p.app_tenant, &idp, &f, seq).await {
+            Ok(who) => complete(inner, p, who, true),
+            Err(fail) => {
+                inner.note(seq, fail.note.clone());
+                retry_page(inner, &fail.status, &fail.message)
+            }
+        };
+    }
     let key = get(&f, "sessionDataKey").unwrap_or("").to_owned();
     let username = get(&f, "username").unwrap_or("").to_owned();
     let password = get(&f, "password").unwrap_or("").to_owned();
     let pending = lock(&inner.core).oidc.pending.get(&key).cloned();
-    let Some(p) = pending else {
-        return SimResponse::redirect(&format!(
-            "{}/authenticationendpoint/retry.do?status=Authentication+Error&statusMsg=Authentication+context+is+null",
-            inner.base_url()
-        ));
-    };
-    let app_tenant = {
-        let core = lock(&inner.core);
-        find_client(&core.tenants, &p.client_id).map(|(t, _)| t.clone())
+    let Some(p) = pending.filter(|p| p.idp.is_none()) else {
+        return retry_page(
+            inner,
+            "Authentication Error",
+            "Authentication context is null",
+        );
     };
     let principal = inner.check_password(&username, &password);
-    let principal =
-        principal.filter(|pr| Some(&pr.tenant) == app_tenant.as_ref() || saas(inner, &p.client_id));
+    let principal = principal.filter(|pr| pr.tenant == p.app_tenant || saas(inner, &p.client_id));
     let Some(principal) = principal else {
         return SimResponse::redirect(&format!(
             "{}/authenticationendpoint/login.do?sessionDataKey={}&authFailure=true&authFailureMsg=login.fail.message",
@@ -380,33 +556,178 @@ fn commonauth(inner: &Inner, req: &SimRequest) -> SimResponse {
             enc(&key)
         ));
     };
+    lock(&inner.core).oidc.pending.remove(&key);
+    let who = Who {
+        tenant: principal.tenant,
+        user: principal.user,
+        roles: None,
+    };
+    complete(inner, p, who, true)
+}
+
+/// Whether the client's application skips the consent page: the release's skip-consent setting
+/// (SOAP/REST `skipConsent` on `localAndOutBoundAuthenticationConfig`, REST `skipLoginConsent`
+/// 5.11+; the `skipConsent` SP property where the field does not exist), or the deployment's
+/// global switch ([`crate::Quirks::skip_user_consent`]).
+fn skips_consent(inner: &Inner, t: &TenantState, client_id: &str) -> bool {
+    if inner.quirks().skip_user_consent {
+        return true;
+    }
+    let Some(sp) = sp_of(t, client_id) else {
+        return false;
+    };
+    if let Some(v) = sp
+        .child("localAndOutBoundAuthenticationConfig")
+        .and_then(|c| c.text_of("skipConsent"))
+    {
+        return v == "true";
+    }
+    sp.children_named("spProperties")
+        .any(|p| p.text_of("name") == Some("skipConsent") && p.text_of("value") == Some("true"))
+}
+
+/// After authentication: the consent page unless skipped, else the code to the client. Sets the
+/// SSO cookie when the login is new.
+fn complete(inner: &Arc<Inner>, mut p: Pending, who: Who, new_session: bool) -> SimResponse {
     let mut core = lock(&inner.core);
-    core.oidc.pending.remove(&key);
+    let skip = core
+        .tenant(&p.app_tenant)
+        .is_some_and(|t| skips_consent(inner, t, &p.client_id))
+        || core.oidc.approved.contains(&(
+            who.tenant.clone(),
+            who.user.clone(),
+            p.client_id.clone(),
+        ));
+    let sid = new_session.then(|| {
+        let sid = core.uuid();
+        core.oidc.sso.insert(sid.clone(), who.clone());
+        sid
+    });
+    let resp = if skip {
+        drop(core);
+        issue_code(inner, p, who)
+    } else {
+        let c = core.uuid();
+        let app_name = core
+            .tenant(&p.app_tenant)
+            .and_then(|t| sp_of(t, &p.client_id))
+            .and_then(|sp| sp.text_of("applicationName"))
+            .unwrap_or("")
+            .to_owned();
+        let scope = p.scope.clone();
+        p.who = Some(who.clone());
+        core.oidc.consents.insert(c.clone(), p);
+        drop(core);
+        SimResponse::redirect(&format!(
+            "{}/authenticationendpoint/oauth2_consent.do?loggedInUser={}&application={}&scope={}&sessionDataKeyConsent={}&spQueryParams=",
+            inner.base_url(),
+            enc(&who.user),
+            enc(&app_name),
+            enc(&scope),
+            enc(&c)
+        ))
+    };
+    match sid {
+        Some(sid) => resp.header(
+            "Set-Cookie",
+            format!("commonAuthId={sid}; Path=/; Secure; HttpOnly"),
+        ),
+        None => resp,
+    }
+}
+
+/// The authorization code, back to the client's redirect URI.
+fn issue_code(inner: &Inner, p: Pending, who: Who) -> SimResponse {
+    let mut core = lock(&inner.core);
     let code = core.uuid();
+    let sid = core.random_hex(16);
     core.oidc.codes.insert(
         code.clone(),
         Grant {
             client_id: p.client_id,
-            tenant: principal.tenant,
-            user: principal.user,
+            tenant: who.tenant,
+            user: who.user,
+            roles: who.roles,
             scope: p.scope,
             redirect_uri: p.redirect_uri.clone(),
             nonce: p.nonce,
             pkce: p.pkce,
+            iat: 0,
         },
     );
-    let sep = if p.redirect_uri.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    let mut loc = format!("{}{sep}code={}", p.redirect_uri, enc(&code));
+    let mut loc = format!(
+        "{}{}code={}",
+        p.redirect_uri,
+        with_sep(&p.redirect_uri),
+        enc(&code)
+    );
     if let Some(s) = p.state {
         loc.push_str(&format!("&state={}", enc(&s)));
     }
     loc.push_str("&session_state=");
-    loc.push_str(&core.random_hex(16));
+    loc.push_str(&sid);
     SimResponse::redirect(&loc)
+}
+
+/// The consent page (`oauth2_consent.do`): a form posting `sessionDataKeyConsent` and `consent`
+/// (`approve`, `approveAlways` or `deny`, which the page's buttons set) to `../oauth2/authorize`.
+fn consent_page(req: &SimRequest) -> SimResponse {
+    let q = req.query_params();
+    let c = get(&q, "sessionDataKeyConsent").unwrap_or("");
+    SimResponse::new(
+        200,
+        "text/html",
+        format!(
+            "<!DOCTYPE html><html><head><title>WSO2 Identity Server</title></head><body><p>{} requests access to your profile information ({})</p><form action=\"../oauth2/authorize\" method=\"post\" id=\"profile\" name=\"oauth2_authz\"><input type=\"hidden\" name=\"sessionDataKeyConsent\" value=\"{}\"/><input type=\"hidden\" name=\"consent\" id=\"consent\" value=\"\"/><button type=\"submit\" name=\"consent\" value=\"approve\">Approve</button><button type=\"submit\" name=\"consent\" value=\"approveAlways\">Approve Always</button><button type=\"submit\" name=\"consent\" value=\"deny\">Deny</button></form></body></html>",
+            crate::xml::escape(get(&q, "application").unwrap_or("")),
+            crate::xml::escape(get(&q, "scope").unwrap_or("")),
+            crate::xml::escape(c)
+        ),
+    )
+}
+
+/// The consent form's answer (`POST /oauth2/authorize` with `sessionDataKeyConsent`).
+fn consent_approve(inner: &Arc<Inner>, req: &SimRequest) -> SimResponse {
+    let f = req.form_params();
+    let c = get(&f, "sessionDataKeyConsent").unwrap_or("").to_owned();
+    // A repeated `consent` (the hidden input and a button): the last non-empty one counts.
+    let consent = f
+        .iter()
+        .filter(|(k, v)| k == "consent" && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+        .next_back()
+        .unwrap_or("deny")
+        .to_owned();
+    let Some(p) = lock(&inner.core).oidc.consents.remove(&c) else {
+        return error_page(
+            inner,
+            "invalid_request",
+            "Cannot find the consent session data. Session may have expired.",
+        );
+    };
+    let Some(who) = p.who.clone() else {
+        return error_page(inner, "invalid_request", "Authentication required");
+    };
+    if consent != "approve" && consent != "approveAlways" {
+        let mut loc = format!(
+            "{}{}error=access_denied&error_description={}",
+            p.redirect_uri,
+            with_sep(&p.redirect_uri),
+            enc("User denied the consent")
+        );
+        if let Some(s) = &p.state {
+            loc.push_str(&format!("&state={}", enc(s)));
+        }
+        return SimResponse::redirect(&loc);
+    }
+    if consent == "approveAlways" {
+        lock(&inner.core).oidc.approved.insert((
+            who.tenant.clone(),
+            who.user.clone(),
+            p.client_id.clone(),
+        ));
+    }
+    issue_code(inner, p, who)
 }
 
 fn saas(inner: &Inner, client_id: &str) -> bool {
@@ -419,6 +740,33 @@ fn saas(inner: &Inner, client_id: &str) -> bool {
                 && sp.text_of("saasApp") == Some("true")
         })
     })
+}
+
+/// The scopes an access token issued by this server carries, if it is one of its tokens.
+pub(crate) fn token_scopes(inner: &Inner, token: &str) -> Option<String> {
+    lock(&inner.core)
+        .oidc
+        .tokens
+        .get(token)
+        .map(|g| g.scope.clone())
+}
+
+/// Token introspection (`/oauth2/introspect`): `{"active": false}` for an unknown token.
+pub(crate) fn introspection(inner: &Inner, token: &str) -> Value {
+    let core = lock(&inner.core);
+    match core.oidc.tokens.get(token) {
+        Some(g) => json!({
+            "active": true,
+            "scope": g.scope,
+            "client_id": g.client_id,
+            "username": format!("{}@{}", g.user, g.tenant),
+            "token_type": "Bearer",
+            "iat": g.iat,
+            "nbf": g.iat,
+            "exp": g.iat + 3600,
+        }),
+        None => json!({"active": false}),
+    }
 }
 
 fn oauth_error(status: u16, error: &str, description: &str) -> SimResponse {
@@ -573,20 +921,24 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
                 client_id: client_id.clone(),
                 tenant: user_tenant,
                 user,
+                roles: None,
                 scope: get(&f, "scope").unwrap_or("").to_owned(),
                 redirect_uri: String::new(),
                 nonce: None,
                 pkce: None,
+                iat: 0,
             }
         }
         "client_credentials" => Grant {
             client_id: client_id.clone(),
             tenant: tenant.clone(),
             user: app.text_of("username").unwrap_or("admin").to_owned(),
+            roles: None,
             scope: get(&f, "scope").unwrap_or("").to_owned(),
             redirect_uri: String::new(),
             nonce: None,
             pkce: None,
+            iat: 0,
         },
         "refresh_token" => {
             let rt = get(&f, "refresh_token").unwrap_or("");
@@ -609,6 +961,19 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
             );
         }
     };
+    let mut grant = grant;
+    grant.iat = now_secs();
+    // APIM is its portals' key manager: REST API scopes (`apim:*`) are issued only to the roles
+    // `RESTAPIScopes` maps them to; a token left without scopes gets `default`.
+    if inner.kind == ServerKind::Apim && grant_type != "refresh_token" {
+        let roles = core
+            .tenant(&grant.tenant)
+            .filter(|t| t.users.contains_key(&grant.user))
+            .map(|t| t.roles_of(&grant.user))
+            .or_else(|| grant.roles.clone())
+            .unwrap_or_default();
+        grant.scope = crate::portal::granted_scopes(inner.profile.apim, &grant.scope, &roles);
+    }
     let access = core.uuid();
     let refresh = core.uuid();
     let mut body = json!({
@@ -633,6 +998,13 @@ fn token(inner: &Inner, req: &SimRequest) -> SimResponse {
         .header("Pragma", "no-cache")
 }
 
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// Whether a code verifier answers the authorize request's challenge (RFC 7636).
 fn pkce_ok(challenge: Option<&(String, String)>, verifier: Option<&str>) -> bool {
     let (Some((challenge, method)), Some(verifier)) = (challenge, verifier) else {
@@ -648,7 +1020,7 @@ fn pkce_ok(challenge: Option<&(String, String)>, verifier: Option<&str>) -> bool
 }
 
 /// The client's service provider.
-fn sp_of<'a>(t: &'a TenantState, client_id: &str) -> Option<&'a Element> {
+pub(crate) fn sp_of<'a>(t: &'a TenantState, client_id: &str) -> Option<&'a Element> {
     t.applications.values().find(|sp| {
         crate::services::oauth_keys(sp)
             .iter()

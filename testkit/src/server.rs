@@ -45,9 +45,9 @@ impl Default for Profile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServerKind {
-    /// WSO2 Identity Server 5.9: SOAP admin services, SCIM2, OIDC endpoints.
+    /// WSO2 Identity Server: SOAP admin services, the management REST API, SCIM2, OAuth2/OIDC.
     Is,
-    /// WSO2 API Manager 3.0: SOAP admin services and the portals' login endpoints.
+    /// WSO2 API Manager: SOAP admin services, OAuth2/OIDC, DCR, the portals.
     Apim,
 }
 
@@ -227,6 +227,8 @@ pub(crate) enum Family {
     Json,
     /// IS's management REST API (errors are `{code, message, description, traceId}`).
     Rest,
+    /// APIM's REST APIs (DCR, publisher; errors are `{code, message, description, moreInfo, error}`).
+    ApimRest,
     Html,
 }
 
@@ -255,6 +257,12 @@ pub(crate) struct Inner {
     pub(crate) profile: Profile,
     /// The other server's base URL (APIM needs IS's and its own for portal SPs).
     pub(crate) peer_base_url: Mutex<String>,
+    /// The other server of the sandbox, for server-to-server calls.
+    pub(crate) peer: Mutex<std::sync::Weak<Inner>>,
+    /// Whether this server's TLS connector asks for client certificates.
+    pub(crate) client_auth: Mutex<crate::tls::ClientAuth>,
+    /// Arrival order across both servers of a sandbox ([`RequestRecord::hop`]).
+    pub(crate) clock: Arc<AtomicU64>,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -293,6 +301,7 @@ impl Inner {
         admin_password: &str,
         tenants: &[String],
         profile: Profile,
+        clock: Arc<AtomicU64>,
     ) -> Arc<Self> {
         let inner = Arc::new(Self {
             kind,
@@ -322,6 +331,9 @@ impl Inner {
             admin_password: admin_password.to_owned(),
             profile,
             peer_base_url: Mutex::new(String::new()),
+            peer: Mutex::new(std::sync::Weak::new()),
+            client_auth: Mutex::new(crate::tls::ClientAuth::None),
+            clock,
         });
         inner.add_tenant(SUPER_TENANT, admin_password);
         for t in tenants {
@@ -556,6 +568,24 @@ impl Drop for InFlight<'_> {
 /// Largest request body read (larger ones get 413).
 const MAX_BODY: usize = 32 * 1024 * 1024;
 
+/// A request one simulated server makes to another (or to itself), through the target's
+/// pipeline: logged there with `via`, subject to its fault rules, never counted as client traffic.
+pub(crate) struct Internal {
+    /// The action to log and match fault rules against, instead of the route's.
+    pub(crate) action: Option<String>,
+    /// The calling server (`"apim"`).
+    pub(crate) via: &'static str,
+}
+
+/// The future of one request through the pipeline.
+pub(crate) type Processing<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(SimResponse, bool), Dropped>> + Send + 'a>,
+>;
+
+/// Why a server-to-server call got no HTTP answer, in the words Java's HTTP client uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unreachable(pub(crate) String);
+
 impl Inner {
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<SimBody>, Dropped> {
         let (parts, body) = req.into_parts();
@@ -574,82 +604,248 @@ impl Inner {
         if req.path.starts_with("/__sim/") {
             return Ok(to_http(crate::api::handle(&self, &req)));
         }
-        let route = self.route(&req);
-        let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
-        let latency = {
-            let mut c = lock(&self.control);
-            c.requests += 1;
-            c.log.push(RequestRecord {
-                seq,
-                method: req.method.to_string(),
-                path: req.path.clone(),
-                query: req.query.clone(),
-                soap_action: req.header("soapaction").map(str::to_owned),
-                action: route.action.clone(),
-                mutating: route.mutating,
-                body: req.body_str().into_owned(),
-                at_unix_ms: unix_ms(),
-                at_ms: self.started.elapsed().as_millis() as u64,
-                status: None,
-                fault: None,
-            });
-            c.latency
-        };
-        let _guard = InFlight::enter(&self);
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
-        let (fault, hang) = {
-            let mut c = lock(&self.control);
-            let mut fault = None;
-            for r in c.rules.iter_mut() {
-                if r.hit(&route.action, route.mutating) && fault.is_none() {
-                    fault = Some(r.rule.kind.clone());
-                }
-            }
-            if fault.is_some() {
-                c.fired += 1;
-                if let Some(rec) = c.log.iter_mut().rev().find(|r| r.seq == seq) {
-                    rec.fault = fault.clone();
-                }
-            }
-            (fault, c.quirks.hang)
-        };
-        let outcome = self.answer(&req, &route, fault.clone(), hang).await;
-        let mut c = lock(&self.control);
-        let (status, mutated) = match &outcome {
-            Ok((r, _)) => (Some(r.status), r.mutated),
-            Err(_) => (None, None),
-        };
-        let mutating = mutated.unwrap_or(route.mutating);
-        if mutating {
-            c.mutating += 1;
-        }
-        if let Some(rec) = c.log.iter_mut().rev().find(|r| r.seq == seq) {
-            rec.status = status;
-            rec.fault = fault;
-            rec.mutating = mutating;
-        }
-        drop(c);
-        match outcome {
-            Ok((r, truncated)) => Ok(if truncated {
-                to_http_truncated(r)
-            } else {
-                to_http(r)
-            }),
+        match self.process(req, None).await {
+            Ok((r, true)) => Ok(to_http_truncated(r)),
+            Ok((r, false)) => Ok(to_http(r)),
             Err(d) => Err(d),
         }
     }
 
-    async fn answer(
+    /// One request through the pipeline: route, log, latency, faults, dispatch. `internal` is set
+    /// for the servers' own calls (no latency, no in-flight count, not client traffic).
+    pub(crate) fn process(
+        self: &Arc<Self>,
+        req: SimRequest,
+        internal: Option<Internal>,
+    ) -> Processing<'_> {
+        Box::pin(async move {
+            let mut route = self.route(&req);
+            let legacy = crate::names::legacy(&route.action, &req.path);
+            if let Some(a) = internal.as_ref().and_then(|i| i.action.clone()) {
+                route.action = a;
+            }
+            let via = internal.as_ref().map(|i| i.via.to_owned());
+            let is_internal = via.is_some();
+            let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+            let hop = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
+            let latency = {
+                let mut c = lock(&self.control);
+                if !is_internal {
+                    c.requests += 1;
+                }
+                c.log.push(RequestRecord {
+                    seq,
+                    method: req.method.to_string(),
+                    path: req.path.clone(),
+                    query: req.query.clone(),
+                    soap_action: req.header("soapaction").map(str::to_owned),
+                    action: route.action.clone(),
+                    mutating: route.mutating,
+                    body: req.body_str().into_owned(),
+                    at_unix_ms: unix_ms(),
+                    at_ms: self.started.elapsed().as_millis() as u64,
+                    status: None,
+                    fault: None,
+                    via: via.clone(),
+                    note: None,
+                    hop,
+                });
+                if is_internal {
+                    Duration::ZERO
+                } else {
+                    c.latency
+                }
+            };
+            let _guard = (!is_internal).then(|| InFlight::enter(self));
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            let (fault, hang) = {
+                let mut c = lock(&self.control);
+                let mut fault = None;
+                for r in c.rules.iter_mut() {
+                    if r.hit(&route.action, legacy, route.mutating, is_internal) && fault.is_none()
+                    {
+                        fault = Some(r.rule.kind.clone());
+                    }
+                }
+                if fault.is_some() {
+                    c.fired += 1;
+                    if let Some(rec) = c.log.iter_mut().rev().find(|r| r.seq == seq) {
+                        rec.fault = fault.clone();
+                    }
+                }
+                (fault, c.quirks.hang)
+            };
+            let outcome = self.answer(&req, &route, fault.clone(), hang, seq).await;
+            let mut c = lock(&self.control);
+            let (status, mutated) = match &outcome {
+                Ok((r, _)) => (Some(r.status), r.mutated),
+                Err(_) => (None, None),
+            };
+            let mutating = mutated.unwrap_or(route.mutating);
+            if mutating && !is_internal {
+                c.mutating += 1;
+            }
+            if let Some(rec) = c.log.iter_mut().rev().find(|r| r.seq == seq) {
+                rec.status = status;
+                rec.fault = fault;
+                rec.mutating = mutating;
+            }
+            outcome
+        })
+    }
+
+    /// Writes what the server "logged" about request `seq` (its carbon log line).
+    pub(crate) fn note(&self, seq: u64, note: impl Into<String>) {
+        let mut c = lock(&self.control);
+        if let Some(rec) = c.log.iter_mut().rev().find(|r| r.seq == seq) {
+            rec.note = Some(note.into());
+        }
+    }
+
+    /// Logs an internal step that is not an HTTP request (APIM's JIT provisioning) and returns
+    /// the fault a rule injects at it, if any. `path` says where it runs (`/commonauth`).
+    pub(crate) fn step(
         &self,
+        action: &str,
+        path: &str,
+        via: &'static str,
+    ) -> (u64, Option<FaultKind>) {
+        let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let hop = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut c = lock(&self.control);
+        let mut fault = None;
+        for r in c.rules.iter_mut() {
+            if r.hit(action, None, true, true) && fault.is_none() {
+                fault = Some(r.rule.kind.clone());
+            }
+        }
+        if fault.is_some() {
+            c.fired += 1;
+        }
+        c.log.push(RequestRecord {
+            seq,
+            method: "INTERNAL".into(),
+            path: path.to_owned(),
+            query: String::new(),
+            soap_action: None,
+            action: action.to_owned(),
+            mutating: true,
+            body: String::new(),
+            at_unix_ms: unix_ms(),
+            at_ms: self.started.elapsed().as_millis() as u64,
+            status: None,
+            fault: fault.clone(),
+            via: Some(via.to_owned()),
+            note: None,
+            hop,
+        });
+        (seq, fault)
+    }
+
+    /// Sets the outcome of an internal step logged by [`Inner::step`].
+    pub(crate) fn step_done(&self, seq: u64, ok: bool, mutated: bool, note: Option<String>) {
+        let mut c = lock(&self.control);
+        if let Some(rec) = c.log.iter_mut().rev().find(|r| r.seq == seq) {
+            rec.status = Some(if ok { 200 } else { 500 });
+            rec.mutating = mutated;
+            if note.is_some() {
+                rec.note = note;
+            }
+        }
+    }
+
+    /// The server a URL addresses, if it is one of the sandbox's (same scheme and port; host
+    /// `localhost`, `127.0.0.1` or the bound host).
+    pub(crate) fn server_for(self: &Arc<Self>, url: &url::Url) -> Option<Arc<Inner>> {
+        let mut candidates = vec![self.clone()];
+        if let Some(p) = lock(&self.peer).upgrade() {
+            candidates.push(p);
+        }
+        candidates.into_iter().find(|s| {
+            let Ok(base) = url::Url::parse(&s.base_url()) else {
+                return false;
+            };
+            let local = |h: Option<&str>| matches!(h, Some("localhost" | "127.0.0.1"));
+            base.scheme() == url.scheme()
+                && base.port_or_known_default() == url.port_or_known_default()
+                && (base.host_str() == url.host_str()
+                    || (local(base.host_str()) && local(url.host_str())))
+        })
+    }
+
+    /// A call this server makes to `url` (another sandbox server or itself), as its HTTP client
+    /// would: the request runs through the target's pipeline. Anything outside the sandbox is
+    /// unreachable. The call presents a client certificate when the target's connector asks for
+    /// one (as APIM's JVM does with its keystore).
+    pub(crate) async fn outbound(
+        self: &Arc<Self>,
+        method: http::Method,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+        action: Option<&str>,
+    ) -> Result<SimResponse, Unreachable> {
+        let Ok(parsed) = url::Url::parse(url) else {
+            return Err(Unreachable(format!(
+                "java.net.MalformedURLException: no protocol: {url}"
+            )));
+        };
+        let Some(target) = self.server_for(&parsed) else {
+            return Err(Unreachable(format!(
+                "java.net.ConnectException: Connection refused ({})",
+                parsed.host_str().unwrap_or_default()
+            )));
+        };
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            if let (Ok(name), Ok(value)) = (
+                http::header::HeaderName::from_bytes(k.as_bytes()),
+                http::HeaderValue::from_str(v),
+            ) {
+                map.append(name, value);
+            }
+        }
+        let client_cert = parsed.scheme() == "https"
+            && *lock(&target.client_auth) != crate::tls::ClientAuth::None;
+        let req = SimRequest {
+            client_cert,
+            method,
+            path: parsed.path().to_owned(),
+            query: parsed.query().unwrap_or("").to_owned(),
+            headers: map,
+            body: Bytes::from(body),
+        };
+        let via = self.kind.as_str();
+        match target
+            .process(
+                req,
+                Some(Internal {
+                    action: action.map(str::to_owned),
+                    via,
+                }),
+            )
+            .await
+        {
+            Ok((r, false)) => Ok(r),
+            Ok((_, true)) => Err(Unreachable(
+                "org.apache.http.ConnectionClosedException: Premature end of Content-Length delimited message body".into(),
+            )),
+            Err(Dropped) => Err(Unreachable("java.net.SocketException: Connection reset".into())),
+        }
+    }
+
+    async fn answer(
+        self: &Arc<Self>,
         req: &SimRequest,
         route: &Route,
         fault: Option<FaultKind>,
         hang: Duration,
+        seq: u64,
     ) -> Result<(SimResponse, bool), Dropped> {
         let Some(kind) = fault else {
-            return Ok((self.dispatch(req, route), false));
+            return Ok((self.dispatch(req, route, seq).await, false));
         };
         match kind {
             FaultKind::SoapFault { message } => Ok((error_answer(route, &message), false)),
@@ -663,12 +859,12 @@ impl Inner {
                 Err(Dropped)
             }
             FaultKind::TimeoutAfterCommit => {
-                let _ = self.dispatch(req, route);
+                let _ = self.dispatch(req, route, seq).await;
                 tokio::time::sleep(hang).await;
                 Err(Dropped)
             }
             FaultKind::MalformedBody => {
-                let mut r = self.dispatch(req, route);
+                let mut r = self.dispatch(req, route, seq).await;
                 let cut = (r.body.len() / 2).max(1).min(r.body.len());
                 r.body.truncate(cut);
                 if r.body.is_empty() {
@@ -678,7 +874,7 @@ impl Inner {
                 Ok((r, false))
             }
             FaultKind::TruncatedBody => {
-                let mut r = self.dispatch(req, route);
+                let mut r = self.dispatch(req, route, seq).await;
                 if r.body.is_empty() {
                     r.body = b"<soapenv:Envelope/>".to_vec();
                     r.status = 200;
@@ -707,7 +903,7 @@ impl Inner {
                 false,
             )),
             FaultKind::ServerErrorAfterCommit => {
-                let _ = self.dispatch(req, route);
+                let _ = self.dispatch(req, route, seq).await;
                 Ok((
                     error_answer(
                         route,
@@ -733,10 +929,13 @@ impl Inner {
         if let Some(r) = scim2::route(self.kind, req) {
             return r;
         }
+        if let Some(r) = crate::dcr::route(self, req) {
+            return r;
+        }
         if let Some(r) = oidc::route(self.kind, req) {
             return r;
         }
-        if let Some(r) = portal::route(self.kind, req) {
+        if let Some(r) = portal::route(self, req) {
             return r;
         }
         Route {
@@ -746,25 +945,32 @@ impl Inner {
         }
     }
 
-    fn dispatch(&self, req: &SimRequest, route: &Route) -> SimResponse {
+    async fn dispatch(self: &Arc<Self>, req: &SimRequest, _route: &Route, seq: u64) -> SimResponse {
         let p = req.path.as_str();
         if p.starts_with("/services/") {
             return soap::handle(self, req);
         }
-        if route.action.starts_with("rest.") {
-            return rest::handle(self, req, &route.action);
+        // By what the path is, not by the action an internal call logs it as (`portal.token` is
+        // APIM's own token endpoint).
+        let routed = self.route(req);
+        let a = routed.action.as_str();
+        if a.starts_with("rest.") {
+            return rest::handle(self, req, a);
         }
-        if route.action.starts_with("scim2.roles.") {
-            return scim2_roles::handle(self, req, &route.action);
+        if a.starts_with("scim2.roles.") {
+            return scim2_roles::handle(self, req, a);
         }
-        if route.action.starts_with("scim2.") {
-            return scim2::handle(self, req, &route.action);
+        if a.starts_with("scim2.") {
+            return scim2::handle(self, req, a);
         }
-        if route.action.starts_with("oidc.") {
-            return oidc::handle(self, req, &route.action);
+        if a == "apim.dcr" {
+            return crate::dcr::handle(self, req);
         }
-        if route.action.starts_with("portal.") {
-            return portal::handle(self, req, &route.action);
+        if a.starts_with("portal.") {
+            return portal::handle(self, req, a, seq).await;
+        }
+        if a.starts_with("is.") || a.starts_with("apim.") {
+            return oidc::handle(self, req, a, seq).await;
         }
         SimResponse::new(
             404,
@@ -781,6 +987,7 @@ fn error_answer(route: &Route, message: &str) -> SimResponse {
     match route.family {
         Family::Soap => soap::server_fault(message),
         Family::Rest => rest::error(500, "SE-50000", "Unexpected Processing Error.", message),
+        Family::ApimRest => crate::dcr::apim_error(500, "Internal server error", message),
         Family::Json | Family::Html => SimResponse::json(
             500,
             &serde_json::json!({
@@ -1033,17 +1240,30 @@ impl SimServer {
         f(&mut lock(&self.inner.control).quirks);
     }
 
-    /// Every request seen so far, in arrival order.
+    /// Every request from outside the sandbox seen so far, in arrival order (the servers' own
+    /// calls to each other are left out; see [`SimServer::all_requests`]).
     pub fn requests(&self) -> Vec<RequestRecord> {
+        lock(&self.inner.control)
+            .log
+            .iter()
+            .filter(|r| r.via.is_none())
+            .cloned()
+            .collect()
+    }
+
+    /// Every request seen so far, the servers' own calls included (records with
+    /// [`RequestRecord::via`]: APIM's token and userinfo calls to IS, its loopback DCR and token
+    /// calls, its JIT step), in arrival order.
+    pub fn all_requests(&self) -> Vec<RequestRecord> {
         lock(&self.inner.control).log.clone()
     }
 
-    /// The state-changing requests seen so far.
+    /// The state-changing requests from outside the sandbox seen so far.
     pub fn mutating_requests(&self) -> Vec<RequestRecord> {
         lock(&self.inner.control)
             .log
             .iter()
-            .filter(|r| r.mutating)
+            .filter(|r| r.mutating && r.via.is_none())
             .cloned()
             .collect()
     }
@@ -1161,25 +1381,30 @@ impl SimServer {
     /// authenticator.
     pub fn idp_requested_scope(&self, tenant: &str, idp: &str) -> Option<String> {
         let props = self.idp_oidc_properties(tenant, idp)?;
-        if self.inner.profile.apim.idp_scopes_property()
-            && let Some(s) = props.get("Scopes").filter(|s| !s.trim().is_empty())
-        {
-            return Some(s.trim().to_owned());
-        }
-        let from_query = props.get("commonAuthQueryParams").and_then(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "scope")
-                .map(|(_, v)| v.into_owned())
-        });
-        Some(from_query.unwrap_or_else(|| "openid".to_owned()))
+        let reads = match self.inner.kind {
+            ServerKind::Apim => self.inner.profile.apim.idp_scopes_property(),
+            ServerKind::Is => true,
+        };
+        Some(crate::authn::requested_scope(reads, &props))
     }
 
-    /// Creates the APIM portal service providers now, as their first login would
-    /// (`apim_publisher`, `apim_devportal`, `apim_admin_portal`); APIM only, no request logged.
+    /// APIM's publisher REST API base path for the release (`/api/am/publisher/v4` on 4.2+,
+    /// `v3` on 4.1, `v2` on 4.0, `v1` on 3.1/3.2, `v1.0` on 3.0); `None` on IS. A portal session
+    /// calls `{base}/apis` (see `testkit/README.md`, "Browser login").
+    pub fn publisher_api_path(&self) -> Option<String> {
+        (self.inner.kind == ServerKind::Apim).then(|| {
+            format!(
+                "/api/am/publisher/{}",
+                portal::publisher_api_version(self.inner.profile.apim)
+            )
+        })
+    }
+
+    /// Creates the APIM portal service providers now, as their first login would (registered
+    /// as through DCR and remembered in `AM_SYSTEM_APPS`: `apim_publisher`, `apim_devportal`,
+    /// `apim_admin_portal`, or the release's names); APIM only, no request logged.
     pub fn ensure_portal_apps(&self) {
-        for p in portal::PORTALS {
-            portal::ensure(&self.inner, SUPER_TENANT, p);
-        }
+        portal::ensure_all(&self.inner);
     }
 }
 

@@ -13,16 +13,18 @@ use wso2_testkit::{
 };
 
 /// Simulated WSO2 Identity Server (5.9-7.3) and API Manager (3.0-4.7): SOAP admin services, IS's
-/// management REST API (5.10+), SCIM2, OIDC, APIM portal logins; two ports, over HTTPS with a
-/// freshly made private CA. Each server behaves as the release chosen with --is-version and
-/// --apim-version.
+/// management REST API (5.10+), SCIM2, OIDC, APIM's DCR and portals, and the browser login of a
+/// portal through IS (APIM federating to IS, JIT provisioning, the portal session and its
+/// publisher API); two ports, over HTTPS with a freshly made private CA. Each server behaves as
+/// the release chosen with --is-version and --apim-version.
 ///
 /// On startup it prints the base URLs and the CA path, then one machine-readable line:
 /// `WSO2_SIM_READY {"is_url":…,"apim_url":…,"ca_path":…,"pid":…,"is_version":"7.3",
 /// "apim_version":"4.7","is_soap_admin_services":"off",…}`.
 ///
 /// Both servers also serve a control API under `/__sim/` (no auth): `GET|PUT /__sim/state`,
-/// `GET|DELETE /__sim/requests`, `GET /__sim/stats`, `POST|DELETE /__sim/faults`,
+/// `GET|DELETE /__sim/requests` (`?all=true`: with the servers' own calls to each other, such as
+/// APIM's token request to IS during a login), `GET /__sim/stats`, `POST|DELETE /__sim/faults`,
 /// `PUT /__sim/latency`, `GET|PUT /__sim/quirks`, `POST /__sim/seed?tenant=D`,
 /// `POST /__sim/seed-xml?tenant=D`, `POST /__sim/tenants`, `POST /__sim/portals`.
 #[derive(Debug, Parser)]
@@ -104,10 +106,16 @@ struct Args {
     /// APIM's addIdP answers HTTP 500 after it stored the identity provider (a real quirk).
     #[arg(long)]
     add_idp_500_after_commit: bool,
-    /// Turn on IS's MutualTLS client authenticator conflict: a token request with both a Basic
-    /// header and client_secret in the body gets `invalid_request`.
+    /// Turn on IS's MutualTLS client authenticator conflict as if every caller presented a client
+    /// certificate: a token request with `client_id` in the body gets `invalid_request`, "The
+    /// client MUST NOT use more than one authentication method in each".
     #[arg(long)]
     mutual_tls_conflict: bool,
+    /// Skip the OAuth consent page for every application on both servers (the deployment's
+    /// `SkipUserConsent`); without it, a login to an application that does not skip consent
+    /// stops at `oauth2_consent.do`.
+    #[arg(long)]
+    skip_user_consent: bool,
     /// Accept SOAP bodies out of WSDL order (as the real Axis2 RPC receiver does).
     #[arg(long)]
     lenient_elements: bool,
@@ -301,6 +309,7 @@ async fn run(args: Args) {
             q.mutual_tls_conflict = args.mutual_tls_conflict;
             q.add_idp_500_after_commit = args.add_idp_500_after_commit;
             q.lenient_elements = args.lenient_elements;
+            q.skip_user_consent = args.skip_user_consent;
             match args.portal_naming.as_deref() {
                 Some("apim300") => q.portal_naming = PortalNaming::Apim300,
                 Some("apim310") => q.portal_naming = PortalNaming::Apim310,

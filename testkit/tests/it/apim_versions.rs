@@ -58,6 +58,152 @@ async fn portal_service_providers_per_release() {
     );
 }
 
+/// Portal registration by DCR (WSO2-VERSIONS.md §3.3): the login initiator finds no row in
+/// `AM_SYSTEM_APPS`, POSTs the release's DCR endpoint (a loopback request, logged as `apim.dcr`
+/// with `via` = apim and left out of the client traffic), remembers the client, and never
+/// registers again, even after the SP is deleted (the login then carries a stale client id that
+/// APIM's authorize endpoint refuses).
+#[tokio::test]
+async fn portals_register_through_dcr_and_are_remembered() {
+    for (apim, path_version, sp, callback_key) in [
+        ("3.0", "v0.15", "admin_admin_publisher", "callBackURL"),
+        ("3.2", "v0.16", "apim_publisher", "callBackURL"),
+        ("4.2", "v0.17", "apim_publisher", "callbackUrl"),
+        ("4.7", "v0.17", "apim_publisher", "callbackUrl"),
+    ] {
+        let sb = sandbox("5.9", apim).await;
+        let c = http(&sb);
+        let r = portal_login(&c, &sb, "/publisher/services/auth/login").await;
+        assert_eq!(r.status, 302, "APIM {apim}: {}", r.body);
+        let all = sb.apim().all_requests();
+        let dcr: Vec<_> = all.iter().filter(|r| r.action == "apim.dcr").collect();
+        assert_eq!(dcr.len(), 1, "APIM {apim}: {all:?}");
+        assert_eq!(
+            dcr[0].path,
+            format!("/client-registration/{path_version}/register")
+        );
+        assert_eq!(dcr[0].via.as_deref(), Some("apim"));
+        assert!(dcr[0].mutating && dcr[0].status == Some(200));
+        let body: serde_json::Value = serde_json::from_str(&dcr[0].body).expect("json");
+        assert_eq!(body["owner"], "admin");
+        assert_eq!(body["grantType"], "authorization_code refresh_token");
+        assert_eq!(body["saasApp"], true);
+        let client: Vec<_> = sb
+            .apim()
+            .requests()
+            .iter()
+            .map(|r| r.action.clone())
+            .collect();
+        assert_eq!(
+            client,
+            ["portal.login"],
+            "APIM {apim}: only the browser's request is client traffic"
+        );
+        assert!(sb.apim().requests()[0].mutating);
+        let key = sb
+            .apim()
+            .with_tenant(SUPER_TENANT, |t| {
+                t.and_then(|t| t.oauth_app_by_name(sp).map(|(k, _)| k.clone()))
+            })
+            .expect("registered");
+        let loc = r.header("location").expect("location");
+        assert!(loc.contains(&format!("client_id={key}")), "{loc}");
+        assert_eq!(
+            loc.contains("code_challenge_method=S256"),
+            apim == "4.7",
+            "PKCE: {loc}"
+        );
+        // The DCR endpoint answers an existing name with the existing client.
+        let direct = read(
+            c.post(format!(
+                "{}/client-registration/{path_version}/register",
+                sb.apim().base_url()
+            ))
+            .basic_auth("admin", Some("admin"))
+            .header("Content-Type", "application/json")
+            .body(
+                serde_json::json!({
+                    "clientName": if apim == "3.0" { "admin_publisher" } else { "apim_publisher" },
+                    "owner": "admin",
+                    "grantType": "authorization_code refresh_token",
+                    "callbackUrl": "https://elsewhere/cb",
+                    "saasApp": true,
+                })
+                .to_string(),
+            )
+            .send()
+            .await
+            .expect("send"),
+        )
+        .await;
+        let j = direct.json();
+        assert_eq!(
+            (direct.status, j["clientId"].as_str()),
+            (200, Some(key.as_str())),
+            "{j}"
+        );
+        assert!(j.get(callback_key).is_some(), "APIM {apim}: {j}");
+        assert!(!sb.apim().requests().last().expect("logged").mutating);
+        let unauth = read(
+            c.post(format!(
+                "{}/client-registration/{path_version}/register",
+                sb.apim().base_url()
+            ))
+            .header("Content-Type", "application/json")
+            .body(serde_json::json!({"clientName": "x"}).to_string())
+            .send()
+            .await
+            .expect("send"),
+        )
+        .await;
+        assert_eq!(unauth.status, 401);
+        assert_eq!(unauth.json()["description"], "The user is not authorized");
+        // Another release's path is not served.
+        let other = if path_version == "v0.17" {
+            "v0.15"
+        } else {
+            "v0.17"
+        };
+        let r = read(
+            c.post(format!(
+                "{}/client-registration/{other}/register",
+                sb.apim().base_url()
+            ))
+            .basic_auth("admin", Some("admin"))
+            .header("Content-Type", "application/json")
+            .body(serde_json::json!({"clientName": "x"}).to_string())
+            .send()
+            .await
+            .expect("send"),
+        )
+        .await;
+        assert_eq!(r.status, 404, "APIM {apim}");
+        // Remembered: after the SP is deleted, the login does not register again, and the stale
+        // client id is refused by APIM's authorize endpoint.
+        soap(&c, sb.apim(), APP, "deleteApplication", &format!("<xsd:deleteApplication><xsd:applicationName>{sp}</xsd:applicationName></xsd:deleteApplication>")).await;
+        sb.apim().clear_requests();
+        let again = portal_login(&c, &sb, "/publisher/services/auth/login").await;
+        assert!(
+            sb.apim()
+                .all_requests()
+                .iter()
+                .all(|r| r.action != "apim.dcr")
+        );
+        assert!(!apps(&sb).contains(&sp.to_owned()));
+        let loc = again.header("location").expect("location").to_owned();
+        assert!(
+            loc.contains(&format!("client_id={key}")),
+            "stale client id: {loc}"
+        );
+        let r = read(c.get(&loc).send().await.expect("send")).await;
+        let err = r.header("location").unwrap_or_default().to_owned();
+        assert!(
+            err.contains("oauth2_error.do") && err.contains("invalid_client"),
+            "APIM {apim}: {err}"
+        );
+    }
+}
+
 async fn update_consent(c: &reqwest::Client, sb: &Sandbox, fields: &str) -> Answer {
     create_app(c, sb.apim(), "portal-like").await;
     let id = get_app(c, sb.apim(), "portal-like")

@@ -584,7 +584,9 @@ async fn portal_sps_appear_on_first_login_and_restore_exactly_through_the_apim_c
             sb.apim()
                 .requests()
                 .iter()
-                .any(|r| r.action == "portal.publisher" && r.mutating),
+                .any(|r| r.action == "portal.login"
+                    && r.path == "/publisher/services/auth/login"
+                    && r.mutating),
             "created by the login endpoint"
         );
         assert!(!before.diff(&sb.snapshot()).is_empty());

@@ -6,6 +6,7 @@ mod apim_versions;
 mod client;
 mod external;
 mod faults;
+mod login;
 mod oidc;
 mod scim2;
 mod sim_bin;

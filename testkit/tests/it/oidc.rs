@@ -106,6 +106,7 @@ async fn code_for(c: &reqwest::Client, is: &SimServer, user: &str, pass: &str) -
             .expect("send"),
     )
     .await;
+    let r = approve_consent(c, is, r).await;
     assert_eq!(r.status, 302);
     let loc = url::Url::parse(r.header("location").expect("location")).expect("url");
     assert!(loc.as_str().starts_with(CALLBACK), "{loc}");
@@ -149,7 +150,8 @@ async fn discovery_issuer_and_jwks() {
     .await
     .json();
     assert_eq!(jwks["keys"][0]["kty"], "EC");
-    // APIM does not serve IS's OIDC endpoints.
+    // APIM serves its own OAuth2 endpoints (it embeds the identity components), with its own
+    // signing key.
     let r = read(
         c.get(format!("{}/oauth2/jwks", sb.apim().base_url()))
             .send()
@@ -157,7 +159,8 @@ async fn discovery_issuer_and_jwks() {
             .expect("send"),
     )
     .await;
-    assert_eq!(r.status, 404);
+    assert_eq!(r.status, 200);
+    assert_ne!(r.json()["keys"][0]["kid"], jwks["keys"][0]["kid"]);
 }
 
 #[tokio::test]

@@ -178,6 +178,7 @@ fn help_documents_every_option() {
         "--hang-secs",
         "--add-idp-500-after-commit",
         "--mutual-tls-conflict",
+        "--skip-user-consent",
         "--lenient-elements",
         "--portals",
         "--portal-naming",

@@ -256,3 +256,36 @@ pub(crate) async fn update_app(
     )
     .await
 }
+
+/// Follows a login answer past IS's consent page: when `r` redirects to `oauth2_consent.do`,
+/// approves it (`POST /oauth2/authorize` with `sessionDataKeyConsent` and `consent=approve`) and
+/// returns that answer instead; otherwise returns `r`.
+pub(crate) async fn approve_consent(c: &reqwest::Client, server: &SimServer, r: Answer) -> Answer {
+    let Some(loc) = r.header("location").map(str::to_owned) else {
+        return r;
+    };
+    if !loc.contains("/authenticationendpoint/oauth2_consent.do") {
+        return r;
+    }
+    let url = url::Url::parse(&loc).expect("url");
+    let key = url
+        .query_pairs()
+        .find(|(k, _)| k == "sessionDataKeyConsent")
+        .map(|(_, v)| v.into_owned())
+        .expect("sessionDataKeyConsent");
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("sessionDataKeyConsent", key.as_str()),
+            ("consent", "approve"),
+        ])
+        .finish();
+    read(
+        c.post(format!("{}/oauth2/authorize", server.base_url()))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+}

@@ -104,6 +104,7 @@ async fn code(
             .expect("send"),
     )
     .await;
+    let r = approve_consent(c, is, r).await;
     let loc = url::Url::parse(r.header("location").expect("location")).expect("url");
     Ok(loc
         .query_pairs()
