@@ -147,6 +147,16 @@ pub enum FederationError {
     #[error(transparent)]
     Journal(#[from] JournalError),
 
+    /// A server's release is not supported, could not be told, or contradicts the one the
+    /// settings pin; nothing was written.
+    #[error("{server}: {message}")]
+    Version {
+        /// Which server.
+        server: ServerRole,
+        /// What is wrong and what to set.
+        message: String,
+    },
+
     /// Something that should not happen (no randomness from the operating system).
     #[error("internal error: {0}")]
     Internal(String),
@@ -212,7 +222,8 @@ impl FederationError {
             | Self::StalePlan { .. }
             | Self::Locked { .. }
             | Self::JournalMismatch { .. }
-            | Self::Unfinished { .. } => Outcome::Refused,
+            | Self::Unfinished { .. }
+            | Self::Version { .. } => Outcome::Refused,
             Self::NoJournal { .. } => Outcome::BadSettings,
             Self::RolledBack { .. } => Outcome::FailedBackAtStart,
             Self::Interrupted {
@@ -296,6 +307,7 @@ impl FederationError {
         match self {
             Self::Is(_) => Some(ServerRole::Is),
             Self::Apim(_) => Some(ServerRole::Apim),
+            Self::Version { server, .. } => Some(*server),
             _ => None,
         }
     }

@@ -69,6 +69,7 @@ pub mod steps;
 pub mod test_util;
 pub mod text;
 pub mod verify;
+pub mod versions;
 
 pub use error::{BindingMismatch, FederationError, Outcome, ServerRole};
 pub use planner::Binding;
@@ -87,6 +88,8 @@ pub struct Federation {
     spec: Spec,
     is: IsClient,
     apim: ApimClient,
+    /// The servers' releases, once known (shared by clones).
+    versions: std::sync::Arc<tokio::sync::OnceCell<versions::Versions>>,
 }
 
 impl Federation {
@@ -96,7 +99,18 @@ impl Federation {
     }
 
     pub(crate) fn from_parts(spec: Spec, is: IsClient, apim: ApimClient) -> Self {
-        Self { spec, is, apim }
+        Self {
+            spec,
+            is,
+            apim,
+            versions: Default::default(),
+        }
+    }
+
+    /// The APIM client working for the release `versions` names (its portal names,
+    /// registration endpoints and consent switches).
+    pub(crate) fn apim_for(&self, versions: &versions::Versions) -> ApimClient {
+        self.apim.clone().with_capabilities(versions.apim)
     }
 
     /// The validated settings.

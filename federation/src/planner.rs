@@ -188,11 +188,11 @@ impl Federation {
 
     async fn read_live(
         &self,
+        apim: &wso2_apim_client::ApimClient,
         unknown_roles: &HashSet<RoleName>,
     ) -> Result<(Live, LeaseState, HashMap<RoleName, Vec<String>>), FederationError> {
         let spec = &self.spec;
         let is = &self.is;
-        let apim = &self.apim;
         let mut reads: Vec<(Server, ReadFuture<'_>)> = Vec::new();
         // The mapped local roles, one read each, so that they count against the limit.
         for role in spec.mapped_local_roles() {
@@ -362,7 +362,9 @@ impl Federation {
             })
             .map(|r| r.name.clone())
             .collect();
-        let (live, lease, members) = self.read_live(&unknown_roles).await?;
+        let versions = self.versions().await?;
+        let apim = self.apim_for(&versions);
+        let (live, lease, members) = self.read_live(&apim, &unknown_roles).await?;
 
         // The client: an existing application's, else the settings', the saved plan's, or new.
         let existing_id = live.application.client_id().map(str::to_owned);
@@ -378,7 +380,7 @@ impl Federation {
             // Drawn at apply; a stand-in shapes the plan's diff (secrets are never shown).
             (None, None) => (SecretString::from("generated-at-apply"), true),
         };
-        let desired = self.desired(&ownership, &client_id, secret, generated)?;
+        let desired = self.desired(&versions, &ownership, &client_id, secret, generated)?;
 
         let mut conflicts: Vec<Conflict> = Vec::new();
         let mut changes = Vec::new();
@@ -632,6 +634,7 @@ impl Federation {
     /// What the federation wants, for client `client_id` with `secret`.
     pub(crate) fn desired(
         &self,
+        versions: &crate::versions::Versions,
         ownership: &Ownership,
         client_id: &str,
         secret: SecretString,
@@ -654,12 +657,13 @@ impl Federation {
                 .collect(),
             application: application::desired(
                 spec,
+                versions,
                 ownership,
                 client_id,
                 secret.clone(),
                 generated,
             )?,
-            idp: apim_idp::desired(spec, ownership, client_id, secret)?,
+            idp: apim_idp::desired(spec, versions, ownership, client_id, secret)?,
             portal: portal::DesiredSwitch {
                 idp: spec.identity_provider.clone(),
                 options: spec.switch.clone(),

@@ -426,10 +426,12 @@ impl Federation {
             (None, Some(s)) => s.clone(),
             (None, None) => SecretString::from(random_token(40)?),
         };
-        let desired = self.desired(&ownership, &plan.client_id, secret, false)?;
+        let versions = self.versions().await?;
+        let apim = self.apim_for(&versions);
+        let desired = self.desired(&versions, &ownership, &plan.client_id, secret, false)?;
         let runner = FedRunner::new(
             &self.is,
-            &self.apim,
+            &apim,
             ownership,
             Some(&desired),
             Some(&live),

@@ -289,6 +289,7 @@ impl Federation {
     /// and optionally a test user logs in and its id_token carries a mapped role.
     pub async fn verify(&self, options: &VerifyOptions) -> Result<Report, FederationError> {
         let mut findings = Vec::new();
+        let versions = self.versions().await?;
         let name = OAuthAppName::new(self.spec.service_provider.as_str())?;
         let Some(app) = self.is.oauth_apps().get_by_name(&name).await? else {
             findings.push(Finding::fail(
@@ -364,7 +365,10 @@ impl Federation {
             other => findings.push(Finding::fail("client authentication", format!("unexpected answer: {other:?}"), "see IS's logs")),
         }
 
-        findings.push(self.check_authorize(&client_id, &callback).await?);
+        findings.push(
+            self.check_authorize(&versions, &client_id, &callback)
+                .await?,
+        );
 
         let password_grant = app
             .grant_type_list()
@@ -384,7 +388,7 @@ impl Federation {
                 fix: None,
             }),
             Some((user, password)) => findings.push(
-                self.check_login(&token_url, &client_id, &secret, user, password)
+                self.check_login(&versions, &token_url, &client_id, &secret, user, password)
                     .await?,
             ),
         }
@@ -393,6 +397,7 @@ impl Federation {
 
     async fn check_authorize(
         &self,
+        versions: &crate::versions::Versions,
         client_id: &str,
         callback: &str,
     ) -> Result<Finding, FederationError> {
@@ -401,7 +406,7 @@ impl Federation {
             .append_pair("response_type", "code")
             .append_pair("client_id", client_id)
             .append_pair("redirect_uri", callback)
-            .append_pair("scope", self.spec.role_claim.scopes())
+            .append_pair("scope", versions.is.role_scope.requested_scopes())
             .append_pair("state", "wso2-federation-verify");
         let answer = self
             .is
@@ -449,6 +454,7 @@ impl Federation {
 
     async fn check_login(
         &self,
+        versions: &crate::versions::Versions,
         token_url: &str,
         client_id: &str,
         secret: &SecretString,
@@ -459,7 +465,7 @@ impl Federation {
         form.append_pair("grant_type", "password")
             .append_pair("username", user)
             .append_pair("password", password.expose_secret())
-            .append_pair("scope", self.spec.role_claim.scopes());
+            .append_pair("scope", versions.is.role_scope.requested_scopes());
         let answer = self
             .is
             .core()
@@ -507,7 +513,7 @@ impl Federation {
             })
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-        let claim = self.spec.role_claim.token_claim();
+        let claim = self.spec.role_claim_for(&versions.is).token_claim();
         let roles: Vec<String> = match &claims[claim] {
             serde_json::Value::Array(a) => a
                 .iter()

@@ -254,8 +254,7 @@ pub struct RequestRecord {
 #[serde(rename_all = "snake_case")]
 pub enum PortalNaming {
     /// `apim_publisher`, `apim_devportal`, `apim_admin_portal`: what APIM 3.2 and later register
-    /// (carbon-apimgt `constants.jag`), and the simulator's default whatever the release unless a
-    /// release is chosen explicitly (what DESIGN.md and `wso2-apim-client` first assumed).
+    /// (carbon-apimgt `constants.jag`). A sandbox sets its release's naming at start.
     #[default]
     Apim31,
     /// What APIM 3.1.0 registers: `apim_publisher`, `apim_devportal`; its admin app is still the

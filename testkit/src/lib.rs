@@ -234,12 +234,10 @@ impl SandboxBuilder {
         self
     }
 
-    /// The API Manager release to behave as: `"3.0"` ... `"4.7"`, or an [`ApimVersion`].
-    ///
-    /// Without it the simulated APIM is 3.0 with one deviation kept for compatibility: its portal
-    /// service providers have the 3.2+ names (`apim_publisher`, `apim_devportal`,
-    /// `apim_admin_portal`). Choosing a version, 3.0 included, gives that release's real names
-    /// (3.0: `admin_admin_publisher`, `admin_admin_store`).
+    /// The API Manager release to behave as: `"3.0"` (the default) ... `"4.7"`, or an
+    /// [`ApimVersion`]. Each release has its own portal service-provider names (3.0:
+    /// `admin_admin_publisher`, `admin_admin_store`; 3.1: `apim_publisher`, `apim_devportal`;
+    /// 3.2+: also `apim_admin_portal`); `Quirks::portal_naming` overrides them.
     pub fn apim_version<V>(mut self, version: V) -> Self
     where
         V: TryInto<ApimVersion>,
@@ -305,11 +303,10 @@ impl SandboxBuilder {
         }
         *server::lock(&is.peer) = Arc::downgrade(&apim);
         *server::lock(&apim.peer) = Arc::downgrade(&is);
-        if let Some(v) = apim_version {
-            let naming = portal::naming_of(v);
-            for s in [&is, &apim] {
-                server::lock(&s.control).quirks.portal_naming = naming;
-            }
+        // The release's own portal names (3.0: `admin_admin_publisher`, `admin_admin_store`).
+        let naming = portal::naming_of(apim_version.unwrap_or_default());
+        for s in [&is, &apim] {
+            server::lock(&s.control).quirks.portal_naming = naming;
         }
         for (inner, port) in [(&is, self.is_port), (&apim, self.apim_port)] {
             server::listen(

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use wso2_apim_client::ApimClient;
 use wso2_apim_client::portals::{Portal, SwitchOptions};
 use wso2_is_client::IsClient;
+use wso2_is_client::version::Product;
 
 use super::validate::Validator;
 use super::{ClientAuthMode, JitSpec, RoleClaim, Spec, SpecError, default_journal_path};
@@ -30,7 +31,9 @@ pub struct FederationBuilder {
     journal: Option<PathBuf>,
     grant_types: Option<Vec<String>>,
     requested_claims: Vec<String>,
-    role_claim: RoleClaim,
+    role_claim: Option<RoleClaim>,
+    is_version: Option<String>,
+    apim_version: Option<String>,
     roles: Vec<String>,
     users: Vec<(String, SecretString, Vec<String>)>,
     mappings: Vec<(String, String)>,
@@ -155,9 +158,23 @@ impl FederationBuilder {
         self
     }
 
-    /// Which claim carries roles (default [`RoleClaim::Wso2Role`]).
+    /// Which claim carries roles (default: what the Identity Server release needs,
+    /// [`RoleClaim::Wso2Role`] up to IS 5.11, [`RoleClaim::Groups`] from 6.0).
     pub fn role_claim(mut self, claim: RoleClaim) -> Self {
-        self.role_claim = claim;
+        self.role_claim = Some(claim);
+        self
+    }
+
+    /// Pins the Identity Server's release (e.g. `"7.1"`): `plan` and `apply` then send no
+    /// version probe, and `doctor` reports a server that says otherwise. Default: detected.
+    pub fn is_version(mut self, version: impl Into<String>) -> Self {
+        self.is_version = Some(version.into());
+        self
+    }
+
+    /// Pins the API Manager's release (e.g. `"4.2"`); see [`is_version`](Self::is_version).
+    pub fn apim_version(mut self, version: impl Into<String>) -> Self {
+        self.apim_version = Some(version.into());
         self
     }
 
@@ -281,6 +298,16 @@ impl FederationBuilder {
         let marker = v.marker(self.marker.clone());
         v.client(self.client_id.as_deref(), self.client_secret.as_ref());
         let concurrency = v.concurrency(self.concurrency);
+        let is_version = v.version(
+            "is.version",
+            Product::IdentityServer,
+            self.is_version.as_deref(),
+        );
+        let apim_version = v.version(
+            "apim.version",
+            Product::ApiManager,
+            self.apim_version.as_deref(),
+        );
 
         let (problems, warnings) = v.finish();
         if !problems.is_empty() {
@@ -313,6 +340,8 @@ impl FederationBuilder {
             grant_types,
             requested_claims: self.requested_claims,
             role_claim: self.role_claim,
+            is_version,
+            apim_version,
             roles,
             users,
             role_mappings,

@@ -16,6 +16,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use url::Url;
 use wso2_apim_client::portals::{Portal, SwitchOptions};
+use wso2_is_client::version::{IsCapabilities, ServerVersion};
 use wso2_is_client::{ApplicationName, IdpName, RoleName, UserName};
 
 pub use self::builder::FederationBuilder;
@@ -165,8 +166,13 @@ pub struct Spec {
     pub grant_types: Vec<String>,
     /// Extra local claims the service provider requests (besides the role claim).
     pub requested_claims: Vec<String>,
-    /// Which claim carries roles.
-    pub role_claim: RoleClaim,
+    /// Which claim carries roles (`None`: what the Identity Server release needs; see
+    /// [`Spec::role_claim_for`]).
+    pub role_claim: Option<RoleClaim>,
+    /// The Identity Server's release, pinned (`None`: detected).
+    pub is_version: Option<ServerVersion>,
+    /// The API Manager's release, pinned (`None`: detected).
+    pub apim_version: Option<ServerVersion>,
     /// Roles to create on IS.
     pub roles: Vec<RoleSpec>,
     /// Users to create on IS.
@@ -225,6 +231,8 @@ impl Spec {
             "grant_types": self.grant_types,
             "requested_claims": self.requested_claims,
             "role_claim": self.role_claim,
+            "is_version": self.is_version.map(|v| v.to_string()),
+            "apim_version": self.apim_version.map(|v| v.to_string()),
             "roles": self.roles,
             "users": users,
             "role_mappings": self.role_mappings,
@@ -239,6 +247,19 @@ impl Spec {
             "adopt": self.adopt,
         });
         crate::plan::digest(&shape.to_string())
+    }
+
+    /// The claim that carries roles on the Identity Server release `is`: the setting, else
+    /// `…/claims/role` up to IS 5.11 and `…/claims/groups` from 6.0 (where `…/claims/role` is no
+    /// longer supported by default).
+    pub fn role_claim_for(&self, is: &IsCapabilities) -> RoleClaim {
+        self.role_claim
+            .clone()
+            .unwrap_or(if is.role_claim == RoleClaim::Groups.is_claim() {
+                RoleClaim::Groups
+            } else {
+                RoleClaim::Wso2Role
+            })
     }
 
     /// IS's authorize endpoint (browser-facing).

@@ -538,4 +538,36 @@ impl Validator {
         }
         n
     }
+
+    /// A pinned release: a version this tool supports, of the right product.
+    pub(super) fn version(
+        &mut self,
+        field: &str,
+        product: wso2_is_client::version::Product,
+        text: Option<&str>,
+    ) -> Option<wso2_is_client::version::ServerVersion> {
+        let text = text?;
+        match wso2_is_client::version::ServerVersion::parse(product, text) {
+            Ok(v) if v.is_supported() => Some(v),
+            Ok(v) => {
+                self.problem(
+                    field,
+                    format!(
+                        "{v} is not supported (supported: {})",
+                        product
+                            .supported()
+                            .iter()
+                            .map(|s| format!("{}.{}", s.major(), s.minor()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                None
+            }
+            Err(e) => {
+                self.problem(field, format!("{e} (e.g. \"7.1\")"));
+                None
+            }
+        }
+    }
 }

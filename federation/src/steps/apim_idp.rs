@@ -37,6 +37,7 @@ pub(crate) struct LiveIdp {
 /// The identity provider the federation wants on APIM.
 pub(crate) fn desired(
     spec: &Spec,
+    versions: &crate::versions::Versions,
     ownership: &Ownership,
     client_id: &str,
     secret: SecretString,
@@ -50,10 +51,13 @@ pub(crate) fn desired(
         )
         .basic_auth(spec.client_auth == ClientAuthMode::BasicHeader)
         .jit(spec.jit.enabled.then(|| spec.jit.user_store.clone()))
-        .role_claim(spec.role_claim.token_claim())
-        .scopes(spec.role_claim.scopes());
-    if let Some(q) = spec.role_claim.query_params() {
-        b = b.query_params(q);
+        .role_claim(spec.role_claim_for(&versions.is).token_claim())
+        .release(&versions.apim);
+    // What the IS release needs for the role claim (`openid groups` from IS 6.1), written as
+    // the APIM release reads it; `openid` alone is what APIM asks for anyway.
+    let scopes = versions.is.role_scope.requested_scopes();
+    if scopes != "openid" {
+        b = b.request_scopes(scopes);
     }
     for m in &spec.role_mappings {
         b = b.map_role(m.remote.as_str(), m.local.clone());

@@ -86,6 +86,7 @@ fn sp_name(name: &str) -> Result<ApplicationName, StepFailure> {
 /// The application the federation wants on IS.
 pub(crate) fn desired(
     spec: &Spec,
+    versions: &crate::versions::Versions,
     ownership: &Ownership,
     client_id: &str,
     secret: SecretString,
@@ -122,13 +123,14 @@ pub(crate) fn desired(
         m.requested = Some(true);
         m
     };
+    let role_claim = spec.role_claim_for(&versions.is).is_claim();
     let mut claims = ClaimConfig::default();
     claims.local_claim_dialect = Some(true);
-    claims.claim_mappings = std::iter::once(mapping(spec.role_claim.is_claim(), true))
+    claims.claim_mappings = std::iter::once(mapping(role_claim, true))
         .chain(
             spec.requested_claims
                 .iter()
-                .filter(|c| *c != spec.role_claim.is_claim())
+                .filter(|c| *c != role_claim)
                 .map(|c| mapping(c, false)),
         )
         .collect();

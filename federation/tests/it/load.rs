@@ -177,7 +177,7 @@ fn tenant_portals(sb: &Sandbox, tenants: &[String]) {
             state.system_apps = sup.system_apps.clone();
             // The role IS 5.x checks before letting its owner read an application.
             for (name, role) in &sup.roles {
-                if name.starts_with("Application/apim_") {
+                if name.starts_with("Application/") {
                     state.roles.insert(name.clone(), role.clone());
                 }
             }

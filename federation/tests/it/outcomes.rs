@@ -81,7 +81,7 @@ async fn a_create_lost_before_its_commit_is_undone_correctly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rich_portal_service_providers_are_restored_exactly() {
     let sb = Sandbox::start().await.unwrap();
-    for (id, name) in [(41, "apim_publisher"), (42, "apim_devportal")] {
+    for (id, name) in [(41, "admin_admin_publisher"), (42, "admin_admin_store")] {
         // The fields of the simulated APIM 3.0's WSDL (framework 5.14.97).
         let mut sp: ServiceProvider =
             crate::fixtures::service_provider_for(name, crate::fixtures::FrameworkWsdl::V5_14_97);

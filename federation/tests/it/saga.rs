@@ -83,12 +83,20 @@ async fn apply_succeeds_and_the_state_matches_the_spec() {
             "{portal}"
         );
     }
+    // IS 5.9 has no REST API: the version probes (reads) are its only unknown requests.
+    let probes = [
+        "unknown GET /api/server/v1/applications",
+        "unknown GET /scim2/Roles",
+        "unknown GET /scim2/v2/Roles",
+        "unknown GET /scim2/v3/Roles",
+    ];
     let unknown: Vec<_> = sb
         .is()
         .unknown_requests()
         .into_iter()
         .chain(sb.apim().unknown_requests())
         .map(|r| r.action)
+        .filter(|a| !probes.contains(&a.as_str()))
         .collect();
     assert!(unknown.is_empty(), "{unknown:?}");
 }

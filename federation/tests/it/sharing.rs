@@ -212,7 +212,7 @@ async fn another_admins_edit_of_a_portal_is_never_clobbered() {
 
     // A field the switch set: the admin moved the portal to another login flow.
     let mut sp = after;
-    sp.description = clean_description(&clean, "apim_publisher");
+    sp.description = clean_description(&clean, "admin_admin_publisher");
     apim.applications().update(&sp).await.unwrap();
     fed.apply(&RunOptions::new()).await.unwrap();
     let mut sp = apim.portals().get(publisher).await.unwrap().unwrap();

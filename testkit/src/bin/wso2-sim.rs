@@ -123,8 +123,8 @@ struct Args {
     #[arg(long)]
     portals: bool,
     /// Portal SP names, overriding the release's: `apim31` (apim_publisher, apim_devportal,
-    /// apim_admin_portal: APIM 3.2+, and the default without --apim-version), `apim310` (3.1:
-    /// no admin-portal SP) or `apim300` (3.0: admin_admin_publisher, admin_admin_store).
+    /// apim_admin_portal: APIM 3.2+), `apim310` (3.1: no admin-portal SP) or `apim300` (3.0, the
+    /// default release: admin_admin_publisher, admin_admin_store).
     #[arg(long, value_parser = ["apim31", "apim310", "apim300"])]
     portal_naming: Option<String>,
 }

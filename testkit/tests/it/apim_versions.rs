@@ -49,12 +49,12 @@ async fn portal_service_providers_per_release() {
         }
         assert_eq!(apps(&sb), want, "APIM {apim}");
     }
-    // The default (no release chosen) keeps the 3.2+ names.
+    // The default release is 3.0, with its own names.
     let sb = Sandbox::start().await.expect("sandbox");
     sb.apim().ensure_portal_apps();
     assert_eq!(
         apps(&sb),
-        vec!["apim_admin_portal", "apim_devportal", "apim_publisher"]
+        vec!["admin_admin_publisher", "admin_admin_store"]
     );
 }
 

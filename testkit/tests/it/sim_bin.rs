@@ -125,7 +125,7 @@ async fn starts_prints_a_ready_line_and_obeys_the_control_api() {
     .await
     .json();
     assert!(
-        state["tenants"]["carbon.super"]["applications"]["apim_publisher"].is_object(),
+        state["tenants"]["carbon.super"]["applications"]["admin_admin_publisher"].is_object(),
         "--portals"
     );
     // SIGUSR1 writes both snapshots.

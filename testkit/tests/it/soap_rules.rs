@@ -760,7 +760,11 @@ async fn tenants_are_isolated() {
 
 #[tokio::test]
 async fn portal_service_providers_appear_after_their_login_endpoints() {
-    let sb = Sandbox::start().await.expect("sandbox");
+    let sb = Sandbox::builder()
+        .apim_version("3.2")
+        .start()
+        .await
+        .expect("sandbox");
     let c = http(&sb);
     let apim = sb.apim();
     for sp in ["apim_publisher", "apim_devportal", "apim_admin_portal"] {

@@ -319,6 +319,38 @@ pub struct Detection {
 }
 
 impl Detection {
+    /// The detection of an Identity Server from its probes' outcomes (pure): the release
+    /// `ServerAdmin` answered, else the family the REST probes prove. For callers that run the
+    /// probes themselves (e.g. under a limit of requests in flight; [`ServerProbes::probe`]).
+    pub fn of_is(evidence: Vec<Probe>) -> Self {
+        if let Some(v) = exact(&evidence, Product::IdentityServer) {
+            return Self {
+                version: Some(v),
+                exact: true,
+                up_to: None,
+                evidence,
+            };
+        }
+        let family = is_family(&evidence);
+        Self {
+            version: family.map(|(v, _)| v),
+            exact: false,
+            up_to: family.and_then(|(_, up)| up),
+            evidence,
+        }
+    }
+
+    /// The detection of an API Manager from its `ServerAdmin` probe (pure).
+    pub fn of_apim(evidence: Vec<Probe>) -> Self {
+        let version = exact(&evidence, Product::ApiManager);
+        Self {
+            version,
+            exact: version.is_some(),
+            up_to: None,
+            evidence,
+        }
+    }
+
     /// The release to decide capabilities by: the exact one, or the oldest of the family.
     pub fn best_guess(&self) -> Option<ServerVersion> {
         self.version
@@ -416,34 +448,12 @@ impl<'c> ServerProbes<'c> {
             self.probe(ProbeKind::ScimRolesV2),
             self.probe(ProbeKind::ScimRolesV3),
         );
-        let evidence = vec![admin, apps, v1, v2, v3];
-        if let Some(v) = exact(&evidence, Product::IdentityServer) {
-            return Detection {
-                version: Some(v),
-                exact: true,
-                up_to: None,
-                evidence,
-            };
-        }
-        let family = is_family(&evidence);
-        Detection {
-            version: family.map(|(v, _)| v),
-            exact: false,
-            up_to: family.and_then(|(_, up)| up),
-            evidence,
-        }
+        Detection::of_is(vec![admin, apps, v1, v2, v3])
     }
 
     /// Detects an API Manager's release: `ServerAdmin` only (APIM has no identity REST API).
     pub async fn detect_apim(&self) -> Detection {
-        let evidence = vec![self.probe(ProbeKind::ServerAdmin).await];
-        let version = exact(&evidence, Product::ApiManager);
-        Detection {
-            version,
-            exact: version.is_some(),
-            up_to: None,
-            evidence,
-        }
+        Detection::of_apim(vec![self.probe(ProbeKind::ServerAdmin).await])
     }
 }
 
