@@ -87,6 +87,10 @@ pub struct ServerConfig {
     /// APIM only: the address browsers use (the callback is its `/commonauth`).
     #[serde(default)]
     pub public_url: Option<String>,
+    /// The server's release, e.g. `"7.1"` (default: detected from what it answers; a pinned
+    /// release saves the probes, and `doctor` reports one the server contradicts).
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 /// The service provider on IS.
@@ -102,7 +106,8 @@ pub struct ServiceProviderConfig {
     /// Extra claims to request.
     #[serde(default)]
     pub requested_claims: Vec<String>,
-    /// `wso2_role` (IS 5.x, default) or `groups` (IS 6/7).
+    /// `wso2_role` or `groups` (default: what the IS release needs: `wso2_role` up to 5.11,
+    /// `groups` from 6.0).
     #[serde(default)]
     pub role_claim: Option<RoleClaim>,
     /// A fixed OAuth client id (default: generated).
@@ -318,6 +323,12 @@ impl Config {
         }
         if let Some(u) = &self.apim.public_url {
             b = b.apim_public_url(u);
+        }
+        if let Some(v) = &self.is.version {
+            b = b.is_version(v);
+        }
+        if let Some(v) = &self.apim.version {
+            b = b.apim_version(v);
         }
         b = b
             .allow_http(Server::Is, self.is.allow_http)

@@ -50,6 +50,8 @@ pub enum ObjectKind {
     IsUser,
     /// The application on IS: its service provider and OAuth/OIDC client.
     Application,
+    /// An OIDC scope on IS (which claims it releases).
+    OidcScope,
     /// The identity provider on APIM.
     IdentityProvider,
     /// A portal's service provider on APIM, brought into being by its login endpoints.
@@ -64,6 +66,7 @@ impl fmt::Display for ObjectKind {
             Self::IsRole => "role",
             Self::IsUser => "user",
             Self::Application => "application",
+            Self::OidcScope => "OIDC scope",
             Self::IdentityProvider => "identity provider",
             Self::PortalRegistration => "portal registration",
             Self::Portal => "portal login",

@@ -22,9 +22,11 @@ use crate::lease::{self, LeaseState};
 use crate::plan::{Plan, PlanAction, PlannedChange, digest};
 use crate::steps::{
     Conflict, Decision, Desired, Knowledge, Live, Object, Ownership, StepSpec, apim_idp,
-    application, is_role, is_user, portal,
+    application, is_role, is_user, oidc_scope, portal, rest_application, scim_group, scim_user,
 };
+use crate::versions::Versions;
 use crate::{Federation, random_token};
+use wso2_is_client::version::{ManagementApi, RoleScope};
 
 /// What a journal belongs to; recorded with every run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +125,10 @@ pub(crate) struct Planned {
 enum Read {
     Role(RoleName, is_role::LiveRole),
     User(UserName, is_user::LiveUser),
+    ScimUser(UserName, scim_user::LiveScimUser),
+    ScimGroup(RoleName, scim_group::LiveScimGroup),
+    RestApp(rest_application::LiveRestApp),
+    Scope(oidc_scope::LiveScope),
     OAuthApp(Option<wso2_is_client::oauth::OAuthConsumerAppDTO>),
     ServiceProvider(Option<wso2_is_client::model::ServiceProvider>),
     Idp(apim_idp::LiveIdp),
@@ -188,6 +194,7 @@ impl Federation {
 
     async fn read_live(
         &self,
+        versions: &Versions,
         apim: &wso2_apim_client::ApimClient,
         unknown_roles: &HashSet<RoleName>,
     ) -> Result<(Live, LeaseState, HashMap<RoleName, Vec<String>>), FederationError> {
@@ -206,41 +213,81 @@ impl Federation {
                 }),
             ));
         }
-        for role in &spec.roles {
-            let name = role.name.clone();
+        if versions.is.management == ManagementApi::Rest {
+            for user in &spec.users {
+                let name = user.name.clone();
+                reads.push((
+                    Server::Is,
+                    Box::pin(async move {
+                        Ok(Read::ScimUser(
+                            name.clone(),
+                            scim_user::read(is, &name).await?,
+                        ))
+                    }),
+                ));
+            }
+            for name in spec.group_roles() {
+                reads.push((
+                    Server::Is,
+                    Box::pin(async move {
+                        Ok(Read::ScimGroup(
+                            name.clone(),
+                            scim_group::read(is, &name).await?,
+                        ))
+                    }),
+                ));
+            }
             reads.push((
                 Server::Is,
-                Box::pin(
-                    async move { Ok(Read::Role(name.clone(), is_role::read(is, &name).await?)) },
-                ),
+                Box::pin(async move {
+                    Ok(Read::RestApp(
+                        rest_application::read(is, &spec.service_provider).await?,
+                    ))
+                }),
             ));
-        }
-        for user in &spec.users {
-            let name = user.name.clone();
+            if versions.is.role_scope == RoleScope::WidenOpenid {
+                reads.push((
+                    Server::Is,
+                    Box::pin(async move { Ok(Read::Scope(oidc_scope::read(is, "openid").await?)) }),
+                ));
+            }
+        } else {
+            for role in &spec.roles {
+                let name = role.name.clone();
+                reads.push((
+                    Server::Is,
+                    Box::pin(async move {
+                        Ok(Read::Role(name.clone(), is_role::read(is, &name).await?))
+                    }),
+                ));
+            }
+            for user in &spec.users {
+                let name = user.name.clone();
+                reads.push((
+                    Server::Is,
+                    Box::pin(async move {
+                        Ok(Read::User(name.clone(), is_user::read(is, &name).await?))
+                    }),
+                ));
+            }
+            let oauth_name = wso2_is_client::OAuthAppName::new(spec.service_provider.as_str())?;
             reads.push((
                 Server::Is,
-                Box::pin(
-                    async move { Ok(Read::User(name.clone(), is_user::read(is, &name).await?)) },
-                ),
+                Box::pin(async move {
+                    Ok(Read::OAuthApp(
+                        is.oauth_apps().get_by_name(&oauth_name).await?,
+                    ))
+                }),
+            ));
+            reads.push((
+                Server::Is,
+                Box::pin(async move {
+                    Ok(Read::ServiceProvider(
+                        is.applications().get(&spec.service_provider).await?,
+                    ))
+                }),
             ));
         }
-        let oauth_name = wso2_is_client::OAuthAppName::new(spec.service_provider.as_str())?;
-        reads.push((
-            Server::Is,
-            Box::pin(async move {
-                Ok(Read::OAuthApp(
-                    is.oauth_apps().get_by_name(&oauth_name).await?,
-                ))
-            }),
-        ));
-        reads.push((
-            Server::Is,
-            Box::pin(async move {
-                Ok(Read::ServiceProvider(
-                    is.applications().get(&spec.service_provider).await?,
-                ))
-            }),
-        ));
         reads.push((
             Server::Apim,
             Box::pin(async move {
@@ -296,6 +343,14 @@ impl Federation {
                 Read::User(n, u) => {
                     live.users.insert(n, u);
                 }
+                Read::ScimUser(n, u) => {
+                    live.scim_users.insert(n, u);
+                }
+                Read::ScimGroup(n, g) => {
+                    live.scim_groups.insert(n, g);
+                }
+                Read::RestApp(a) => live.rest_application = a,
+                Read::Scope(sc) => live.oidc_scope = sc,
                 Read::OAuthApp(a) => live.application.oauth = a,
                 Read::ServiceProvider(s) => live.application.sp = s,
                 Read::Idp(i) => live.idp = i,
@@ -364,17 +419,22 @@ impl Federation {
             .collect();
         let versions = self.versions().await?;
         let apim = self.apim_for(&versions);
-        let (live, lease, members) = self.read_live(&apim, &unknown_roles).await?;
+        let (live, lease, members) = self.read_live(&versions, &apim, &unknown_roles).await?;
+        let rest = versions.is.management == ManagementApi::Rest;
 
         // The client: an existing application's, else the settings', the saved plan's, or new.
-        let existing_id = live.application.client_id().map(str::to_owned);
+        let existing_id = if rest {
+            live.rest_application.client_id().map(str::to_owned)
+        } else {
+            live.application.client_id().map(str::to_owned)
+        };
         let client_id = match (&existing_id, &spec.client_id, client_id) {
             (Some(id), _, _) => id.clone(),
             (None, Some(id), _) => id.clone(),
             (None, None, Some(id)) => id.to_owned(),
             (None, None, None) => random_token(28)?,
         };
-        let (secret, generated) = match (live.application.secret(), &spec.client_secret) {
+        let (secret, generated) = match (live.client_secret(rest), &spec.client_secret) {
             (Some(s), _) => (s, false),
             (None, Some(s)) => (s.clone(), false),
             // Drawn at apply; a stand-in shapes the plan's diff (secrets are never shown).
@@ -420,109 +480,213 @@ impl Federation {
         };
         let seen = |v: &dyn erased::Show| v.show();
 
-        // IS: roles, then the users that carry them; the application beside them.
         let spec_users: HashSet<&str> = spec.users.iter().map(|u| u.name.as_str()).collect();
-        for role in &spec.roles {
-            let object = Object::IsRole {
-                name: role.name.clone(),
+        let mut is_steps: Vec<StepId> = Vec::new();
+        if rest {
+            // IS 5.10+: the users (SCIM2), then the groups that hold them (one write each, members
+            // included); the application (REST) beside them.
+            for user in &spec.users {
+                let object = Object::ScimUser {
+                    name: user.name.clone(),
+                };
+                let id = object.step_id();
+                let read = live.scim_users.get(&user.name).cloned().unwrap_or_default();
+                // A create whose outcome was never known is ours if the user is in no group.
+                let settled = unknown.contains_key(&id)
+                    && read
+                        .user
+                        .as_ref()
+                        .is_some_and(|u| scim_user::groups_of(u).is_empty());
+                let ours = knowledge.created.contains(&id) || settled;
+                is_steps.push(id);
+                add(
+                    object,
+                    user.name.to_string(),
+                    scim_user::decide(&user.name, &read, ours, spec.adopt),
+                    Vec::new(),
+                    seen(&read),
+                );
+            }
+            let managed: HashSet<&RoleName> = spec.roles.iter().map(|r| &r.name).collect();
+            for role in spec.group_roles() {
+                let object = Object::ScimGroup { name: role.clone() };
+                let id = object.step_id();
+                let read = live.scim_groups.get(&role).cloned().unwrap_or_default();
+                let wanted: Vec<UserName> = spec
+                    .users
+                    .iter()
+                    .filter(|u| u.roles.contains(&role))
+                    .map(|u| u.name.clone())
+                    .collect();
+                let settled = unknown.contains_key(&id)
+                    && read.group.as_ref().is_some_and(|g| {
+                        scim_group::members_of(g)
+                            .iter()
+                            .all(|m| spec_users.contains(m.as_str()))
+                    });
+                let ours = knowledge.created.contains(&id) || settled;
+                let deps = wanted
+                    .iter()
+                    .map(|u| Object::ScimUser { name: u.clone() }.step_id())
+                    .collect();
+                is_steps.push(id);
+                add(
+                    object,
+                    role.to_string(),
+                    scim_group::decide(
+                        &role,
+                        &wanted,
+                        &read,
+                        managed.contains(&role),
+                        ours,
+                        spec.adopt,
+                    ),
+                    deps,
+                    seen(&read),
+                );
+            }
+            let app_object = Object::RestApplication {
+                name: spec.service_provider.to_string(),
+                client_id: client_id.clone(),
             };
-            let id = object.step_id();
-            let read = live.roles.get(&role.name).copied().unwrap_or_default();
-            // A create whose outcome was never known is ours if it holds nobody but our users.
-            let settled = unknown.contains_key(&id)
-                && members
-                    .get(&role.name)
-                    .is_some_and(|m| m.iter().all(|u| spec_users.contains(u.as_str())));
-            let ours = knowledge.created.contains(&id) || settled;
+            let app_id = app_object.step_id();
+            is_steps.push(app_id.clone());
+            let desired_app = desired
+                .rest_application
+                .as_ref()
+                .ok_or_else(|| FederationError::Internal("no REST application desired".into()))?;
             add(
-                object,
-                role.name.to_string(),
-                is_role::decide(&role.name, &read, ours, spec.adopt),
+                app_object,
+                spec.service_provider.to_string(),
+                rest_application::decide(
+                    spec.service_provider.as_str(),
+                    &live.rest_application,
+                    desired_app,
+                    &ownership,
+                    &knowledge,
+                    &app_id,
+                    force,
+                ),
                 Vec::new(),
-                seen(&read),
+                seen(&live.rest_application),
             );
-        }
-        for user in &spec.users {
-            let object = Object::IsUser {
-                name: user.name.clone(),
+            if versions.is.role_scope == RoleScope::WidenOpenid {
+                let object = Object::OidcScope {
+                    name: "openid".into(),
+                };
+                is_steps.push(object.step_id());
+                add(
+                    object,
+                    "openid".into(),
+                    oidc_scope::decide("openid", &live.oidc_scope),
+                    Vec::new(),
+                    seen(&live.oidc_scope),
+                );
+            }
+        } else {
+            // IS: roles, then the users that carry them; the application beside them.
+            for role in &spec.roles {
+                let object = Object::IsRole {
+                    name: role.name.clone(),
+                };
+                let id = object.step_id();
+                let read = live.roles.get(&role.name).copied().unwrap_or_default();
+                // A create whose outcome was never known is ours if it holds nobody but our users.
+                let settled = unknown.contains_key(&id)
+                    && members
+                        .get(&role.name)
+                        .is_some_and(|m| m.iter().all(|u| spec_users.contains(u.as_str())));
+                let ours = knowledge.created.contains(&id) || settled;
+                add(
+                    object,
+                    role.name.to_string(),
+                    is_role::decide(&role.name, &read, ours, spec.adopt),
+                    Vec::new(),
+                    seen(&read),
+                );
+            }
+            for user in &spec.users {
+                let object = Object::IsUser {
+                    name: user.name.clone(),
+                };
+                let id = object.step_id();
+                let read = live.users.get(&user.name).cloned().unwrap_or_default();
+                let settled = match (unknown.get(&id), &read.roles) {
+                    (Some(Some(post)), Some(roles)) => {
+                        serde_json::from_value::<is_user::UserImage>(post.clone())
+                            .ok()
+                            .is_some_and(|img| {
+                                let mut now: Vec<String> = roles
+                                    .iter()
+                                    .filter(|r| *r != wso2_is_client::users::EVERYONE_ROLE)
+                                    .cloned()
+                                    .collect();
+                                now.sort();
+                                now.dedup();
+                                img.roles == now
+                            })
+                    }
+                    _ => false,
+                };
+                let ours = knowledge.created.contains(&id) || settled;
+                let deps = user
+                    .roles
+                    .iter()
+                    .map(|r| Object::IsRole { name: r.clone() }.step_id())
+                    .collect();
+                add(
+                    object,
+                    user.name.to_string(),
+                    is_user::decide(&user.name, &user.roles, &read, ours, spec.adopt),
+                    deps,
+                    seen(&read),
+                );
+            }
+            let app_object = Object::Application {
+                name: spec.service_provider.to_string(),
+                client_id: client_id.clone(),
             };
-            let id = object.step_id();
-            let read = live.users.get(&user.name).cloned().unwrap_or_default();
-            let settled = match (unknown.get(&id), &read.roles) {
-                (Some(Some(post)), Some(roles)) => {
-                    serde_json::from_value::<is_user::UserImage>(post.clone())
-                        .ok()
-                        .is_some_and(|img| {
-                            let mut now: Vec<String> = roles
-                                .iter()
-                                .filter(|r| *r != wso2_is_client::users::EVERYONE_ROLE)
-                                .cloned()
-                                .collect();
-                            now.sort();
-                            now.dedup();
-                            img.roles == now
-                        })
-                }
-                _ => false,
-            };
-            let ours = knowledge.created.contains(&id) || settled;
-            let deps = user
-                .roles
-                .iter()
-                .map(|r| Object::IsRole { name: r.clone() }.step_id())
-                .collect();
+            let app_id = app_object.step_id();
             add(
-                object,
-                user.name.to_string(),
-                is_user::decide(&user.name, &user.roles, &read, ours, spec.adopt),
-                deps,
-                seen(&read),
+                app_object,
+                spec.service_provider.to_string(),
+                application::decide(
+                    spec.service_provider.as_str(),
+                    &live.application,
+                    &desired.application,
+                    &ownership,
+                    &knowledge,
+                    &app_id,
+                    force,
+                ),
+                Vec::new(),
+                seen(&live.application),
+            );
+            is_steps.push(app_id);
+            is_steps.extend(spec.users.iter().map(|u| {
+                Object::IsUser {
+                    name: u.name.clone(),
+                }
+                .step_id()
+            }));
+            is_steps.extend(
+                spec.roles
+                    .iter()
+                    .filter(|r| !spec.users.iter().any(|u| u.roles.contains(&r.name)))
+                    .map(|r| {
+                        Object::IsRole {
+                            name: r.name.clone(),
+                        }
+                        .step_id()
+                    }),
             );
         }
-        let app_object = Object::Application {
-            name: spec.service_provider.to_string(),
-            client_id: client_id.clone(),
-        };
-        let app_id = app_object.step_id();
-        add(
-            app_object,
-            spec.service_provider.to_string(),
-            application::decide(
-                spec.service_provider.as_str(),
-                &live.application,
-                &desired.application,
-                &ownership,
-                &knowledge,
-                &app_id,
-                force,
-            ),
-            Vec::new(),
-            seen(&live.application),
-        );
 
         // APIM: the identity provider once everything on IS is in place (blast radius).
         let idp_object = Object::ApimIdp {
             name: spec.identity_provider.to_string(),
         };
         let idp_id = idp_object.step_id();
-        let mut is_steps = vec![app_id];
-        is_steps.extend(spec.users.iter().map(|u| {
-            Object::IsUser {
-                name: u.name.clone(),
-            }
-            .step_id()
-        }));
-        is_steps.extend(
-            spec.roles
-                .iter()
-                .filter(|r| !spec.users.iter().any(|u| u.roles.contains(&r.name)))
-                .map(|r| {
-                    Object::IsRole {
-                        name: r.name.clone(),
-                    }
-                    .step_id()
-                }),
-        );
         let idp_deps = is_steps;
         add(
             idp_object,
@@ -663,6 +827,16 @@ impl Federation {
                 secret.clone(),
                 generated,
             )?,
+            rest_application: (versions.is.management == ManagementApi::Rest).then(|| {
+                rest_application::desired(
+                    spec,
+                    versions,
+                    ownership,
+                    client_id,
+                    secret.clone(),
+                    generated,
+                )
+            }),
             idp: apim_idp::desired(spec, versions, ownership, client_id, secret)?,
             portal: portal::DesiredSwitch {
                 idp: spec.identity_provider.clone(),

@@ -420,13 +420,14 @@ impl Federation {
             binding,
         } = planned;
         let journal = options.open_journal(&self.spec.journal)?;
+        let versions = self.versions().await?;
+        let rest = versions.is.management == wso2_is_client::version::ManagementApi::Rest;
         // The client secret: the existing application's, the settings', or drawn now.
-        let secret = match (live.application.secret(), &self.spec.client_secret) {
+        let secret = match (live.client_secret(rest), &self.spec.client_secret) {
             (Some(s), _) => s,
             (None, Some(s)) => s.clone(),
             (None, None) => SecretString::from(random_token(40)?),
         };
-        let versions = self.versions().await?;
         let apim = self.apim_for(&versions);
         let desired = self.desired(&versions, &ownership, &plan.client_id, secret, false)?;
         let runner = FedRunner::new(

@@ -169,7 +169,22 @@ impl Federation {
         let mut findings = Vec::new();
         let everyone =
             RoleName::new("Internal/everyone").unwrap_or_else(|_| unreachable!("valid role name"));
-        match self.is.users().role_exists(&everyone).await {
+        let versions = self.version_findings(&mut findings).await;
+        let rest = versions
+            .as_ref()
+            .is_some_and(|v| v.is.management == wso2_is_client::version::ManagementApi::Rest);
+        let apim = versions
+            .as_ref()
+            .map_or_else(|| self.apim.clone(), |v| self.apim_for(v));
+        let is_answer = if rest {
+            wso2_is_client::rest::RestApplications::new(self.is.core())
+                .list(0, 1)
+                .await
+                .map(|_| ())
+        } else {
+            self.is.users().role_exists(&everyone).await.map(|_| ())
+        };
+        match is_answer {
             Ok(_) => findings.push(Finding::pass(
                 "IS connection",
                 format!(
@@ -218,7 +233,7 @@ impl Federation {
             }
             for &portal in &self.spec.portals {
                 let check = format!("{portal} portal");
-                match self.apim.portals().get(portal).await {
+                match apim.portals().get(portal).await {
                     Ok(Some(sp)) if is_switched(&sp, &self.spec.identity_provider, &self.spec.switch) => {
                         findings.push(Finding::pass(check, "already switched to this federation's identity provider"))
                     }
@@ -283,6 +298,88 @@ impl Federation {
         Report { findings }
     }
 
+    /// The releases: what each server says it runs, against what the settings pin; and the
+    /// known defects of the pair. The releases to check the rest with, when they are known.
+    async fn version_findings(
+        &self,
+        findings: &mut Vec<Finding>,
+    ) -> Option<crate::versions::Versions> {
+        let (is, apim) = self.detect_versions().await;
+        for (server, detection, pinned, key) in [
+            ("IS release", &is, self.spec.is_version, "is.version"),
+            (
+                "APIM release",
+                &apim,
+                self.spec.apim_version,
+                "apim.version",
+            ),
+        ] {
+            let told = detection.version;
+            match (told, pinned) {
+                (Some(d), Some(p)) if detection.exact && !d.same_release(p) => {
+                    findings.push(Finding::fail(
+                        server,
+                        format!("the settings pin {p}, the server says {detection}"),
+                        format!(
+                            "set `{key}` to \"{}.{}\" (or remove it to detect)",
+                            d.major(),
+                            d.minor()
+                        ),
+                    ))
+                }
+                (Some(d), Some(p))
+                    if !detection.exact
+                        && (p < d
+                            || detection.up_to.is_some_and(|u| p > u && !p.same_release(u))) =>
+                {
+                    findings.push(Finding::fail(
+                        server,
+                        format!("the settings pin {p}, the server's APIs say {detection}"),
+                        format!("check `{key}`"),
+                    ))
+                }
+                (_, Some(p)) => findings.push(Finding::pass(
+                    server,
+                    format!("{p}, pinned by the settings (the server says {detection})"),
+                )),
+                (Some(d), None) if !d.is_supported() => findings.push(Finding::fail(
+                    server,
+                    format!("{detection} is not supported"),
+                    "supported: IS 5.9-7.3 with APIM 3.0-4.7",
+                )),
+                (Some(_), None) => findings.push(Finding::pass(server, detection.to_string())),
+                (None, None) => findings.push(Finding::fail(
+                    server,
+                    format!("could not be told: {detection}"),
+                    format!("check the connection and credentials, or pin `{key}`"),
+                )),
+            }
+        }
+        let versions = match self.versions().await {
+            Ok(v) => v,
+            Err(e) => {
+                findings.push(Finding::fail("releases", describe(&e), "see the message"));
+                return None;
+            }
+        };
+        for defect in versions.apim.known_defects {
+            findings.push(Finding::warn(
+                "known defect",
+                format!("{}: {}", versions.apim.version, defect.describe()),
+                "nothing to do: the identity provider this tool writes keeps UserInfoUrl set",
+            ));
+        }
+        if versions.is.soap_admin_services
+            == wso2_is_client::version::SoapAdminServices::OffByDefault
+        {
+            findings.push(Finding::pass(
+                "IS admin services",
+                format!("{} turns its SOAP admin services off by default: this tool uses its REST and SCIM2 APIs only", versions.is.version),
+            ));
+        }
+        Some(versions)
+    }
+
     /// After an apply: the client authentication APIM will use is accepted by IS's token
     /// endpoint (on the MutualTLS conflict the two fixes are reported, and with
     /// `fix_client_auth` the first is applied), IS's authorize endpoint accepts APIM's callback,
@@ -290,23 +387,17 @@ impl Federation {
     pub async fn verify(&self, options: &VerifyOptions) -> Result<Report, FederationError> {
         let mut findings = Vec::new();
         let versions = self.versions().await?;
-        let name = OAuthAppName::new(self.spec.service_provider.as_str())?;
-        let Some(app) = self.is.oauth_apps().get_by_name(&name).await? else {
+        let Some((client_id, secret, grants)) = self.client_of_is(&versions).await? else {
             findings.push(Finding::fail(
                 "OAuth client",
-                format!("no OAuth application {name} on IS"),
+                format!(
+                    "no application {} with an OAuth client on IS",
+                    self.spec.service_provider
+                ),
                 "run apply",
             ));
             return Ok(Report { findings });
         };
-        let client_id = app.oauth_consumer_key.clone().unwrap_or_default();
-        let secret = SecretString::from(
-            app.oauth_consumer_secret
-                .as_ref()
-                .and_then(|s| s.expose())
-                .unwrap_or_default()
-                .to_owned(),
-        );
         let token_url = self.spec.token_url().to_string();
         let callback = self.spec.callback_url.to_string();
 
@@ -370,10 +461,7 @@ impl Federation {
                 .await?,
         );
 
-        let password_grant = app
-            .grant_type_list()
-            .iter()
-            .any(|g| g.as_str() == "password");
+        let password_grant = grants.iter().any(|g| g == "password");
         match &options.test_login {
             None => findings.push(Finding {
                 check: "test login".into(),
@@ -393,6 +481,55 @@ impl Federation {
             ),
         }
         Ok(Report { findings })
+    }
+
+    /// The OAuth client of the application on IS: its id, secret and grant types, through the
+    /// API of the release (`None` when there is no such application).
+    async fn client_of_is(
+        &self,
+        versions: &crate::versions::Versions,
+    ) -> Result<Option<(String, SecretString, Vec<String>)>, FederationError> {
+        if versions.is.management == wso2_is_client::version::ManagementApi::Rest {
+            let live =
+                crate::steps::rest_application::read(&self.is, &self.spec.service_provider).await?;
+            return Ok(live.app.map(|app| {
+                let grants = app
+                    .oidc
+                    .grant_types
+                    .iter()
+                    .map(|g| g.as_str().to_owned())
+                    .collect();
+                (
+                    app.oidc.client_id.clone().unwrap_or_default(),
+                    app.oidc
+                        .client_secret()
+                        .cloned()
+                        .unwrap_or_else(|| SecretString::from(String::new())),
+                    grants,
+                )
+            }));
+        }
+        let name = OAuthAppName::new(self.spec.service_provider.as_str())?;
+        let Some(app) = self.is.oauth_apps().get_by_name(&name).await? else {
+            return Ok(None);
+        };
+        let secret = SecretString::from(
+            app.oauth_consumer_secret
+                .as_ref()
+                .and_then(|s| s.expose())
+                .unwrap_or_default()
+                .to_owned(),
+        );
+        let grants = app
+            .grant_type_list()
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect();
+        Ok(Some((
+            app.oauth_consumer_key.clone().unwrap_or_default(),
+            secret,
+            grants,
+        )))
     }
 
     async fn check_authorize(

@@ -290,6 +290,20 @@ impl Spec {
         )
     }
 
+    /// Every role a group step handles on IS 5.10+: the roles of the settings, then the other
+    /// roles the users are given (existing groups), each once.
+    pub fn group_roles(&self) -> Vec<RoleName> {
+        let mut out: Vec<RoleName> = self.roles.iter().map(|r| r.name.clone()).collect();
+        for u in &self.users {
+            for r in &u.roles {
+                if !out.contains(r) {
+                    out.push(r.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// The local roles on APIM that mappings point to.
     pub fn mapped_local_roles(&self) -> Vec<RoleName> {
         let set: BTreeSet<RoleName> = self.role_mappings.iter().map(|m| m.local.clone()).collect();

@@ -21,7 +21,11 @@ pub(crate) mod application;
 pub(crate) mod fields;
 pub(crate) mod is_role;
 pub(crate) mod is_user;
+pub(crate) mod oidc_scope;
 pub(crate) mod portal;
+pub(crate) mod rest_application;
+pub(crate) mod scim_group;
+pub(crate) mod scim_user;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -61,12 +65,34 @@ pub enum Object {
         /// Its name.
         name: UserName,
     },
+    /// A user on IS, through SCIM2 (IS 5.10 and later).
+    ScimUser {
+        /// Its name.
+        name: UserName,
+    },
+    /// A role on IS as a SCIM2 group with its members (IS 5.10 and later).
+    ScimGroup {
+        /// Its name.
+        name: RoleName,
+    },
     /// The application on IS: the service provider and its OAuth/OIDC client.
     Application {
         /// Its name (service provider and OAuth application).
         name: String,
         /// Its OAuth client id.
         client_id: String,
+    },
+    /// The application on IS through the REST API (IS 5.10 and later), with its OIDC settings.
+    RestApplication {
+        /// Its name.
+        name: String,
+        /// Its OAuth client id.
+        client_id: String,
+    },
+    /// An OIDC scope on IS made to release the role claim (IS 6.0's `openid`).
+    OidcScope {
+        /// Its name.
+        name: String,
     },
     /// The identity provider on APIM.
     ApimIdp {
@@ -93,7 +119,11 @@ impl Object {
         StepId::new(match self {
             Self::IsRole { name } => format!("is.role:{name}"),
             Self::IsUser { name } => format!("is.user:{name}"),
+            Self::ScimUser { name } => format!("is.scim-user:{name}"),
+            Self::ScimGroup { name } => format!("is.scim-group:{name}"),
             Self::Application { name, .. } => format!("is.application:{name}"),
+            Self::RestApplication { name, .. } => format!("is.rest-application:{name}"),
+            Self::OidcScope { name } => format!("is.oidc-scope:{name}"),
             Self::ApimIdp { name } => format!("apim.identity-provider:{name}"),
             Self::PortalRegistration { portal } => {
                 format!("apim.portal-registration:{}", portal.context())
@@ -105,9 +135,13 @@ impl Object {
     /// The server the object lives on.
     pub fn server(&self) -> crate::engine::Server {
         match self {
-            Self::IsRole { .. } | Self::IsUser { .. } | Self::Application { .. } => {
-                crate::engine::Server::Is
-            }
+            Self::IsRole { .. }
+            | Self::IsUser { .. }
+            | Self::ScimUser { .. }
+            | Self::ScimGroup { .. }
+            | Self::Application { .. }
+            | Self::RestApplication { .. }
+            | Self::OidcScope { .. } => crate::engine::Server::Is,
             Self::ApimIdp { .. } | Self::PortalRegistration { .. } | Self::Portal { .. } => {
                 crate::engine::Server::Apim
             }
@@ -117,9 +151,10 @@ impl Object {
     /// The kind, as the plan shows it.
     pub fn kind(&self) -> ObjectKind {
         match self {
-            Self::IsRole { .. } => ObjectKind::IsRole,
-            Self::IsUser { .. } => ObjectKind::IsUser,
-            Self::Application { .. } => ObjectKind::Application,
+            Self::IsRole { .. } | Self::ScimGroup { .. } => ObjectKind::IsRole,
+            Self::IsUser { .. } | Self::ScimUser { .. } => ObjectKind::IsUser,
+            Self::Application { .. } | Self::RestApplication { .. } => ObjectKind::Application,
+            Self::OidcScope { .. } => ObjectKind::OidcScope,
             Self::ApimIdp { .. } => ObjectKind::IdentityProvider,
             Self::PortalRegistration { .. } => ObjectKind::PortalRegistration,
             Self::Portal { .. } => ObjectKind::Portal,
@@ -205,8 +240,24 @@ pub(crate) fn update_or_keep(diff: Vec<FieldDiff>) -> Decision {
 pub(crate) struct Desired {
     pub users: HashMap<UserName, is_user::DesiredUser>,
     pub application: application::DesiredApplication,
+    /// The application for the REST API (IS 5.10 and later).
+    pub rest_application: Option<rest_application::DesiredRestApp>,
     pub idp: apim_idp::DesiredIdp,
     pub portal: portal::DesiredSwitch,
+}
+
+impl Desired {
+    /// The users of the settings that carry `role`, by name.
+    pub(crate) fn members_of(&self, role: &RoleName) -> Vec<UserName> {
+        let mut m: Vec<UserName> = self
+            .users
+            .iter()
+            .filter(|(_, u)| u.roles.contains(role))
+            .map(|(n, _)| n.clone())
+            .collect();
+        m.sort();
+        m
+    }
 }
 
 impl fmt::Debug for Desired {
@@ -223,9 +274,24 @@ impl fmt::Debug for Desired {
 pub(crate) struct Live {
     pub roles: HashMap<RoleName, is_role::LiveRole>,
     pub users: HashMap<UserName, is_user::LiveUser>,
+    pub scim_users: HashMap<UserName, scim_user::LiveScimUser>,
+    pub scim_groups: HashMap<RoleName, scim_group::LiveScimGroup>,
     pub application: application::LiveApplication,
+    pub rest_application: rest_application::LiveRestApp,
+    pub oidc_scope: oidc_scope::LiveScope,
     pub idp: apim_idp::LiveIdp,
     pub portals: HashMap<Portal, Option<ServiceProvider>>,
+}
+
+impl Live {
+    /// The client secret of the existing application (REST or SOAP), if there is one.
+    pub(crate) fn client_secret(&self, rest: bool) -> Option<secrecy::SecretString> {
+        if rest {
+            self.rest_application.secret()
+        } else {
+            self.application.secret()
+        }
+    }
 }
 
 impl fmt::Debug for Live {
@@ -241,8 +307,16 @@ pub(crate) enum Prepared {
     Nothing,
     /// A user's current roles.
     UserRoles(Vec<String>),
+    /// A SCIM2 user as it is now.
+    ScimUser(Option<Box<wso2_is_client::scim2::ScimUser>>),
+    /// A SCIM2 group as it is now.
+    ScimGroup(Option<Box<wso2_is_client::scim2::ScimGroup>>),
     /// The application as it is now.
     Application(Box<application::LiveApplication>),
+    /// The REST application as it is now.
+    RestApp(Box<rest_application::LiveRestApp>),
+    /// An OIDC scope as it is now.
+    Scope(Option<Box<wso2_is_client::rest::OidcScope>>),
     /// The identity provider as it is now.
     Idp(Box<apim_idp::LiveIdp>),
     /// The portal's service provider as it is now.
@@ -266,6 +340,8 @@ pub(crate) struct FedRunner<'a> {
     created: Mutex<HashSet<StepId>>,
     /// Portal service providers brought into being in this run.
     registered: Mutex<HashMap<Portal, ServiceProvider>>,
+    /// SCIM2 ids of the users created in this run.
+    scim_ids: Mutex<HashMap<UserName, String>>,
     /// Pre-images captured in this process, secrets included.
     pre_images: Mutex<HashMap<StepId, PreImage>>,
 }
@@ -284,6 +360,7 @@ impl fmt::Debug for FedRunner<'_> {
 #[derive(Debug, Clone)]
 pub(crate) enum PreImage {
     Application(Box<application::LiveApplication>),
+    RestApp(Box<rest_application::RestApp>),
     Idp(Box<wso2_is_client::model::IdentityProvider>),
     Portal(Box<ServiceProvider>),
 }
@@ -308,6 +385,7 @@ impl<'a> FedRunner<'a> {
             limit,
             created: Mutex::new(HashSet::new()),
             registered: Mutex::new(HashMap::new()),
+            scim_ids: Mutex::new(HashMap::new()),
             pre_images: Mutex::new(HashMap::new()),
         }
     }
@@ -352,6 +430,21 @@ impl<'a> FedRunner<'a> {
             let a = a.await;
             (a, b.await)
         }
+    }
+
+    fn remember_scim_id(&self, user: &UserName, id: String) {
+        self.scim_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(user.clone(), id);
+    }
+
+    fn scim_id(&self, user: &UserName) -> Option<String> {
+        self.scim_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+            .cloned()
     }
 
     fn remember(&self, step: &StepId, image: PreImage) {
@@ -502,9 +595,17 @@ impl Runner for FedRunner<'_> {
             (_, PlanAction::Adopt) => Ok(Effect::Adopted),
             (Object::IsRole { name }, _) => is_role::apply(self, ctx, &step.id, name).await,
             (Object::IsUser { name }, _) => is_user::apply(self, ctx, &step.id, name, action).await,
+            (Object::ScimUser { name }, _) => scim_user::apply(self, ctx, &step.id, name).await,
+            (Object::ScimGroup { name }, _) => {
+                scim_group::apply(self, ctx, &step.id, name, action).await
+            }
             (Object::Application { .. }, _) => {
                 application::apply(self, ctx, &step.id, action).await
             }
+            (Object::RestApplication { name, .. }, _) => {
+                rest_application::apply(self, ctx, &step.id, name, action).await
+            }
+            (Object::OidcScope { name }, _) => oidc_scope::apply(self, ctx, name).await,
             (Object::ApimIdp { .. }, _) => apim_idp::apply(self, ctx, &step.id, action).await,
             (Object::Portal { portal, .. }, _) => portal::apply(self, ctx, &step.id, *portal).await,
         }
@@ -513,7 +614,7 @@ impl Runner for FedRunner<'_> {
     fn width(&self, step: &StepDef<StepSpec>) -> u32 {
         match step.kind.object {
             // The OAuth client and the service provider are written (and read) at once.
-            Object::Application { .. } => 2,
+            Object::Application { .. } | Object::RestApplication { .. } => 2,
             _ => 1,
         }
     }
@@ -526,7 +627,13 @@ impl Runner for FedRunner<'_> {
         match &step.kind.object {
             Object::IsRole { .. } | Object::PortalRegistration { .. } => Ok(Prepared::Nothing),
             Object::IsUser { name } => is_user::prepare_undo(self, name, effect).await,
+            Object::ScimUser { name } => scim_user::prepare_undo(self, name, effect).await,
+            Object::ScimGroup { name } => scim_group::prepare_undo(self, name, effect).await,
             Object::Application { name, .. } => application::prepare_undo(self, name).await,
+            Object::RestApplication { name, .. } => {
+                rest_application::prepare_undo(self, name).await
+            }
+            Object::OidcScope { name } => oidc_scope::prepare_undo(self, name).await,
             Object::ApimIdp { name } => apim_idp::prepare_undo(self, name).await,
             Object::Portal { portal, .. } => portal::prepare_undo(self, *portal, effect).await,
         }
@@ -541,9 +648,15 @@ impl Runner for FedRunner<'_> {
         match &step.kind.object {
             Object::IsRole { name } => is_role::undo(self, name, effect).await,
             Object::IsUser { name } => is_user::undo(self, name, effect, prepared).await,
+            Object::ScimUser { name } => scim_user::undo(self, name, effect, prepared).await,
+            Object::ScimGroup { name } => scim_group::undo(self, name, effect, prepared).await,
             Object::Application { name, client_id } => {
                 application::undo(self, &step.id, name, client_id, effect, prepared).await
             }
+            Object::RestApplication { name, .. } => {
+                rest_application::undo(self, &step.id, name, effect, prepared).await
+            }
+            Object::OidcScope { name } => oidc_scope::undo(self, name, effect, prepared).await,
             Object::ApimIdp { name } => {
                 apim_idp::undo(self, &step.id, name, effect, prepared).await
             }

@@ -17,3 +17,4 @@ mod support;
 mod tls;
 mod undo_matrix;
 mod verify;
+mod versions;
