@@ -841,6 +841,7 @@ impl Federation {
             portal: portal::DesiredSwitch {
                 idp: spec.identity_provider.clone(),
                 options: spec.switch.clone(),
+                release: Some(versions.apim),
             },
         })
     }

@@ -160,8 +160,24 @@ pub(crate) fn register(inner: &Inner, tenant: &str, r: &Registration) -> Registe
     };
     sp.children.push(prop(None, "DisplayName", &name));
     sp.children.push(prop(None, "TokenType", "DEFAULT"));
-    sp.children
-        .push(prop(Some("Skip Consent"), "skipConsent", "true"));
+    let table = schema::table_for(inner.kind, &inner.profile);
+    let consent_fields = table
+        .type_def(model("LocalAndOutboundAuthenticationConfig"))
+        .is_some_and(|d| d.fields.iter().any(|f| f.name == "skipConsent"));
+    if consent_fields {
+        // Framework 5.17+: the field, kept as properties.
+        if sp.child("localAndOutBoundAuthenticationConfig").is_none() {
+            sp.children
+                .push(Element::new(m, "localAndOutBoundAuthenticationConfig"));
+        }
+        if let Some(auth) = sp.child_mut("localAndOutBoundAuthenticationConfig") {
+            auth.set_text("skipConsent", "true");
+        }
+        crate::services::consent_as_properties(inner, &mut sp);
+    } else {
+        sp.children
+            .push(prop(Some("Skip Consent"), "skipConsent", "true"));
+    }
     schema::normalize(&mut sp, model("ServiceProvider"));
     let now = now_rfc3339();
     let t = core.tenant_mut(tenant);

@@ -204,7 +204,11 @@ fn app_op(inner: &Inner, who: Option<&Principal>, tenant: &str, op: &str, w: &El
                 return ServiceFault::bean("User not authorized");
             }
             match t.applications.get(&name) {
-                Some(sp) => Answer::Values(vec![with_client_secrets(t, sp)]),
+                Some(sp) => {
+                    let mut sp = with_client_secrets(t, sp);
+                    consent_from_properties(inner, &mut sp);
+                    Answer::Values(vec![sp])
+                }
                 None => Answer::Nil,
             }
         }
@@ -309,6 +313,7 @@ fn app_op(inner: &Inner, who: Option<&Principal>, tenant: &str, op: &str, w: &El
             }
             sp.ns = NS_AXIS2.into();
             sp.name = "serviceProvider".into();
+            consent_as_properties(inner, &mut sp);
             schema::normalize(&mut sp, model("ServiceProvider"));
             if name != stored_name
                 && let Some(r) = t.roles.remove(&app_role(&stored_name))
@@ -332,6 +337,82 @@ fn app_op(inner: &Inner, who: Option<&Principal>, tenant: &str, op: &str, w: &El
 }
 
 /// The `inboundAuthKey`s of the SP's `oauth2` inbound configs.
+/// Framework 5.17 and later (IS 5.10+, APIM 3.1+) keep the consent switches of
+/// `localAndOutBoundAuthenticationConfig` as service provider properties of the same names,
+/// rebuilt from the fields at every update (`ApplicationDAOImpl
+/// .updateConfigurationsAsServiceProperties`): a property sent without its field is replaced by
+/// the field's value (absent: `false`).
+pub(crate) fn consent_as_properties(inner: &Inner, sp: &mut Element) {
+    let table = schema::table_for(inner.kind, &inner.profile);
+    let Some(def) = table.type_def(model("LocalAndOutboundAuthenticationConfig")) else {
+        return;
+    };
+    for field in ["skipConsent", "skipLogoutConsent"] {
+        if !def.fields.iter().any(|f| f.name == field) {
+            continue;
+        }
+        let value = sp
+            .child("localAndOutBoundAuthenticationConfig")
+            .and_then(|a| a.text_of(field))
+            .map_or(
+                "false",
+                |v| if v.trim() == "true" { "true" } else { "false" },
+            )
+            .to_owned();
+        sp.children
+            .retain(|c| !(c.name == "spProperties" && c.text_of("name") == Some(field)));
+        let display = if field == "skipConsent" {
+            "Skip Consent"
+        } else {
+            "Skip Logout Consent"
+        };
+        let mut prop = Element::new(NS_MODEL, "spProperties");
+        for (k, v) in [
+            ("displayName", display),
+            ("name", field),
+            ("value", value.as_str()),
+        ] {
+            prop.children.push(Element::leaf(NS_MODEL, k, v));
+        }
+        sp.children.push(prop);
+    }
+}
+
+/// The read side of [`consent_as_properties`]: framework 5.17+ loads the consent fields of
+/// `localAndOutBoundAuthenticationConfig` from the service provider's properties of the same
+/// names (so a service provider read and written back keeps its consent settings).
+fn consent_from_properties(inner: &Inner, sp: &mut Element) {
+    let table = schema::table_for(inner.kind, &inner.profile);
+    let Some(def) = table.type_def(model("LocalAndOutboundAuthenticationConfig")) else {
+        return;
+    };
+    for field in ["skipConsent", "skipLogoutConsent"] {
+        if !def.fields.iter().any(|f| f.name == field) {
+            continue;
+        }
+        let value = sp
+            .children
+            .iter()
+            .find(|c| c.name == "spProperties" && c.text_of("name") == Some(field))
+            .and_then(|p| p.text_of("value"))
+            .map_or(
+                "false",
+                |v| if v.trim() == "true" { "true" } else { "false" },
+            )
+            .to_owned();
+        if sp.child("localAndOutBoundAuthenticationConfig").is_none() {
+            sp.children.push(Element::new(
+                NS_MODEL,
+                "localAndOutBoundAuthenticationConfig",
+            ));
+        }
+        if let Some(auth) = sp.child_mut("localAndOutBoundAuthenticationConfig") {
+            auth.set_text(field, value);
+        }
+    }
+    schema::normalize(sp, model("ServiceProvider"));
+}
+
 pub(crate) fn oauth_keys(sp: &Element) -> Vec<String> {
     sp.at("inboundAuthenticationConfig")
         .map(|c| {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use wso2_is_client::application::{OAUTH_CONSUMER_SECRET_PROPERTY, OAUTH2_INBOUND_TYPE};
 use wso2_is_client::model::{
     Claim, ClaimConfig, ClaimMapping, InboundAuthenticationConfig,
-    InboundAuthenticationRequestConfig, Property, ServiceProvider,
+    InboundAuthenticationRequestConfig, Property, ServiceProvider, ServiceProviderProperty,
 };
 use wso2_is_client::oauth::{GrantType, OAuthConsumerAppDTO};
 use wso2_is_client::{ApplicationName, ConsumerKey, IsClient, OAuthAppName};
@@ -135,6 +135,13 @@ pub(crate) fn desired(
         )
         .collect();
     sp.claim_config = Some(claims);
+    // IS 5.9 keeps the application's consent switch as a property: without it every first
+    // login stops at IS's consent page.
+    let mut skip = ServiceProviderProperty::default();
+    skip.name = Some(SKIP_CONSENT.to_owned());
+    skip.display_name = Some("Skip Consent".to_owned());
+    skip.value = Some("true".to_owned());
+    sp.sp_properties.push(skip);
     Ok(DesiredApplication {
         app: App { oauth, sp },
         secret_generated,
@@ -245,7 +252,28 @@ pub(crate) const FIELDS: &[Field<App>] = &[
         get: |a| claims_view(a.sp.claim_config.as_ref()),
         set: |a, d| a.sp.claim_config = d.sp.claim_config.clone(),
     },
+    Field {
+        name: "skipConsent",
+        secret: false,
+        get: |a| {
+            a.sp.sp_properties
+                .iter()
+                .find(|p| p.name.as_deref() == Some(SKIP_CONSENT))
+                .and_then(|p| p.value.clone())
+        },
+        set: |a, d| {
+            fields::set_named(
+                &mut a.sp.sp_properties,
+                &d.sp.sp_properties,
+                |p| p.name.as_deref(),
+                SKIP_CONSENT,
+            )
+        },
+    },
 ];
+
+/// The service provider property of IS 5.9's consent switch.
+const SKIP_CONSENT: &str = "skipConsent";
 
 pub(crate) async fn read(
     r: &FedRunner<'_>,
@@ -685,6 +713,12 @@ mod tests {
                     let mut c = ClaimConfig::default();
                     c.local_claim_dialect = Some(true);
                     desired.sp.claim_config = Some(c);
+                }
+                7 => {
+                    let mut p = ServiceProviderProperty::default();
+                    p.name = Some(SKIP_CONSENT.into());
+                    p.value = Some("true".into());
+                    desired.sp.sp_properties.push(p);
                 }
                 _ => panic!("a field without a case: {}", f.name),
             }

@@ -11,7 +11,7 @@
 use serde::Serialize;
 use wso2_apim_client::ApimClient;
 use wso2_apim_client::portals::{
-    Portal, PortalSnapshot, SKIP_CONSENT_PROPERTY, SwitchOptions, federated,
+    Portal, PortalSnapshot, SKIP_CONSENT_PROPERTY, SwitchOptions, federated, federated_for,
 };
 use wso2_is_client::model::ServiceProvider;
 use wso2_is_client::{ApplicationName, IdpName};
@@ -29,6 +29,18 @@ use crate::plan::{FieldDiff, PlanAction};
 pub(crate) struct DesiredSwitch {
     pub idp: IdpName,
     pub options: SwitchOptions,
+    /// The APIM release (its consent switches); `None`: the release-independent switch.
+    pub release: Option<wso2_apim_client::version::ApimCapabilities>,
+}
+
+impl DesiredSwitch {
+    /// `sp` switched as desired, for the release when it is known.
+    pub(crate) fn apply_to(&self, sp: &ServiceProvider) -> ServiceProvider {
+        match &self.release {
+            Some(caps) => federated_for(caps, sp, &self.idp, &self.options),
+            None => federated(sp, &self.idp, &self.options),
+        }
+    }
 }
 
 fn step_view(sp: &ServiceProvider) -> Option<String> {
@@ -110,6 +122,44 @@ pub(crate) const FIELDS: &[Field<ServiceProvider>] = &[
         },
     },
     Field {
+        name: "localAndOutBoundAuthenticationConfig.skipConsent",
+        secret: false,
+        get: |sp| {
+            sp.local_and_out_bound_authentication_config
+                .as_ref()
+                .and_then(|a| a.skip_consent)
+                .map(|v| v.to_string())
+        },
+        set: |sp, d| {
+            let v = d
+                .local_and_out_bound_authentication_config
+                .as_ref()
+                .and_then(|a| a.skip_consent);
+            if v.is_some() || sp.local_and_out_bound_authentication_config.is_some() {
+                sp.auth_config_mut().skip_consent = v;
+            }
+        },
+    },
+    Field {
+        name: "localAndOutBoundAuthenticationConfig.skipLogoutConsent",
+        secret: false,
+        get: |sp| {
+            sp.local_and_out_bound_authentication_config
+                .as_ref()
+                .and_then(|a| a.skip_logout_consent)
+                .map(|v| v.to_string())
+        },
+        set: |sp, d| {
+            let v = d
+                .local_and_out_bound_authentication_config
+                .as_ref()
+                .and_then(|a| a.skip_logout_consent);
+            if v.is_some() || sp.local_and_out_bound_authentication_config.is_some() {
+                sp.auth_config_mut().skip_logout_consent = v;
+            }
+        },
+    },
+    Field {
         name: "skipConsent",
         secret: false,
         get: |sp| {
@@ -163,7 +213,7 @@ pub(crate) async fn read(
 pub(crate) fn decide(current: Option<&ServiceProvider>, desired: &DesiredSwitch) -> Decision {
     match current {
         Some(sp) => {
-            let switched = federated(sp, &desired.idp, &desired.options);
+            let switched = desired.apply_to(sp);
             update_or_keep(fields::diff(FIELDS, sp, &switched))
         }
         None => Decision::new(
@@ -230,7 +280,7 @@ pub(super) async fn apply(
                 ))
             })?,
     };
-    let switched = federated(&current, &desired.idp, &desired.options);
+    let switched = desired.apply_to(&current);
     if fields::matches(FIELDS, &current, &switched) {
         return Ok(Effect::Unchanged);
     }
@@ -380,6 +430,12 @@ mod tests {
                     c.always_send_mapped_local_subject_id =
                         Some(!c.always_send_mapped_local_subject_id.unwrap_or(false));
                 }
+                "localAndOutBoundAuthenticationConfig.skipConsent" => {
+                    desired.auth_config_mut().skip_consent = Some(true)
+                }
+                "localAndOutBoundAuthenticationConfig.skipLogoutConsent" => {
+                    desired.auth_config_mut().skip_logout_consent = Some(true)
+                }
                 "skipConsent" => {
                     let mut p = ServiceProviderProperty::default();
                     p.name = Some(SKIP_CONSENT_PROPERTY.into());
@@ -408,6 +464,7 @@ mod tests {
                     &DesiredSwitch {
                         idp: IdpName::new("wso2-is").unwrap(),
                         options: SwitchOptions::default(),
+                        release: None,
                     }
                 )
                 .action,

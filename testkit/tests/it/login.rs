@@ -415,13 +415,22 @@ async fn setup_apim(c: &reqwest::Client, sb: &Sandbox, k: &Knobs, client: &(Stri
     // and send everything back with the federated step.
     apim.ensure_portal_apps();
     let sp = get_app(c, apim, publisher_sp(sb)).await.ret();
-    let step = "<m:localAndOutBoundAuthenticationConfig><m:alwaysSendBackAuthenticatedListOfIdPs>false</m:alwaysSendBackAuthenticatedListOfIdPs><m:authenticationSteps><m:federatedIdentityProviders><m:defaultAuthenticatorConfig><m:displayName>openidconnect</m:displayName><m:enabled>true</m:enabled><m:name>OpenIDConnectAuthenticator</m:name></m:defaultAuthenticatorConfig><m:identityProviderName>wso2is</m:identityProviderName></m:federatedIdentityProviders><m:stepOrder>1</m:stepOrder></m:authenticationSteps><m:authenticationType>federated</m:authenticationType></m:localAndOutBoundAuthenticationConfig>";
+    // From APIM 3.1 the consent switch is a field, kept as the `skipConsent` property and
+    // rebuilt from the field at every update: send it, or the portal asks for consent.
+    let consent = if sb.apim_version() == wso2_testkit::ApimVersion::V3_0 {
+        ""
+    } else {
+        "<m:skipConsent>true</m:skipConsent>"
+    };
+    let step = format!(
+        "<m:localAndOutBoundAuthenticationConfig><m:alwaysSendBackAuthenticatedListOfIdPs>false</m:alwaysSendBackAuthenticatedListOfIdPs><m:authenticationSteps><m:federatedIdentityProviders><m:defaultAuthenticatorConfig><m:displayName>openidconnect</m:displayName><m:enabled>true</m:enabled><m:name>OpenIDConnectAuthenticator</m:name></m:defaultAuthenticatorConfig><m:identityProviderName>wso2is</m:identityProviderName></m:federatedIdentityProviders><m:stepOrder>1</m:stepOrder></m:authenticationSteps><m:authenticationType>federated</m:authenticationType>{consent}</m:localAndOutBoundAuthenticationConfig>"
+    );
     let body: String = sp
         .children
         .iter()
         .map(|ch| {
             if ch.name == "localAndOutBoundAuthenticationConfig" {
-                step.to_owned()
+                step.clone()
             } else {
                 ch.to_xml()
             }
@@ -1131,13 +1140,13 @@ async fn local_admin_login_and_a_devportal_login_through_is() {
     let sb = federated("7.3", "4.7", &Knobs::default()).await;
     let c = http(&sb);
     let sp = get_app(&c, sb.apim(), "apim_devportal").await.ret();
-    let step = "<m:localAndOutBoundAuthenticationConfig><m:authenticationSteps><m:federatedIdentityProviders><m:identityProviderName>wso2is</m:identityProviderName></m:federatedIdentityProviders><m:stepOrder>1</m:stepOrder></m:authenticationSteps><m:authenticationType>federated</m:authenticationType></m:localAndOutBoundAuthenticationConfig>";
+    let step = "<m:localAndOutBoundAuthenticationConfig><m:authenticationSteps><m:federatedIdentityProviders><m:identityProviderName>wso2is</m:identityProviderName></m:federatedIdentityProviders><m:stepOrder>1</m:stepOrder></m:authenticationSteps><m:authenticationType>federated</m:authenticationType><m:skipConsent>true</m:skipConsent></m:localAndOutBoundAuthenticationConfig>".to_owned();
     let body: String = sp
         .children
         .iter()
         .map(|ch| {
             if ch.name == "localAndOutBoundAuthenticationConfig" {
-                step.to_owned()
+                step.clone()
             } else {
                 ch.to_xml()
             }

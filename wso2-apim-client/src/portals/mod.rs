@@ -393,6 +393,17 @@ fn switched(
     for (name, display) in consent.properties(options) {
         set_property(&mut out, name, display, "true");
     }
+    // From framework 5.17 the properties are rebuilt from these fields at every update: the
+    // fields decide.
+    if let Consent::Fields { logout } = consent {
+        let auth = out.auth_config_mut();
+        if options.skip_consent {
+            auth.skip_consent = Some(true);
+        }
+        if logout && options.skip_logout_consent {
+            auth.skip_logout_consent = Some(true);
+        }
+    }
     out
 }
 
@@ -507,6 +518,12 @@ fn switched_already(
             .as_ref()
             .and_then(|c| c.always_send_mapped_local_subject_id)
             != Some(true)
+    {
+        return false;
+    }
+    if let Consent::Fields { logout } = consent
+        && ((options.skip_consent && auth.skip_consent != Some(true))
+            || (logout && options.skip_logout_consent && auth.skip_logout_consent != Some(true)))
     {
         return false;
     }
