@@ -57,11 +57,11 @@ use crate::verify::{Finding, Status};
 use crate::{Federation, JitSpec, RoleClaim};
 
 /// At most this many requests per login (redirects included), so that a redirect loop ends.
-const MAX_REQUESTS: usize = 40;
+pub const MAX_REQUESTS: usize = 40;
 
 /// Query parameters whose values are shown in the report (everything else is replaced by
 /// [`REDACTED`]): none of them can carry a code, a key, a state or a token.
-const SHOWN_PARAMS: &[&str] = &[
+pub const SHOWN_PARAMS: &[&str] = &[
     "response_type",
     "scope",
     "redirect_uri",
@@ -282,6 +282,15 @@ pub enum Diagnosis {
         /// What happened.
         detail: String,
     },
+    /// The connection dropped, or no answer came in time, after the request was sent.
+    ConnectionLost {
+        /// Which.
+        server: Side,
+        /// Host and port.
+        endpoint: String,
+        /// What happened.
+        detail: String,
+    },
     /// The TLS handshake with a server failed.
     Tls {
         /// Which.
@@ -355,6 +364,7 @@ impl Diagnosis {
             Self::Unreachable { .. } | Self::UnexpectedHost { .. } => "server address",
             Self::Tls { .. } => "tls",
             Self::IsRefused { .. }
+            | Self::ConnectionLost { .. }
             | Self::AuthenticatorFailed { .. }
             | Self::PortalSessionFailed
             | Self::ServerError { .. }
@@ -388,7 +398,7 @@ impl Diagnosis {
             Self::UnexpectedHost { .. } => "the servers redirect browsers to an address that is not configured here: `[apim] public_url` and `[is] browser_url` (`FederationBuilder::apim_public_url`, `is_browser_url`) must be the addresses browsers use".into(),
             Self::IsRefused { .. } | Self::AuthenticatorFailed { .. } => "see APIM's wso2carbon.log for the OpenIDConnectAuthenticator's error (IS's token endpoint, the id_token, or provisioning); `verify` probes the client authentication".into(),
             Self::PortalSessionFailed => "the portal's own token exchange failed (its OAuth client; PKCE on APIM 4.7): see APIM's logs".into(),
-            Self::ServerError { .. } | Self::UnexpectedPage { .. } | Self::TooManyRequests => "see the server's logs".into(),
+            Self::ConnectionLost { .. } | Self::ServerError { .. } | Self::UnexpectedPage { .. } | Self::TooManyRequests => "see the server's logs (and any proxy between here and the server)".into(),
         }
     }
 
@@ -431,6 +441,7 @@ impl fmt::Display for Diagnosis {
             Self::PortalClientUnknown { message } => write!(f, "APIM does not know the portal's client: {message}"),
             Self::WrongUserPassword => f.write_str("wrong user password: IS's login page reports a login failure"),
             Self::Unreachable { server, endpoint, detail } => write!(f, "{server} unreachable at {endpoint}: {detail}"),
+            Self::ConnectionLost { server, endpoint, detail } => write!(f, "{server} at {endpoint}: {detail}"),
             Self::Tls { server, endpoint, problem } => write!(f, "TLS with {server} at {endpoint} failed: {problem}"),
             Self::UnexpectedHost { host } => write!(f, "the login was redirected to {host}, which is neither server as configured"),
             Self::IsRefused { error, description } => write!(f, "IS answered APIM with {error}: {}", description.as_deref().unwrap_or("")),
@@ -984,11 +995,12 @@ impl LoginProof {
             warnings: Vec::new(),
             notes: Vec::new(),
             commonauth_error: None,
+            blame: None,
             requests: 0,
         };
         let outcome = match walk.login().await {
             Err(diagnosis) => LoginOutcome::Broken {
-                hop: walk.hops.len().checked_sub(1),
+                hop: walk.blame.or(walk.hops.len().checked_sub(1)),
                 diagnosis,
                 rights: None,
             },
@@ -1453,6 +1465,9 @@ struct Walk<'p> {
     notes: Vec<String>,
     /// `error` and `error_description` IS sent to APIM's `/commonauth`.
     commonauth_error: Option<(String, Option<String>)>,
+    /// The hop to blame when the login broke at a page another hop redirected to (an error or
+    /// retry page, the login page again): the one that redirected there.
+    blame: Option<usize>,
     requests: usize,
 }
 
@@ -1479,10 +1494,10 @@ impl Walk<'_> {
             return Err(Diagnosis::TooManyRequests);
         }
         let action = action_of(self.proof.portal.context(), side, &method, url);
-        if action == "apim.commonauth" {
-            if let Some(e) = query(url, "error") {
-                self.commonauth_error = Some((e, query(url, "error_description")));
-            }
+        if action == "apim.commonauth"
+            && let Some(e) = query(url, "error")
+        {
+            self.commonauth_error = Some((e, query(url, "error_description")));
         }
         let mut req = http::Request::builder()
             .method(method.clone())
@@ -1535,7 +1550,7 @@ impl Walk<'_> {
         };
         tracing::debug!(action = %hop.action, url = %hop.url, status = ?status, "login hop");
         self.hops.push(hop);
-        let answer = answer.map_err(|e| transport_diagnosis(side, &e))?;
+        let answer = answer.map_err(|e| transport_diagnosis(side, url, &e))?;
         for sc in answer.headers.get_all(http::header::SET_COOKIE) {
             if let Ok(text) = sc.to_str() {
                 self.jar.store(url, text);
@@ -1634,6 +1649,7 @@ impl Walk<'_> {
                         return Err(Diagnosis::PortalNotFederated);
                     }
                     if signed_in || query(&page.url, "authFailure").as_deref() == Some("true") {
+                        self.blame_redirect();
                         return Err(Diagnosis::WrongUserPassword);
                     }
                     let Some(mut form) = forms(&page.body)
@@ -1679,11 +1695,9 @@ impl Walk<'_> {
                     };
                     form.set("consent", choice);
                     page = self.submit(&page, &form, None).await?;
-                    if choice == "deny" && self.commonauth_error.is_some() {
-                        return Err(Diagnosis::ConsentDenied);
-                    }
                 }
                 (side, "/authenticationendpoint/oauth2_error.do") => {
+                    self.blame_redirect();
                     let code = query(&page.url, "oauthErrorCode").unwrap_or_default();
                     let message = query(&page.url, "oauthErrorMsg").unwrap_or_default();
                     return Err(match (side, code.as_str()) {
@@ -1699,6 +1713,7 @@ impl Walk<'_> {
                     });
                 }
                 (Side::Apim, "/authenticationendpoint/retry.do") => {
+                    self.blame_redirect();
                     return Err(self.explain_retry(&page).await);
                 }
                 (side, _) if page.status >= 500 => {
@@ -1716,6 +1731,11 @@ impl Walk<'_> {
                 }
             }
         }
+    }
+
+    /// Blames the hop that redirected to the last one.
+    fn blame_redirect(&mut self) {
+        self.blame = self.hops.len().checked_sub(2);
     }
 
     fn previous_action(&self) -> String {
@@ -2184,29 +2204,36 @@ fn sensitive(value: &SecretString) -> Result<HeaderValue, Diagnosis> {
     Ok(v)
 }
 
-fn transport_diagnosis(side: Side, e: &wso2_is_client::Error) -> Diagnosis {
+fn transport_diagnosis(side: Side, url: &Url, e: &wso2_is_client::Error) -> Diagnosis {
     use wso2_is_client::Error as E;
+    let endpoint = match (url.host_str(), url.port_or_known_default()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        _ => url.origin().ascii_serialization(),
+    };
     match e {
-        E::Tls {
-            endpoint, problem, ..
-        } => Diagnosis::Tls {
+        E::Tls { problem, .. } => Diagnosis::Tls {
             server: side,
-            endpoint: endpoint.clone(),
+            endpoint,
             problem: tls_text(problem),
         },
-        E::Connect { endpoint, .. } => Diagnosis::Unreachable {
+        E::Connect { .. } => Diagnosis::Unreachable {
             server: side,
-            endpoint: endpoint.clone(),
+            endpoint,
             detail: "could not connect".into(),
         },
-        E::Timeout { timeout, .. } => Diagnosis::Unreachable {
+        E::Timeout { timeout, .. } => Diagnosis::ConnectionLost {
             server: side,
-            endpoint: side.to_string(),
+            endpoint,
             detail: format!("no answer within {timeout:?}"),
         },
-        other => Diagnosis::Unreachable {
+        E::Transport { .. } => Diagnosis::ConnectionLost {
             server: side,
-            endpoint: side.to_string(),
+            endpoint,
+            detail: "the connection dropped after the request was sent".into(),
+        },
+        other => Diagnosis::UnexpectedPage {
+            server: side,
+            status: 0,
             detail: other.to_string(),
         },
     }
