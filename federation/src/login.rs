@@ -19,6 +19,11 @@
 //! clients (built [`for_federation`](LoginProof::for_federation)): the identity provider, the IS
 //! application, a client-authentication probe of IS's token endpoint, the role mappings.
 //!
+//! What a login changes on the servers is what any user's first login changes: APIM provisions
+//! (or updates) the user just in time, registers the portal's service provider if the portal was
+//! never logged into, and both servers open a session. A consent page is approved with
+//! `approve`, never `approveAlways`, so no consent is remembered.
+//!
 //! Nothing secret leaves the proof: the password is a `SecretString`, cookie values are kept as
 //! secrets, and neither codes, `state`, session data keys nor tokens reach the report, `Debug`,
 //! errors or logs.

@@ -169,10 +169,11 @@ enum Broken {
     Pkce,
     IdpDisabled,
     UserPassword,
+    PortalNotSwitched,
 }
 
 impl Broken {
-    const ALL: [Broken; 12] = [
+    const ALL: [Broken; 13] = [
         Broken::Callback,
         Broken::RoleClaim,
         Broken::RoleMappingWrong,
@@ -185,6 +186,7 @@ impl Broken {
         Broken::Pkce,
         Broken::IdpDisabled,
         Broken::UserPassword,
+        Broken::PortalNotSwitched,
     ];
 
     fn expected(self, d: &Diagnosis) -> bool {
@@ -217,6 +219,7 @@ impl Broken {
                 }
             ),
             Self::UserPassword => matches!(d, Diagnosis::WrongUserPassword),
+            Self::PortalNotSwitched => matches!(d, Diagnosis::PortalNotFederated),
         }
     }
 
@@ -236,6 +239,8 @@ impl Broken {
             Self::ConsentRequired => "is.consent",
             // IS refuses the credentials and shows its login page again.
             Self::UserPassword => "is.commonauth",
+            // APIM's own login page.
+            Self::PortalNotSwitched => "apim.login_page",
         }
     }
 
@@ -327,7 +332,7 @@ impl Broken {
                 proof
             }
             // Set up by the federation's own settings (see `case`).
-            Self::MutualTls => proof,
+            Self::MutualTls | Self::PortalNotSwitched => proof,
             Self::JitUserStore => {
                 let mut idp = apim
                     .identity_providers()
@@ -381,6 +386,10 @@ async fn case(broken: Broken) -> (LoginReport, Sandbox) {
             )
             .await
         }
+        // The settings switch the Developer Portal only.
+        Broken::PortalNotSwitched => {
+            applied_with(|_| {}, |sb| seed_builder(sb).portals([Portal::DevPortal])).await
+        }
         _ => applied().await,
     };
     let proof = broken.apply(&sb, &fed).await;
@@ -427,6 +436,34 @@ async fn each_broken_setting_is_diagnosed_by_name() {
         good.hops.len(),
         Broken::ALL.len()
     );
+}
+
+/// The publisher API's path per APIM release is the simulator's (`SimServer::publisher_api_path`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publisher_api_paths_agree_with_the_simulator() {
+    for (major, minor) in [
+        (3, 0),
+        (3, 1),
+        (3, 2),
+        (4, 0),
+        (4, 1),
+        (4, 2),
+        (4, 5),
+        (4, 7),
+    ] {
+        let sb = Sandbox::builder()
+            .apim_version(format!("{major}.{minor}").as_str())
+            .start()
+            .await
+            .unwrap();
+        assert_eq!(
+            sb.apim().publisher_api_path().as_deref(),
+            Some(wso2_federation::login::publisher_api_path(
+                wso2_apim_client::version::ServerVersion::apim(major, minor)
+            )),
+            "APIM {major}.{minor}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
