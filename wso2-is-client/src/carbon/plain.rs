@@ -111,3 +111,50 @@ fn without_url(e: Error) -> Error {
         other => other,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::Dispatch;
+    use crate::carbon::ClientBuilder;
+
+    #[tokio::test]
+    async fn errors_name_the_host_and_never_the_url() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        // No credentials needed, and the base URL need not be the host contacted.
+        let http = ClientBuilder::<CarbonClient>::new("https://localhost:9443/")
+            .build_plain_http()
+            .unwrap();
+        let req = http::Request::get(format!(
+            "https://127.0.0.1:{port}/commonauth?code=SECRETCODE&state=SECRETSTATE"
+        ))
+        .body(Vec::new())
+        .unwrap();
+        let e = http.send("browser", req).await.unwrap_err();
+        let mut chain = format!("{e} {e:?}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            chain.push_str(&format!(" <- {s} {s:?}"));
+            source = s.source();
+        }
+        assert!(!chain.contains("SECRET"), "{chain}");
+        assert!(chain.contains(&format!("127.0.0.1:{port}")), "{chain}");
+        assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+        assert_eq!(e.dispatch(), Dispatch::NotSent);
+
+        // Plain http is refused by an https-only client, without the URL either.
+        let req = http::Request::get(format!("http://127.0.0.1:{port}/x?code=SECRETCODE"))
+            .body(Vec::new())
+            .unwrap();
+        let e = http.send("browser", req).await.unwrap_err();
+        assert!(!format!("{e:?}").contains("SECRET"), "{e:?}");
+
+        let relative = http::Request::get("/commonauth").body(Vec::new()).unwrap();
+        let e = http.send("browser", relative).await.unwrap_err();
+        assert!(e.to_string().contains("absolute"), "{e}");
+    }
+}
