@@ -59,6 +59,7 @@ pub mod config;
 pub mod engine;
 mod error;
 pub mod lease;
+pub mod login;
 pub mod merge;
 pub mod plan;
 mod planner;

@@ -8,6 +8,7 @@ mod bad_input;
 mod canary;
 mod fault_matrix;
 mod load;
+mod login;
 mod outcomes;
 mod request_count;
 mod saga;

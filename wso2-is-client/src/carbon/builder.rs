@@ -221,6 +221,17 @@ impl<C: FromCarbon> ClientBuilder<C> {
         self.build_core().map(C::from_carbon)
     }
 
+    /// Checks the settings and builds [`PlainHttp`](super::PlainHttp) over them: the same TLS
+    /// settings, timeouts, body limit and user agent, for requests that carry no admin
+    /// credentials (those, if given, are neither needed nor ever sent). Nothing is sent.
+    pub fn build_plain_http(mut self) -> Result<super::PlainHttp> {
+        if self.settings.credentials.is_none() {
+            // Never sent: `PlainHttp` has no way to send the client's credentials.
+            self.settings.credentials = Some(Credentials::new("unused", "unused"));
+        }
+        self.build_core().map(super::PlainHttp::new)
+    }
+
     /// Checks the settings and builds the core client. Nothing is sent.
     fn build_core(self) -> Result<CarbonClient> {
         let base = parse_base_url(&self.settings.base_url, self.settings.allow_http)?;

@@ -9,11 +9,14 @@
 //!   transport failures by how far the request got;
 //! * `session`: Basic or session authentication of SOAP calls;
 //! * `soap_call` and `rest_call`: the two call paths, with their retries;
+//! * `plain`: [`PlainHttp`], requests over the same transport without the credentials (a
+//!   browser's requests);
 //! * [`soap`]: the pure SOAP codec, and [`AnswerError::into_error`](soap::AnswerError::into_error),
 //!   the one conversion of a SOAP answer into an [`Error`].
 
 pub mod auth;
 mod builder;
+mod plain;
 mod rest_call;
 pub mod retry;
 pub mod secret;
@@ -39,6 +42,7 @@ use crate::error::{Error, Result};
 pub use self::builder::{
     ClientBuilder, DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, FromCarbon,
 };
+pub use self::plain::PlainHttp;
 pub use self::rest_call::{RestAuth, RestRequest, SecretBody};
 pub use self::transport::HttpAnswer;
 
