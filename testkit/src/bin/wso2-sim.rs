@@ -68,8 +68,9 @@ struct Args {
     /// `admin@{domain}`.
     #[arg(long = "tenant")]
     tenants: Vec<String>,
-    /// Where to write the CA certificate (PEM). Default: `ca.pem` in the state dir, or in the
-    /// system temp dir.
+    /// Where to write the CA certificate (PEM), kept after exit. Default: `ca.pem` in the state
+    /// dir (kept), else a temporary file that is removed when wso2-sim ends (SIGINT, SIGTERM,
+    /// SIGHUP).
     #[arg(long)]
     ca_out: Option<PathBuf>,
     /// Load raw XML seeds (what a real getApplication / getIdPByName / getOAuthApplicationData
@@ -119,6 +120,15 @@ struct Args {
     /// no admin-portal SP) or `apim300` (3.0: admin_admin_publisher, admin_admin_store).
     #[arg(long, value_parser = ["apim31", "apim310", "apim300"])]
     portal_naming: Option<String>,
+}
+
+/// A file removed when dropped (the temporary CA file, at the end of `run`).
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 fn fail(msg: impl std::fmt::Display) -> ! {
@@ -355,16 +365,19 @@ async fn run(args: Args) {
         };
         s.inject(rule);
     }
-    let ca_path = args
-        .ca_out
-        .clone()
-        .unwrap_or_else(|| match &args.state_dir {
-            Some(d) => d.join("ca.pem"),
-            None => std::env::temp_dir().join(format!("wso2-sim-ca-{}.pem", std::process::id())),
-        });
+    // Asked for (--ca-out, --state-dir): kept. Otherwise a temporary file, removed at exit.
+    let (ca_path, ca_temporary) = match (&args.ca_out, &args.state_dir) {
+        (Some(p), _) => (p.clone(), false),
+        (None, Some(d)) => (d.join("ca.pem"), false),
+        (None, None) => (
+            std::env::temp_dir().join(format!("wso2-sim-ca-{}.pem", std::process::id())),
+            true,
+        ),
+    };
     if let Err(e) = std::fs::write(&ca_path, sandbox.ca_pem()) {
         fail(format!("cannot write the CA to {}: {e}", ca_path.display()));
     }
+    let _ca_file = ca_temporary.then(|| TempFile(ca_path.clone()));
     let ready = serde_json::json!({
         "is_url": sandbox.is().base_url(),
         "apim_url": sandbox.apim().base_url(),
@@ -384,18 +397,26 @@ async fn run(args: Args) {
         let _ = writeln!(out, "WSO2_SIM_READY {ready}");
         let _ = out.flush();
     }
-    wait_for_signals(&sandbox, &args, state_file.as_deref()).await;
+    if let Err(e) = wait_for_signals(&sandbox, &args, state_file.as_deref()).await {
+        drop(_ca_file);
+        fail(e);
+    }
 }
 
 #[cfg(unix)]
-async fn wait_for_signals(sandbox: &Sandbox, args: &Args, state_file: Option<&Path>) {
+async fn wait_for_signals(
+    sandbox: &Sandbox,
+    args: &Args,
+    state_file: Option<&Path>,
+) -> Result<(), &'static str> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut usr1), Ok(mut term), Ok(mut int)) = (
+    let (Ok(mut usr1), Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::user_defined1()),
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) else {
-        fail("cannot install signal handlers");
+        return Err("cannot install signal handlers");
     };
     loop {
         tokio::select! {
@@ -406,19 +427,26 @@ async fn wait_for_signals(sandbox: &Sandbox, args: &Args, state_file: Option<&Pa
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
+            _ = hup.recv() => break,
         }
     }
     if let Some(f) = state_file {
         write_state(f, &sandbox.snapshot());
     }
     sandbox.shutdown();
+    Ok(())
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signals(sandbox: &Sandbox, _args: &Args, state_file: Option<&Path>) {
+async fn wait_for_signals(
+    sandbox: &Sandbox,
+    _args: &Args,
+    state_file: Option<&Path>,
+) -> Result<(), &'static str> {
     let _ = tokio::signal::ctrl_c().await;
     if let Some(f) = state_file {
         write_state(f, &sandbox.snapshot());
     }
     sandbox.shutdown();
+    Ok(())
 }
