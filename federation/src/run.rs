@@ -35,6 +35,7 @@ pub struct RunOptions {
     /// Makes the journal fail after this many records of a run (tests).
     journal_fail_after: Option<u64>,
     /// Runs every action and undo twice (tests).
+    #[cfg_attr(not(feature = "test-util"), allow(dead_code))]
     repeat: crate::engine::Repeat,
 }
 
