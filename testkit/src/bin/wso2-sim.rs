@@ -365,6 +365,7 @@ async fn run(args: Args) {
         };
         s.inject(rule);
     }
+    let signals = install_signals().unwrap_or_else(|e| fail(e));
     // Asked for (--ca-out, --state-dir): kept. Otherwise a temporary file, removed at exit.
     let (ca_path, ca_temporary) = match (&args.ca_out, &args.state_dir) {
         (Some(p), _) => (p.clone(), false),
@@ -397,56 +398,81 @@ async fn run(args: Args) {
         let _ = writeln!(out, "WSO2_SIM_READY {ready}");
         let _ = out.flush();
     }
-    if let Err(e) = wait_for_signals(&sandbox, &args, state_file.as_deref()).await {
-        drop(_ca_file);
-        fail(e);
+    wait_for_signals(signals, &sandbox, &args, state_file.as_deref()).await;
+}
+
+/// The signals that end wso2-sim (and SIGUSR1, which dumps its state), registered before the
+/// ready line so that none sent after it is missed.
+#[cfg(unix)]
+struct Signals {
+    usr1: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+fn install_signals() -> Result<Signals, &'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(usr1), Ok(term), Ok(int), Ok(hup)) => Ok(Signals {
+            usr1,
+            term,
+            int,
+            hup,
+        }),
+        _ => Err("cannot install signal handlers"),
     }
 }
 
 #[cfg(unix)]
 async fn wait_for_signals(
+    mut signals: Signals,
     sandbox: &Sandbox,
     args: &Args,
     state_file: Option<&Path>,
-) -> Result<(), &'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut usr1), Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::user_defined1()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        return Err("cannot install signal handlers");
-    };
+) {
     loop {
         tokio::select! {
-            _ = usr1.recv() => {
+            _ = signals.usr1.recv() => {
                 let snap = sandbox.snapshot();
                 if let Some(f) = &args.dump_state { write_state(f, &snap); }
                 if let Some(f) = state_file { write_state(f, &snap); }
             }
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = hup.recv() => break,
+            _ = signals.term.recv() => break,
+            _ = signals.int.recv() => break,
+            _ = signals.hup.recv() => break,
         }
     }
     if let Some(f) = state_file {
         write_state(f, &sandbox.snapshot());
     }
     sandbox.shutdown();
-    Ok(())
+}
+
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+fn install_signals() -> Result<Signals, &'static str> {
+    Ok(Signals)
 }
 
 #[cfg(not(unix))]
 async fn wait_for_signals(
+    _signals: Signals,
     sandbox: &Sandbox,
     _args: &Args,
     state_file: Option<&Path>,
-) -> Result<(), &'static str> {
+) {
     let _ = tokio::signal::ctrl_c().await;
     if let Some(f) = state_file {
         write_state(f, &sandbox.snapshot());
     }
     sandbox.shutdown();
-    Ok(())
 }
