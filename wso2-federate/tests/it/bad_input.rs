@@ -211,15 +211,15 @@ fn cases() -> Vec<Case> {
                 "password_env = \"APIM_ADMIN_PASSWORD\"",
                 "password_file = \"huge-password\"",
             )],
-            &["apim.password:", "huge-password is 71680 bytes; at most 65536 are read"],
+            &[
+                "apim.password:",
+                "huge-password is 71680 bytes; at most 65536 are read",
+            ],
         ),
         case(
             "plain http for IS allowed only under [apim]",
             vec![
-                Replace(
-                    "[apim]\n",
-                    "[apim]\nallow_http = true\n",
-                ),
+                Replace("[apim]\n", "[apim]\nallow_http = true\n"),
                 Replace(
                     "ca_pem = \"ca.pem\"\n\n[apim]",
                     "ca_pem = \"ca.pem\"\nbackend_url = \"http://is.internal:9763\"\n\n[apim]",
@@ -326,7 +326,7 @@ fn cases() -> Vec<Case> {
         case(
             "a URL that is not one",
             vec![Replace("url = \"https://", "url = \"https//")],
-            &["is: ", "base_url", "is not a URL"],
+            &["[is]: ", "base_url", "is not a URL"],
         ),
         case(
             "a URL with embedded credentials",
@@ -456,7 +456,7 @@ fn cases() -> Vec<Case> {
                 r#"ca_pem = "ca.pem""#,
                 r#"ca_pem = "not-a-cert.pem""#,
             )],
-            &["is: ", "the trusted certificate PEM holds no certificate"],
+            &["[is]: ", "the trusted certificate PEM holds no certificate"],
         ),
         case(
             "a zero timeout",
@@ -622,7 +622,11 @@ fn cases() -> Vec<Case> {
                 "--plan",
                 "{dir}/not-a-plan.json",
             ],
-            ..case("", vec![], &["not-a-plan.json is not a plan"])
+            ..case(
+                "",
+                vec![],
+                &["not-a-plan.json: not a plan saved by `wso2-federate plan --out`"],
+            )
         },
         Case {
             name: "apply --plan with a file that does not exist",
@@ -816,7 +820,7 @@ async fn every_problem_of_a_file_is_reported_at_once() {
                 ),
             ],
             &[
-                "the federation settings have 3 problem(s):",
+                "the settings have 3 problem(s); nothing was sent",
                 "concurrency: must be at least 1",
                 "role names are case-sensitive",
                 "is.password: the environment variable IS_ADMIN_PASSWORD is not set",
