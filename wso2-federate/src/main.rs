@@ -348,24 +348,12 @@ async fn target(cli: &Cli) -> Result<Target, Exit> {
         .ok();
     let is = match is.map(|c| c.build()) {
         Some(Ok(c)) => Some(c),
-        Some(Err(e)) => {
-            return Err(Exit::from_chain(
-                ExitKind::Settings,
-                "[is]: the client settings are invalid (nothing was sent)",
-                &e,
-            ));
-        }
+        Some(Err(e)) => return Err(client_settings("is", &config.is.url, &e)),
         None => None,
     };
     let apim = match apim.map(|c| c.build()) {
         Some(Ok(c)) => Some(c),
-        Some(Err(e)) => {
-            return Err(Exit::from_chain(
-                ExitKind::Settings,
-                "[apim]: the client settings are invalid (nothing was sent)",
-                &e,
-            ));
-        }
+        Some(Err(e)) => return Err(client_settings("apim", &config.apim.url, &e)),
         None => None,
     };
     let (has_is, has_apim) = (is.is_some(), apim.is_some());
@@ -405,6 +393,44 @@ async fn target(cli: &Cli) -> Result<Target, Exit> {
         sandbox: None,
         test_login,
     })
+}
+
+/// A server's client settings the client refused, named as in the settings file (`is.url`,
+/// `is.allow_http`, `is.ca_pem`) rather than as the client's builder methods.
+fn client_settings(which: &str, url: &str, e: &wso2_is_client::Error) -> Exit {
+    let problem = match e {
+        wso2_is_client::Error::InvalidInput(i) if i.field == "base_url" => {
+            let reason = if i.reason.contains("allow_http") {
+                format!(
+                    "{url:?} uses plain http: the admin password would cross the network in clear; use https, or set `{which}.allow_http = true` (test servers only)"
+                )
+            } else if i.reason.contains("credentials") {
+                format!(
+                    "must not hold credentials (user:password@); give them as `{which}.username` and `{which}.password_env`"
+                )
+            } else {
+                i.reason.clone()
+            };
+            format!("{which}.url: {reason}")
+        }
+        wso2_is_client::Error::Config { message, .. }
+            if message.contains("trusted certificate") =>
+        {
+            format!("{which}.ca_pem: {message}")
+        }
+        _ => {
+            return Exit::from_chain(
+                ExitKind::Settings,
+                &format!("[{which}]: the client settings are invalid (nothing was sent)"),
+                e,
+            );
+        }
+    };
+    Exit::new(
+        ExitKind::Settings,
+        "the settings have 1 problem(s); nothing was sent",
+    )
+    .with_causes([problem])
 }
 
 /// The sandbox's temporary journal directory, removed also when a second signal ends the
