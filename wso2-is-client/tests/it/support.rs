@@ -357,8 +357,8 @@ pub fn require(test: &str, missing: Option<String>) -> bool {
 /// Reports a skipped test where a plain `cargo test` shows it and where `.ci/skips` counts it:
 /// `SKIP: test: reason` straight on the process's stderr (libtest captures `eprintln!` of a
 /// passing test, which would hide the skip behind `ok`), and the same line appended to
-/// `{target}/{profile}/test-skips/{test binary}.log` (started afresh by the first skip of each
-/// run of the binary).
+/// `{target}/{profile}/test-skips/{crate}-{test target}.log` (started afresh by the first skip
+/// of each run of the binary).
 pub fn skip(test: &str, reason: &str) {
     use std::io::Write;
     static STARTED: std::sync::Once = std::sync::Once::new();
@@ -374,8 +374,11 @@ pub fn skip(test: &str, reason: &str) {
     ) else {
         return;
     };
+    // One file per crate and test target, whatever the build's hash (`it-0123abcd` -> `it`).
+    let name = name.to_string_lossy();
+    let target = name.rsplit_once('-').map_or(&*name, |(t, _)| t);
     let dir = profile.join("test-skips");
-    let file = dir.join(name).with_extension("log");
+    let file = dir.join(format!("{}-{target}.log", env!("CARGO_PKG_NAME")));
     let _ = std::fs::create_dir_all(&dir);
     STARTED.call_once(|| {
         let _ = std::fs::write(&file, "");
