@@ -29,19 +29,20 @@
 //! errors or logs.
 //!
 //! ```no_run
-//! # async fn demo(federation: wso2_federation::Federation) {
+//! # async fn demo(federation: wso2_federation::Federation) -> Result<(), wso2_federation::FederationError> {
 //! use wso2_apim_client::portals::Portal;
 //! use wso2_federation::login::LoginProof;
 //!
 //! let password = std::env::var("API_PUBLISHER_PASSWORD").unwrap_or_default();
 //! let report = LoginProof::for_federation(&federation, Portal::Publisher, "api_publisher", password)
+//!     .await?
 //!     .run()
 //!     .await;
 //! println!("{report}");
 //! for finding in report.findings() {
 //!     println!("{}: {}", finding.check, finding.detail);
 //! }
-//! # }
+//! # Ok(()) }
 //! ```
 
 use std::fmt;
@@ -717,6 +718,10 @@ struct Admin {
     /// The OAuth application on IS.
     oauth_app: String,
     role_claim: RoleClaim,
+    /// The scopes APIM asks IS for (what releases the role claim on the IS release).
+    scopes: &'static str,
+    /// Whether IS is managed through REST and SCIM2 (5.10 and later).
+    rest: bool,
     jit: JitSpec,
     /// IS's token endpoint as APIM calls it.
     token_url: String,
@@ -887,15 +892,17 @@ impl LoginProof {
     /// and TLS settings come from its clients (APIM's public address and IS's browser address
     /// from its settings), the expected local roles from its users and role mappings, and the
     /// admin clients explain what a browser cannot see.
-    pub fn for_federation(
+    pub async fn for_federation(
         federation: &Federation,
         portal: Portal,
         user: impl Into<String>,
         password: impl Into<SecretString>,
-    ) -> Self {
+    ) -> Result<Self, crate::FederationError> {
         let spec = federation.spec();
+        let versions = federation.versions().await?;
+        let apim_client = federation.apim_for(&versions);
         let user = user.into();
-        let apim_core = federation.apim_client().core();
+        let apim_core = apim_client.core();
         let is_core = federation.is_client().core();
         let mut apim_url = spec.callback_url.clone();
         apim_url.set_path("/");
@@ -923,7 +930,7 @@ impl LoginProof {
             spec.is_backend_url.origin(),
         ];
         is_origins.dedup();
-        Self {
+        Ok(Self {
             apim: apim_core.plain_http(),
             is: is_core.plain_http(),
             apim_url,
@@ -932,20 +939,22 @@ impl LoginProof {
             portal,
             user,
             password: password.into(),
-            capabilities: federation.apim_client().capabilities().copied(),
+            capabilities: Some(versions.apim),
             consent: ConsentChoice::default(),
             expected_roles: expected,
             admin: Some(Admin {
                 is: federation.is_client().clone(),
-                apim: federation.apim_client().clone(),
+                apim: apim_client.clone(),
                 idp: spec.identity_provider.as_str().to_owned(),
                 oauth_app: spec.service_provider.as_str().to_owned(),
-                role_claim: spec.role_claim.clone(),
+                role_claim: spec.role_claim_for(&versions.is),
+                scopes: versions.is.role_scope.requested_scopes(),
+                rest: versions.is.management == wso2_is_client::version::ManagementApi::Rest,
                 jit: spec.jit.clone(),
                 token_url: spec.token_url().to_string(),
                 callback: spec.callback_url.to_string(),
             }),
-        }
+        })
     }
 
     /// A proof from URLs (APIM and IS as browsers reach them) and TLS settings; see
@@ -1825,37 +1834,32 @@ impl Walk<'_> {
             .and_then(|s| s.expose())
             .unwrap_or_default()
             .to_owned();
-        if let Ok(name) = OAuthAppName::new(admin.oauth_app.as_str()) {
-            match admin.is.oauth_apps().get_by_name(&name).await {
-                Ok(Some(app)) => {
-                    if app.pkce_mandatory == Some(true) {
-                        return Diagnosis::PkceRequired { message: None };
-                    }
-                    if app.oauth_consumer_key.as_deref() != Some(client_id.as_str()) {
-                        return Diagnosis::ClientAuthentication {
-                            detail: "the identity provider's ClientId is not the IS application's client id".into(),
-                        };
-                    }
-                    let is_secret = app
-                        .oauth_consumer_secret
-                        .as_ref()
-                        .and_then(|s| s.expose())
-                        .unwrap_or_default();
-                    if !is_secret.is_empty() && is_secret != secret {
-                        return Diagnosis::ClientAuthentication {
-                            detail: "the identity provider's ClientSecret is not the IS application's secret".into(),
-                        };
-                    }
+        match is_client_of(admin).await {
+            Ok(Some(app)) => {
+                if app.pkce_mandatory {
+                    return Diagnosis::PkceRequired { message: None };
                 }
-                Ok(None) => {
+                if app.client_id.as_deref() != Some(client_id.as_str()) {
                     return Diagnosis::ClientAuthentication {
-                        detail: format!("IS has no OAuth application {}", admin.oauth_app),
+                        detail:
+                            "the identity provider's ClientId is not the IS application's client id"
+                                .into(),
                     };
                 }
-                Err(e) => self
-                    .notes
-                    .push(format!("the IS application could not be read: {e}")),
+                if !app.secret.is_empty() && app.secret != secret {
+                    return Diagnosis::ClientAuthentication {
+                        detail: "the identity provider's ClientSecret is not the IS application's secret".into(),
+                    };
+                }
             }
+            Ok(None) => {
+                return Diagnosis::ClientAuthentication {
+                    detail: format!("IS has no OAuth application {}", admin.oauth_app),
+                };
+            }
+            Err(e) => self
+                .notes
+                .push(format!("the IS application could not be read: {e}")),
         }
         let basic = oidc.basic_auth().unwrap_or(false);
         let method = if basic {
@@ -2070,6 +2074,16 @@ impl Walk<'_> {
         }
         let user = UserName::new(self.proof.user.as_str()).ok();
         let remote_roles: Vec<String> = match &user {
+            Some(u) if admin.rest => match admin.is.scim2().users().find_by_name(u).await {
+                Ok(found) => found
+                    .map(|u| crate::steps::scim_user::groups_of(&u))
+                    .unwrap_or_default(),
+                Err(e) => {
+                    self.notes
+                        .push(format!("the user's groups on IS could not be read: {e}"));
+                    Vec::new()
+                }
+            },
             Some(u) => match admin.is.users().roles_of_user(u).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -2150,7 +2164,7 @@ impl Walk<'_> {
             }
             Some(_) => format!(
                 "the IS application requests {claim}; APIM must ask for scopes \"{}\" and the user must hold a mapped role on IS",
-                admin.role_claim.scopes()
+                admin.scopes
             ),
             None => "the IS application's claims were not read".into(),
         };
@@ -2172,6 +2186,20 @@ impl Walk<'_> {
     /// The local claims the IS application requests.
     async fn requested_claims(&mut self, admin: &Admin) -> Option<Vec<String>> {
         let name = wso2_is_client::ApplicationName::new(admin.oauth_app.as_str()).ok()?;
+        if admin.rest {
+            let app = crate::steps::rest_application::read(&admin.is, &name)
+                .await
+                .ok()?
+                .app?;
+            return Some(
+                app.claims
+                    .and_then(|c| c.requested_claims)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| c.claim.uri)
+                    .collect(),
+            );
+        }
         let sp = admin.is.applications().get(&name).await.ok()??;
         Some(
             sp.claim_config
@@ -2185,6 +2213,50 @@ impl Walk<'_> {
                 .unwrap_or_default(),
         )
     }
+}
+
+/// The IS application's OAuth client, as the release manages it.
+struct IsClientView {
+    client_id: Option<String>,
+    secret: String,
+    pkce_mandatory: bool,
+}
+
+async fn is_client_of(admin: &Admin) -> Result<Option<IsClientView>, wso2_is_client::Error> {
+    if admin.rest {
+        let name = wso2_is_client::ApplicationName::new(admin.oauth_app.as_str())?;
+        let live = crate::steps::rest_application::read(&admin.is, &name).await?;
+        return Ok(live.app.map(|app| IsClientView {
+            pkce_mandatory: app
+                .oidc
+                .pkce
+                .as_ref()
+                .and_then(|p| p.mandatory)
+                .unwrap_or(false),
+            secret: app
+                .oidc
+                .client_secret()
+                .map(|s| secrecy::ExposeSecret::expose_secret(s).to_owned())
+                .unwrap_or_default(),
+            client_id: app.oidc.client_id,
+        }));
+    }
+    let name = OAuthAppName::new(admin.oauth_app.as_str())?;
+    Ok(admin
+        .is
+        .oauth_apps()
+        .get_by_name(&name)
+        .await?
+        .map(|app| IsClientView {
+            pkce_mandatory: app.pkce_mandatory == Some(true),
+            secret: app
+                .oauth_consumer_secret
+                .as_ref()
+                .and_then(|s| s.expose())
+                .unwrap_or_default()
+                .to_owned(),
+            client_id: app.oauth_consumer_key,
+        }))
 }
 
 async fn idp_state(admin: &Admin) -> IdpState {

@@ -338,7 +338,7 @@ impl Federation {
     }
 
     /// Refuses to start when the journal records a run that never finished.
-    fn refuse_unfinished(&self) -> Result<(), FederationError> {
+    pub(crate) fn refuse_unfinished(&self) -> Result<(), FederationError> {
         let view = self.journal_view(false)?;
         match view.folded.as_ref().and_then(|f| f.unfinished()) {
             Some(run) => Err(FederationError::Unfinished {

@@ -72,6 +72,9 @@ impl Finding {
 pub struct Report {
     /// The findings, in the order checked.
     pub findings: Vec<Finding>,
+    /// The browser logins run ([`VerifyOptions::browser_logins`]), every hop of each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logins: Vec<crate::login::LoginReport>,
 }
 
 impl Report {
@@ -83,6 +86,11 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for login in &self.logins {
+            for line in login.to_string().lines() {
+                writeln!(f, "  {line}")?;
+            }
+        }
         for x in &self.findings {
             let sign = match x.status {
                 Status::Pass => "ok  ",
@@ -114,6 +122,30 @@ pub struct VerifyOptions {
     /// identity provider to send the credentials in the Basic header only (a change made outside
     /// the journal, reported in the findings).
     pub fix_client_auth: bool,
+    /// Users to log in with as a browser does, through every hop from the portal to IS and
+    /// back ([`LoginProof`](crate::login::LoginProof)), proving the portal rights each gets;
+    /// see [`Federation::browser_logins`].
+    pub browser_logins: Vec<BrowserLogin>,
+}
+
+/// A browser login to prove: a user of the settings on a portal.
+#[derive(Clone)]
+pub struct BrowserLogin {
+    /// The portal.
+    pub portal: wso2_apim_client::portals::Portal,
+    /// The user, as IS knows it.
+    pub user: String,
+    /// Its password.
+    pub password: SecretString,
+}
+
+impl fmt::Debug for BrowserLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BrowserLogin")
+            .field("portal", &self.portal)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for VerifyOptions {
@@ -121,12 +153,13 @@ impl fmt::Debug for VerifyOptions {
         f.debug_struct("VerifyOptions")
             .field("test_login", &self.test_login.as_ref().map(|(u, _)| u))
             .field("fix_client_auth", &self.fix_client_auth)
+            .field("browser_logins", &self.browser_logins)
             .finish()
     }
 }
 
 const MTLS_FIX: &str = "send the client credentials in the Basic header only (identity provider property \
-IsBasicAuthEnabled=true; `verify --fix-client-auth` or `client_auth = \"basic_header\"`), or turn IS's MutualTLS \
+IsBasicAuthEnabled=true; `verify --fix-client-auth`, or `identity_provider.client_auth = \"basic_header\"` in the settings), or turn IS's MutualTLS \
 client authenticator off in deployment.toml: [event.default_listener.mutual_tls_authenticator] enable = false";
 
 fn describe(e: &FederationError) -> String {
@@ -143,20 +176,61 @@ fn describe(e: &FederationError) -> String {
     s
 }
 
-fn connection_fix(e: &FederationError) -> String {
+/// What to do about a failed request to `server` (`"is"` or `"apim"`, the settings' table),
+/// by the kind of failure. Settings are named as in `federation.toml`, then as in code.
+fn connection_fix(server: &str, e: &FederationError) -> String {
     let text = describe(e);
-    if text.contains("TLS") {
-        "trust the server's CA: give its PEM (ca_pem), or fix the certificate as the message says"
-            .into()
-    } else if text.contains("could not connect") {
-        "check the URL, the port (offset IS runs on 9444) and that the server is up".into()
-    } else if text.contains("Authentication failed")
-        || text.contains("HTTP 401")
-        || text.contains("refused")
-    {
-        "check the admin user name and password (tenant admins as admin@tenant.com)".into()
+    let (name, port) = if server == "is" {
+        ("IS", "IS with WSO2's port offset 1 listens on 9444")
     } else {
-        "see the message".into()
+        ("APIM", "APIM listens on 9443 by default")
+    };
+    if text.contains("TLS") || text.contains("certificate") {
+        format!(
+            "trust {name}'s certificate: give its CA or certificate as PEM (`{server}.ca_pem`; \
+             `ClientBuilder::ca_pem` in code), or fix the certificate as the message says"
+        )
+    } else if text.contains("could not connect") || text.contains("timed out") {
+        format!("check `{server}.url` ({port}) and that {name} is up and reachable from here")
+    } else if e.is_auth_failure()
+        || text.contains("Authentication failed")
+        || text.contains("HTTP 401")
+    {
+        format!(
+            "check {name}'s admin user and password (`{server}.username`, `{server}.password_env` \
+             or `{server}.password_file`; a tenant admin is admin@tenant.com)"
+        )
+    } else {
+        format!(
+            "{name} answered, but not as a WSO2 {name} admin service would: check that `{server}.url` \
+             is {name}'s address (not a proxy or another product), and {name}'s logs \
+             (repository/logs/wso2carbon.log)"
+        )
+    }
+}
+
+/// What to do when the plan cannot be made, by the kind of failure.
+fn plan_fix(e: &FederationError) -> String {
+    match e {
+        FederationError::Is(_) => connection_fix("is", e),
+        FederationError::Apim(_) => connection_fix("apim", e),
+        FederationError::Conflict { .. } => "the objects named are someone else's (or were changed \
+            since this federation wrote them): choose other names in the settings, remove them by hand, \
+            or set `adopt = true` to use them as they are (`FederationBuilder::adopt`)"
+            .into(),
+        FederationError::Unfinished { .. } => {
+            "run `wso2-federate recover` (rolls the unfinished run back) or `recover --finish` \
+             (`Federation::recover`) before applying"
+                .into()
+        }
+        FederationError::JournalMismatch { .. } => "use the journal of these servers and settings \
+            (`--journal`, or the default per pair of servers), or `--ignore-journal-binding` if you \
+            are sure"
+            .into(),
+        FederationError::Journal(_) => "check the journal file (`wso2-federate journal` lists what \
+            its intact part records); restore it from a backup if it was damaged"
+            .into(),
+        _ => "the message names what failed; fix it and run doctor again".into(),
     }
 }
 
@@ -164,7 +238,8 @@ impl Federation {
     /// Preflight checks, reads only: both servers answer over TLS with the given trust and
     /// credentials, the mapped local roles exist exactly, the portals' service providers exist
     /// (or will be brought into being), IS's discovery matches the configured endpoints, and a
-    /// plan can be made (no name conflicts).
+    /// plan can be made (no name conflicts), and the journal records no unfinished run. Each
+    /// finding names its server (or the journal) and, unless it passed, what to do.
     pub async fn doctor(&self) -> Report {
         let mut findings = Vec::new();
         let everyone =
@@ -197,7 +272,7 @@ impl Federation {
                 findings.push(Finding::fail(
                     "IS connection",
                     describe(&e),
-                    connection_fix(&e),
+                    connection_fix("is", &e),
                 ));
             }
         }
@@ -213,26 +288,26 @@ impl Federation {
                 true
             }
             Err(e) => {
-                let e = FederationError::from(e);
+                let e = FederationError::Apim(e.into());
                 findings.push(Finding::fail(
                     "APIM connection",
                     describe(&e),
-                    connection_fix(&e),
+                    connection_fix("apim", &e),
                 ));
                 false
             }
         };
         if apim_ok {
             match self.apim.roles().require(&self.spec.mapped_local_roles()).await {
-                Ok(()) => findings.push(Finding::pass("mapped local roles", "every mapped role exists on APIM, exactly")),
+                Ok(()) => findings.push(Finding::pass("APIM mapped local roles", "every mapped role exists on APIM, exactly")),
                 Err(e) => findings.push(Finding::fail(
-                    "mapped local roles",
+                    "APIM mapped local roles",
                     e.to_string(),
-                    "map to roles that exist (names are case-sensitive), or create them on APIM first",
+                    "map to roles that exist on APIM (`role_mappings[].local`, case-sensitive, e.g. Internal/subscriber), or create them on APIM first",
                 )),
             }
             for &portal in &self.spec.portals {
-                let check = format!("{portal} portal");
+                let check = format!("APIM {portal} portal");
                 match apim.portals().get(portal).await {
                     Ok(Some(sp)) if is_switched(&sp, &self.spec.identity_provider, &self.spec.switch) => {
                         findings.push(Finding::pass(check, "already switched to this federation's identity provider"))
@@ -244,9 +319,12 @@ impl Federation {
                     Ok(None) => findings.push(Finding::warn(
                         check,
                         "its service provider does not exist yet (the portal was never logged into)",
-                        "nothing to do: apply calls the portal's login endpoint to bring it into being (APIM 3.0 has no admin portal service provider)",
+                        "nothing to do: apply calls the portal's login endpoint to bring it into being",
                     )),
-                    Err(e) => findings.push(Finding::fail(check, e.to_string(), "see the message")),
+                    Err(e) => {
+                        let e = FederationError::Apim(e);
+                        findings.push(Finding::fail(check, describe(&e), connection_fix("apim", &e)))
+                    }
                 }
             }
         }
@@ -272,30 +350,46 @@ impl Federation {
                     findings.push(Finding::warn(
                         "IS discovery",
                         problems.join("; "),
-                        "check is_browser_url / is_backend_url against the IS hostname and port",
+                        "check `is.browser_url` / `is.backend_url` against IS's host name and port",
                     ));
                 }
             }
             Err(e) => findings.push(Finding::warn(
                 "IS discovery",
                 e.to_string(),
-                "check is_backend_url (the discovery document is at /oauth2/token/.well-known/openid-configuration)",
+                "check `is.backend_url` (the discovery document is at /oauth2/token/.well-known/openid-configuration)",
             )),
+        }
+        if let Err(e) = self.refuse_unfinished() {
+            findings.push(Finding::fail("journal", describe(&e), plan_fix(&e)));
         }
         match self.make_plan(None, None, false).await {
             Ok(planned) => {
                 let n = planned.plan.counts();
-                findings.push(Finding::pass(
-                    "plan",
-                    format!(
-                        "{} to create, {} to update, {} to adopt, {} unchanged",
-                        n.create, n.update, n.adopt, n.unchanged
-                    ),
-                ));
+                let counts = format!(
+                    "{} to create, {} to update, {} to adopt, {} unchanged",
+                    n.create, n.update, n.adopt, n.unchanged
+                );
+                match planned.plan.warnings.as_slice() {
+                    [] => findings.push(Finding::pass("IS and APIM plan", counts)),
+                    warnings => findings.push(Finding::warn(
+                        "IS and APIM plan",
+                        format!("{counts}; {}", warnings.join("; ")),
+                        "read the plan's warnings: an unfinished run needs `wso2-federate recover` \
+                         before apply; plain http sends the admin password in clear",
+                    )),
+                }
             }
-            Err(e) => findings.push(Finding::fail("plan", describe(&e), "see the message")),
+            Err(e) => findings.push(Finding::fail(
+                "IS and APIM plan",
+                describe(&e),
+                plan_fix(&e),
+            )),
         }
-        Report { findings }
+        Report {
+            findings,
+            logins: Vec::new(),
+        }
     }
 
     /// The releases: what each server says it runs, against what the settings pin; and the
@@ -389,14 +483,17 @@ impl Federation {
         let versions = self.versions().await?;
         let Some((client_id, secret, grants)) = self.client_of_is(&versions).await? else {
             findings.push(Finding::fail(
-                "OAuth client",
+                "IS OAuth client",
                 format!(
                     "no application {} with an OAuth client on IS",
                     self.spec.service_provider
                 ),
-                "run apply",
+                "run apply first (`wso2-federate apply`, `Federation::apply`)",
             ));
-            return Ok(Report { findings });
+            return Ok(Report {
+                findings,
+                logins: Vec::new(),
+            });
         };
         let token_url = self.spec.token_url().to_string();
         let callback = self.spec.callback_url.to_string();
@@ -411,7 +508,7 @@ impl Federation {
             .await?;
         match outcome {
             ProbeOutcome::CredentialsAccepted { .. } => {
-                findings.push(Finding::pass("client authentication", format!("IS accepts the client as APIM sends it ({method:?})")))
+                findings.push(Finding::pass("IS client authentication", format!("IS accepts the client as APIM sends it ({method:?})")))
             }
             ProbeOutcome::MultipleAuthMethods { description, .. } => {
                 let detail = format!("IS refuses: {}", description.unwrap_or_default());
@@ -437,23 +534,23 @@ impl Federation {
                         .await?;
                     if again.is_accepted() {
                         findings.push(Finding::warn(
-                            "client authentication",
+                            "IS client authentication",
                             format!("{detail}; fixed: the identity provider now sends the Basic header only (IsBasicAuthEnabled=true)"),
-                            "set client_auth = \"basic_header\" in the settings so the next apply keeps it",
+                            "set `identity_provider.client_auth = \"basic_header\"` in the settings so the next apply keeps it",
                         ));
                     } else {
-                        findings.push(Finding::fail("client authentication", format!("{detail}; Basic header only: {again:?}"), MTLS_FIX));
+                        findings.push(Finding::fail("IS client authentication", format!("{detail}; Basic header only: {again:?}"), MTLS_FIX));
                     }
                 } else {
-                    findings.push(Finding::fail("client authentication", detail, MTLS_FIX));
+                    findings.push(Finding::fail("IS client authentication", detail, MTLS_FIX));
                 }
             }
             ProbeOutcome::InvalidClient { description, .. } => findings.push(Finding::fail(
-                "client authentication",
+                "IS client authentication",
                 format!("IS does not accept the client: {}", description.unwrap_or_default()),
                 "the OAuth application and APIM's identity provider disagree on the client id or secret: run apply again",
             )),
-            other => findings.push(Finding::fail("client authentication", format!("unexpected answer: {other:?}"), "see IS's logs")),
+            other => findings.push(Finding::fail("IS client authentication", format!("unexpected answer: {other:?}"), "check `is.backend_url` (the token endpoint APIM calls) and IS's logs (repository/logs/wso2carbon.log)")),
         }
 
         findings.push(
@@ -462,25 +559,71 @@ impl Federation {
         );
 
         let password_grant = grants.iter().any(|g| g == "password");
+        let browser = !options.browser_logins.is_empty();
         match &options.test_login {
+            // The browser logins prove more than a password-grant login would.
+            None if browser => {}
+            Some(_) if browser && !password_grant => {}
             None => findings.push(Finding {
-                check: "test login".into(),
+                check: "IS test login".into(),
                 status: Status::Skipped,
                 detail: "no test user given".into(),
-                fix: None,
+                fix: Some("to test a login, give a user: `verify --test-user USER --test-password-env VAR` (`VerifyOptions::test_login`)".into()),
             }),
             Some((user, _)) if !password_grant => findings.push(Finding {
-                check: format!("test login as {user}"),
+                check: format!("IS test login as {user}"),
                 status: Status::Skipped,
                 detail: "the application does not allow the password grant (the settings' grant types), so no login without a browser is possible".into(),
-                fix: None,
+                fix: Some("log in through an APIM portal in a browser; or, to test without a browser, add \"password\" to `service_provider.grant_types` and apply".into()),
             }),
             Some((user, password)) => findings.push(
                 self.check_login(&versions, &token_url, &client_id, &secret, user, password)
                     .await?,
             ),
         }
-        Ok(Report { findings })
+        let mut logins = Vec::new();
+        for login in &options.browser_logins {
+            let report = crate::login::LoginProof::for_federation(
+                self,
+                login.portal,
+                login.user.clone(),
+                login.password.clone(),
+            )
+            .await?
+            .run()
+            .await;
+            findings.extend(report.findings());
+            logins.push(report);
+        }
+        Ok(Report { findings, logins })
+    }
+
+    /// The browser logins that prove each user of the settings gets its portal rights: a user
+    /// mapped to `Internal/publisher`, `Internal/creator` or `admin` on the Publisher, every
+    /// other user on the Developer Portal.
+    pub fn browser_logins(&self) -> Vec<BrowserLogin> {
+        self.spec
+            .users
+            .iter()
+            .map(|u| {
+                let publishing = self.spec.role_mappings.iter().any(|m| {
+                    u.roles.contains(&m.remote)
+                        && matches!(
+                            m.local.as_str(),
+                            "Internal/publisher" | "Internal/creator" | "admin"
+                        )
+                });
+                BrowserLogin {
+                    portal: if publishing {
+                        wso2_apim_client::portals::Portal::Publisher
+                    } else {
+                        wso2_apim_client::portals::Portal::DevPortal
+                    },
+                    user: u.name.to_string(),
+                    password: u.password.clone(),
+                }
+            })
+            .collect()
     }
 
     /// The OAuth client of the application on IS: its id, secret and grant types, through the
@@ -562,29 +705,29 @@ impl Federation {
         let location = answer.header("location").unwrap_or_default().to_owned();
         Ok(if location.contains("oauthErrorCode=invalid_callback") {
             Finding::fail(
-                "callback",
+                "IS callback",
                 format!("IS refuses APIM's callback {callback}"),
                 "the OAuth application's callback must be APIM's /commonauth exactly (or a regexp= that matches it): run apply",
             )
         } else if location.contains("oauthErrorCode=") {
             Finding::fail(
-                "callback",
+                "IS callback",
                 format!("IS's authorize endpoint answered with an error: {location}"),
-                "see IS's logs",
+                "the error code names the problem; IS's logs (repository/logs/wso2carbon.log) say more",
             )
         } else if (300..400).contains(&answer.status) && !location.is_empty() {
             Finding::pass(
-                "callback",
+                "IS callback",
                 "IS's authorize endpoint accepts APIM's callback (redirects to its login page)",
             )
         } else {
             Finding::warn(
-                "callback",
+                "IS callback",
                 format!(
                     "IS's authorize endpoint answered HTTP {} without a redirect",
                     answer.status
                 ),
-                "check is_browser_url",
+                "check `is.browser_url` (the authorize endpoint browsers reach)",
             )
         })
     }
@@ -620,7 +763,7 @@ impl Federation {
                 read_only: false,
             })
             .await?;
-        let check = format!("test login as {user}");
+        let check = format!("IS test login as {user}");
         let json: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
         if answer.status != 200 {
             return Ok(Finding::fail(
@@ -630,14 +773,14 @@ impl Federation {
                     answer.status,
                     json["error"].as_str().unwrap_or("")
                 ),
-                "the password grant must be allowed on the OAuth application (grant_types), and the password right",
+                "the password grant must be allowed on the OAuth application (`service_provider.grant_types`), and the user's password right",
             ));
         }
         let Some(id_token) = json["id_token"].as_str() else {
             return Ok(Finding::fail(
                 check,
                 "no id_token in the answer",
-                "request the openid scope",
+                "IS must answer the password grant with an id_token: the openid scope must be allowed on the OAuth application",
             ));
         };
         let claims: serde_json::Value = id_token

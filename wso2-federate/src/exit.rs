@@ -1,6 +1,7 @@
 //! How the CLI ends: one exit code per meaning (the table in `--help` and the README), and the
 //! error printed once: as text on stderr (the error, then each cause on its own line, every
-//! server text bounded and cleaned), or as one JSON object on stdout with `--output json`.
+//! server text bounded and cleaned), or as one JSON object on stdout with `--output json`
+//! (its schema: `output.schema.json` in this package).
 
 use std::process::ExitCode;
 
@@ -80,13 +81,32 @@ fn client_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a wso2
     client_error(step.inner())
 }
 
+/// `text` bounded to `max` bytes with control characters escaped, except line breaks, which
+/// are kept (a TOML error points at its line over several): printed, each continuation line is
+/// indented under its first, so no text can pass for a line of its own.
+fn clean(text: &str, max: usize) -> String {
+    let mut cut = text.len().min(max);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out = text[..cut]
+        .split('\n')
+        .map(|l| text::clean(l.trim_end_matches('\r'), max))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if cut < text.len() {
+        out.push_str(&format!("... ({} more bytes)", text.len() - cut));
+    }
+    out
+}
+
 fn causes(e: &(dyn std::error::Error + 'static), max: usize) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut source = e.source();
     while let Some(c) = source {
         let t = c.to_string();
         if !t.is_empty() && out.last().is_none_or(|l| *l != t) {
-            out.push(text::clean(&t, max));
+            out.push(clean(&t, max));
         }
         // At -vv, the server's own text in full (cleaned, and bounded by the client at
         // `ServerText::KEPT`), where the line above showed only its first part.
@@ -108,11 +128,21 @@ fn causes(e: &(dyn std::error::Error + 'static), max: usize) -> Vec<String> {
     out
 }
 
+/// Prints `text` after `lead`, its continuation lines indented under the first.
+fn print_indented(lead: &str, text: &str) {
+    let pad = " ".repeat(lead.len());
+    let mut lines = text.split('\n');
+    eprintln!("{lead}{}", lines.next().unwrap_or_default());
+    for l in lines {
+        eprintln!("{pad}{l}");
+    }
+}
+
 impl Exit {
     pub(crate) fn new(kind: ExitKind, message: impl Into<String>) -> Self {
         Self {
             kind,
-            message: text::clean(&message.into(), text::VERBOSE),
+            message: clean(&message.into(), text::VERBOSE),
             causes: Vec::new(),
             verbose_causes: Vec::new(),
             result: None,
@@ -125,9 +155,9 @@ impl Exit {
         context: &str,
         e: &(dyn std::error::Error + 'static),
     ) -> Self {
-        let mut chain = vec![text::clean(&e.to_string(), text::SHOWN)];
+        let mut chain = vec![clean(&e.to_string(), text::SHOWN)];
         chain.extend(causes(e, text::SHOWN));
-        let mut verbose = vec![text::clean(&e.to_string(), text::VERBOSE)];
+        let mut verbose = vec![clean(&e.to_string(), text::VERBOSE)];
         verbose.extend(causes(e, text::VERBOSE));
         Self {
             kind,
@@ -141,7 +171,7 @@ impl Exit {
     pub(crate) fn from_federation(kind: ExitKind, e: &FederationError) -> Self {
         Self {
             kind,
-            message: text::clean(&e.to_string(), text::SHOWN),
+            message: clean(&e.to_string(), text::SHOWN),
             causes: causes(e, text::SHOWN),
             verbose_causes: causes(e, text::VERBOSE),
             result: None,
@@ -153,8 +183,18 @@ impl Exit {
         self
     }
 
-    /// Prints the failure and returns its exit code.
-    pub(crate) fn report(self, output: Output, command: &str, verbose: u8) -> ExitCode {
+    /// Adds causes (each cleaned: they may hold server text).
+    pub(crate) fn with_causes(mut self, causes: impl IntoIterator<Item = String>) -> Self {
+        for c in causes {
+            self.causes.push(clean(&c, text::SHOWN));
+            self.verbose_causes.push(clean(&c, text::VERBOSE));
+        }
+        self
+    }
+
+    /// Prints the failure and returns its exit code (`command`: `None` when the command line
+    /// named none).
+    pub(crate) fn report(self, output: Output, command: Option<&str>, verbose: u8) -> ExitCode {
         let causes = if verbose >= 2 {
             &self.verbose_causes
         } else {
@@ -173,9 +213,9 @@ impl Exit {
                 },
             })),
             Output::Text => {
-                eprintln!("error: {}", self.message);
+                print_indented("error: ", &self.message);
                 for c in causes {
-                    eprintln!("  caused by: {c}");
+                    print_indented("  caused by: ", c);
                 }
             }
         }

@@ -12,7 +12,6 @@ use secrecy::SecretString;
 use serde_json::json;
 use tokio::sync::watch;
 use wso2_federation::config::{Config, ProcessEnv};
-use wso2_federation::engine::Event;
 use wso2_federation::engine::journal::{fold, read_intact};
 use wso2_federation::plan::Plan;
 use wso2_federation::steps::StepSpec;
@@ -23,10 +22,13 @@ use wso2_federation::{
 };
 
 mod exit;
+mod progress;
 mod sandbox;
 
 use exit::{Exit, ExitKind};
+use progress::{Progress, Style};
 
+/// The exit-code table, as `--help` prints it (the README holds the same text; a test checks).
 const EXIT_CODES: &str = "Exit codes:
   0    done
   1    failed, and the servers are as before (nothing was written, or everything was undone)
@@ -35,9 +37,10 @@ const EXIT_CODES: &str = "Exit codes:
        re-run `rollback` (or `recover`) with the journal
   4    a check failed (doctor, verify); changes are in place
   5    refused: a conflict with objects of someone else's or changed since, a stale plan, another
-       run holding the lease, a journal of other servers or settings, no confirmation
+       run holding the lease, an unfinished run in the journal, a journal of other servers or
+       settings, no confirmation
   6    a server could not be reached or refused the credentials (nothing was written)
-  130  interrupted (Ctrl-C, SIGTERM) and every change undone";
+  130  interrupted (Ctrl-C, SIGTERM) and every change undone (with --no-rollback: 3)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -113,15 +116,20 @@ enum Command {
     },
     /// Make the changes: shows the plan, asks, and applies exactly that plan.
     Apply {
-        /// Do not ask for confirmation.
+        /// Do not ask for confirmation (needed when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
-        /// Apply this saved plan, refusing it if the servers or settings changed since.
+        /// Apply this saved plan (from `plan --out`): exactly its values, without asking again,
+        /// refusing it if the servers or settings changed since.
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
         /// After applying, run verify.
         #[arg(long)]
         verify: bool,
+        /// With --verify: log in as each user of the settings the way a browser does (portal,
+        /// APIM, IS's login page, back to the portal) and prove its portal rights.
+        #[arg(long, requires = "verify")]
+        login: bool,
         /// On a failure or interruption, stop without undoing (the journal keeps what to undo).
         #[arg(long)]
         no_rollback: bool,
@@ -140,6 +148,11 @@ enum Command {
         /// On the MutualTLS conflict, switch the identity provider to Basic-only.
         #[arg(long)]
         fix_client_auth: bool,
+        /// Log in as each user of the settings the way a browser does (portal, APIM, IS's login
+        /// page, back to the portal), report every hop, and prove its portal rights; a broken
+        /// login names the setting to fix.
+        #[arg(long)]
+        login: bool,
     },
     /// Undo every change recorded in the journal that is not undone yet.
     Rollback {
@@ -196,7 +209,10 @@ impl Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let level = match (cli.verbose, cli.quiet) {
         (_, true) => tracing::Level::ERROR,
         (0, _) => tracing::Level::WARN,
@@ -223,7 +239,7 @@ fn main() -> ExitCode {
                 ExitKind::Failed,
                 format!("cannot start the async runtime: {e}"),
             );
-            return exit.report(output, command, verbose);
+            return exit.report(output, Some(command), verbose);
         }
     };
     match runtime.block_on(run(cli)) {
@@ -239,7 +255,72 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(exit) => exit.report(output, command, verbose),
+        Err(exit) => exit.report(output, Some(command), verbose),
+    }
+}
+
+/// A command line clap refused: help and version are printed as asked; a usage error is
+/// clap's text (exit 2), or with `--output json` one JSON object like every other outcome.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--output" && w[1] == "json")
+        || args.iter().any(|a| a == "--output=json");
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) || !json {
+        e.exit();
+    }
+    let rendered = e.render().to_string();
+    let message = rendered
+        .lines()
+        .next()
+        .unwrap_or("bad command line")
+        .trim_start_matches("error: ")
+        .to_owned();
+    let command = args.iter().find_map(|a| {
+        [
+            "doctor", "plan", "apply", "verify", "rollback", "recover", "destroy", "unlock",
+            "journal",
+        ]
+        .into_iter()
+        .find(|c| c == a)
+    });
+    Exit::new(
+        ExitKind::Usage,
+        format!("{message} (see `wso2-federate --help`)"),
+    )
+    .report(Output::Json, command, 0)
+}
+
+/// What the command prints on stdout: the result (also with `-q`), and the details (the plan,
+/// the findings) unless `-q`; nothing with `--output json` (one object at the end instead).
+#[derive(Debug, Clone, Copy)]
+struct Out {
+    text: bool,
+    quiet: bool,
+}
+
+impl Out {
+    fn new(cli: &Cli) -> Self {
+        Self {
+            text: cli.output == Output::Text,
+            quiet: cli.quiet,
+        }
+    }
+
+    /// Details: shown unless `-q`.
+    fn detail(self, text: impl std::fmt::Display) {
+        if self.text && !self.quiet {
+            println!("{text}");
+        }
+    }
+
+    /// The outcome: shown also with `-q`.
+    fn result(self, text: impl std::fmt::Display) {
+        if self.text {
+            println!("{text}");
+        }
     }
 }
 
@@ -276,24 +357,12 @@ async fn target(cli: &Cli) -> Result<Target, Exit> {
         .ok();
     let is = match is.map(|c| c.build()) {
         Some(Ok(c)) => Some(c),
-        Some(Err(e)) => {
-            return Err(Exit::from_chain(
-                ExitKind::Settings,
-                "is: the client settings are invalid",
-                &e,
-            ));
-        }
+        Some(Err(e)) => return Err(client_settings("is", &config.is.url, &e)),
         None => None,
     };
     let apim = match apim.map(|c| c.build()) {
         Some(Ok(c)) => Some(c),
-        Some(Err(e)) => {
-            return Err(Exit::from_chain(
-                ExitKind::Settings,
-                "apim: the client settings are invalid",
-                &e,
-            ));
-        }
+        Some(Err(e)) => return Err(client_settings("apim", &config.apim.url, &e)),
         None => None,
     };
     let (has_is, has_apim) = (is.is_some(), apim.is_some());
@@ -335,130 +404,233 @@ async fn target(cli: &Cli) -> Result<Target, Exit> {
     })
 }
 
-/// Prints progress lines for events (not with `--output json` or `-q`).
-fn progress(cli: &Cli) -> Option<wso2_federation::engine::EventSink> {
-    if cli.output == Output::Json || cli.quiet {
-        return None;
-    }
-    Some(Arc::new(|event: &Event| {
-        let line = match event {
-            Event::StepSucceeded { step, effect } => format!("  ok    {step}: {}", effect.verb()),
-            Event::StepFailed { step, error, .. } => {
-                format!("  FAIL  {step}: {}", text::clean(error, text::SHOWN))
-            }
-            Event::Undone { step, .. } => format!("  ok    undo {step}"),
-            Event::UndoFailed {
-                step,
-                error,
-                refused,
-                ..
-            } => format!(
-                "  {}  undo {step}: {}",
-                if *refused { "KEPT" } else { "FAIL" },
-                text::clean(error, text::SHOWN)
-            ),
-            _ => return,
-        };
-        eprintln!("{line}");
-    }))
+/// A server's client settings the client refused, named as in the settings file (`is.url`,
+/// `is.allow_http`, `is.ca_pem`) rather than as the client's builder methods.
+fn client_settings(which: &str, url: &str, e: &wso2_is_client::Error) -> Exit {
+    let problem = match e {
+        wso2_is_client::Error::InvalidInput(i) if i.field == "base_url" => {
+            let reason = if i.reason.contains("allow_http") {
+                format!(
+                    "{url:?} uses plain http: the admin password would cross the network in clear; use https, or set `{which}.allow_http = true` (test servers only)"
+                )
+            } else if i.reason.contains("credentials") {
+                format!(
+                    "must not hold credentials (user:password@); give them as `{which}.username` and `{which}.password_env`"
+                )
+            } else {
+                i.reason.clone()
+            };
+            format!("{which}.url: {reason}")
+        }
+        wso2_is_client::Error::Config { message, .. }
+            if message.contains("trusted certificate") =>
+        {
+            format!("{which}.ca_pem: {message}")
+        }
+        _ => {
+            return Exit::from_chain(
+                ExitKind::Settings,
+                &format!("[{which}]: the client settings are invalid (nothing was sent)"),
+                e,
+            );
+        }
+    };
+    Exit::new(
+        ExitKind::Settings,
+        "the settings have 1 problem(s); nothing was sent",
+    )
+    .with_causes([problem])
 }
 
-/// Installs the Ctrl-C / SIGTERM handler: the first signal asks the run to stop (steps in
-/// flight settle and are journaled, then everything is undone); a second ends the process at
-/// once (the journal says what to undo: run `recover`).
-fn interruption() -> watch::Receiver<bool> {
+/// The sandbox's temporary journal directory, removed also when a second signal ends the
+/// process at once.
+static SANDBOX_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Installs the Ctrl-C / SIGTERM handler (registered before this returns, so no signal is
+/// missed once the run starts): the first signal asks the run to stop (steps in flight settle
+/// and are journaled, then everything is undone, or with `--no-rollback` the run stops); a
+/// second ends the process at once (the journal says what to undo: run `recover`).
+fn interruption(progress: Arc<Progress>, no_rollback: bool) -> Result<watch::Receiver<bool>, Exit> {
     let (tx, rx) = watch::channel(false);
+    let mut signals = Signals::new().map_err(|e| {
+        Exit::new(
+            ExitKind::Failed,
+            format!("cannot install the Ctrl-C / SIGTERM handler: {e}; nothing was changed"),
+        )
+    })?;
     tokio::spawn(async move {
         let mut count = 0;
         loop {
-            wait_signal().await;
+            signals.recv().await;
             count += 1;
             if count == 1 {
-                eprintln!(
-                    "interrupted: finishing the requests in flight, then undoing every change (a second Ctrl-C stops at once; then run `recover`)"
-                );
+                progress.notice(if no_rollback {
+                    "interrupted: no new step starts; finishing the requests in flight, then stopping without undoing (--no-rollback); a second Ctrl-C stops at once"
+                } else {
+                    "interrupted: no new step starts; finishing the requests in flight, then undoing every change; a second Ctrl-C stops at once"
+                });
                 let _ = tx.send(true);
             } else {
-                eprintln!(
-                    "stopped at once: the journal records what to undo; run `recover` with it"
+                progress.notice(
+                    "stopped at once: the journal records what may have changed; run `wso2-federate recover` with the same settings and journal (exit 130)",
                 );
+                if let Some(dir) = SANDBOX_DIR.get() {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
                 std::process::exit(130);
             }
         }
     });
-    rx
+    Ok(rx)
 }
 
-async fn wait_signal() {
+/// SIGINT and SIGTERM (Ctrl-C elsewhere).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let term = signal(SignalKind::terminate());
-        match term {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.int.recv() => {}
+                _ = self.term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
-fn confirm(question: &str, listing: &str, yes: bool) -> Result<(), Exit> {
+/// Asks `question` on the terminal after showing `listing`; `--yes` answers yes. Without a
+/// terminal and without `--yes`, refuses (exit 5) and still shows the listing.
+fn confirm(command: &str, question: &str, listing: &str, yes: bool) -> Result<(), Exit> {
     if yes {
         return Ok(());
+    }
+    if !listing.is_empty() {
+        eprintln!("{listing}");
     }
     if !std::io::stdin().is_terminal() {
         return Err(Exit::new(
             ExitKind::Refused,
             format!(
-                "{question}: refused without --yes (stdin is not a terminal); nothing was changed"
+                "{command}: not confirmed: stdin is not a terminal, so nobody can answer; pass `--yes` to {command} without asking; nothing was changed"
             ),
         ));
     }
-    if !listing.is_empty() {
-        eprintln!("{listing}");
-    }
     eprint!("{question} [y/N] ");
     let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|e| Exit::new(ExitKind::Failed, e.to_string()))?;
+    std::io::stdin().read_line(&mut answer).map_err(|e| {
+        Exit::new(
+            ExitKind::Failed,
+            format!("{command}: cannot read the answer: {e}"),
+        )
+    })?;
     if matches!(answer.trim(), "y" | "Y" | "yes") {
         Ok(())
     } else {
         Err(Exit::new(
             ExitKind::Refused,
-            "not confirmed; nothing was changed",
+            format!("{command}: not confirmed (answer `y`, or pass `--yes`); nothing was changed"),
         ))
     }
 }
 
-fn report_exit(report: &Report, cli: &Cli, title: &str) -> Result<serde_json::Value, Exit> {
-    if cli.output == Output::Text && !cli.quiet {
-        println!("{title}:\n{report}");
+/// Prints a doctor or verify report and turns a failed check into its exit: 6 when a server
+/// could not be reached or refused the credentials (doctor's connection checks), else 4.
+fn report_exit(report: &Report, out: Out, title: &str) -> Result<serde_json::Value, Exit> {
+    let text = report.to_string();
+    out.detail(format_args!("{title}:\n{text}"));
+    if out.quiet {
+        // The result line: "N checks, M failed".
+        out.result(format_args!(
+            "{title}: {}",
+            text.lines().last().unwrap_or_default()
+        ));
     }
+    let value = serde_json::to_value(report).unwrap_or_default();
     if report.is_ok() {
-        Ok(serde_json::to_value(report).unwrap_or_default())
-    } else {
-        Err(
-            Exit::new(ExitKind::CheckFailed, format!("{title} found problems"))
-                .with_result(serde_json::to_value(report).unwrap_or_default()),
-        )
+        return Ok(value);
     }
+    let failed: Vec<&wso2_federation::verify::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.status == wso2_federation::verify::Status::Fail)
+        .collect();
+    let unreachable = failed
+        .iter()
+        .any(|f| f.check == "IS connection" || f.check == "APIM connection");
+    let (kind, what) = if unreachable {
+        (
+            ExitKind::Unreachable,
+            "a server could not be reached or refused the credentials",
+        )
+    } else {
+        (ExitKind::CheckFailed, "a check failed")
+    };
+    let mut exit = Exit::new(
+        kind,
+        format!(
+            "{}: {what} ({} of {} checks failed{})",
+            title.to_lowercase(),
+            failed.len(),
+            report.findings.len(),
+            if out.quiet || !out.text {
+                ""
+            } else {
+                "; see the findings above"
+            }
+        ),
+    );
+    if out.quiet {
+        exit = exit.with_causes(failed.iter().map(|f| {
+            format!(
+                "{}: {} (fix: {})",
+                f.check,
+                f.detail,
+                f.fix.as_deref().unwrap_or("-")
+            )
+        }));
+    }
+    Err(exit.with_result(value))
 }
 
-fn show_plan(plan: &Plan, cli: &Cli) {
-    if cli.output == Output::Text && !cli.quiet {
-        println!("{plan}");
+/// The plan's result line: `Plan: 8 to create, 2 to update, 0 to adopt, 0 unchanged.`
+fn plan_summary(plan: &Plan) -> String {
+    let n = plan.counts();
+    format!(
+        "Plan: {} to create, {} to update, {} to adopt, {} unchanged.",
+        n.create, n.update, n.adopt, n.unchanged
+    )
+}
+
+/// Prints the plan (its last line, the counts, also with `-q`).
+fn show_plan(plan: &Plan, out: Out) {
+    out.detail(plan);
+    if out.quiet {
+        out.result(plan_summary(plan));
     }
 }
 
@@ -467,7 +639,10 @@ fn show_plan(plan: &Plan, cli: &Cli) {
 fn pending_listing(fed: &Federation, everything: bool) -> Result<String, Exit> {
     let pending = fed.pending(everything)?;
     if pending.is_empty() {
-        return Ok("The journal records nothing left to undo.".into());
+        return Ok(format!(
+            "The journal {} records nothing left to undo.",
+            fed.journal().display()
+        ));
     }
     let mut s = format!(
         "From the journal {}, this will be undone:",
@@ -491,82 +666,134 @@ fn pending_listing(fed: &Federation, everything: bool) -> Result<String, Exit> {
     Ok(s)
 }
 
+/// Reads a plan saved by `plan --out`.
+fn read_plan(path: &Path) -> Result<Plan, Exit> {
+    let bytes = wso2_federation::config::read_file(path, 16 * 1024 * 1024)
+        .map_err(|m| Exit::new(ExitKind::Usage, format!("--plan: {m}")))?;
+    serde_json::from_slice::<Plan>(&bytes).map_err(|e| {
+        Exit::new(
+            ExitKind::Usage,
+            format!(
+                "--plan {}: not a plan saved by `wso2-federate plan --out` ({e}); nothing was sent",
+                path.display()
+            ),
+        )
+    })
+}
+
 async fn run(cli: Cli) -> Result<serde_json::Value, Exit> {
+    let out = Out::new(&cli);
+    let progress = Progress::new(Style::detect(cli.quiet || cli.output == Output::Json));
     let target = target(&cli).await?;
+    if let Some(sb) = &target.sandbox {
+        let _ = SANDBOX_DIR.set(sb.dir().to_path_buf());
+    }
     let fed = &target.federation;
     let mut options = RunOptions::new();
     options.ignore_journal_binding = cli.ignore_journal_binding;
-    if let Some(sink) = progress(&cli) {
-        options = options.events(sink);
+    {
+        let p = progress.clone();
+        options = options.events(Arc::new(move |event| p.event(event)));
     }
-    let text_out = cli.output == Output::Text && !cli.quiet;
     let result = match &cli.command {
-        Command::Doctor => report_exit(&fed.doctor().await, &cli, "Doctor")?,
-        Command::Plan { out } => {
-            let plan = fed.plan().await?;
-            if let Some(path) = out {
+        Command::Doctor => {
+            progress.phase("doctor: reading IS and APIM");
+            let report = fed.doctor().await;
+            progress.done();
+            report_exit(&report, out, "Doctor")?
+        }
+        Command::Plan { out: file } => {
+            progress.phase("plan: reading IS and APIM");
+            let plan = fed.plan().await;
+            progress.done();
+            let plan = plan?;
+            if let Some(path) = file {
                 let json = serde_json::to_string_pretty(&plan)
-                    .map_err(|e| Exit::new(ExitKind::Failed, e.to_string()))?;
+                    .map_err(|e| Exit::new(ExitKind::Failed, format!("plan --out: {e}")))?;
                 std::fs::write(path, json).map_err(|e| {
                     Exit::new(
                         ExitKind::Failed,
-                        format!("cannot write {}: {e}", path.display()),
+                        format!("plan --out {}: cannot write it: {e}", path.display()),
                     )
                 })?;
             }
-            show_plan(&plan, &cli);
+            show_plan(&plan, out);
+            if let Some(path) = file {
+                out.detail(format_args!(
+                    "Saved to {}: `wso2-federate apply --plan {}` applies exactly this plan.",
+                    path.display(),
+                    path.display()
+                ));
+            }
             serde_json::to_value(&plan).unwrap_or_default()
         }
         Command::Apply {
             yes,
             plan,
             verify,
+            login,
             no_rollback,
             force,
         } => {
-            let plan = match plan {
-                Some(path) => {
-                    let bytes = wso2_federation::config::read_file(path, 16 * 1024 * 1024)
-                        .map_err(|m| Exit::new(ExitKind::Usage, m))?;
-                    serde_json::from_slice::<Plan>(&bytes).map_err(|e| {
-                        Exit::new(
-                            ExitKind::Usage,
-                            format!("{} is not a plan: {e}", path.display()),
-                        )
-                    })?
+            // A saved plan was reviewed when it was made: it is applied without asking. Else
+            // the plan is made now, shown, confirmed, and exactly that plan is applied.
+            let (plan, reviewed) = match plan {
+                Some(path) => (read_plan(path)?, true),
+                None => {
+                    progress.phase("plan: reading IS and APIM");
+                    let plan = fed.plan().await;
+                    progress.done();
+                    (plan?, false)
                 }
-                None => fed.plan().await?,
             };
-            show_plan(&plan, &cli);
+            show_plan(&plan, out);
             if plan.is_empty() {
-                if text_out {
-                    println!("Nothing to change.");
-                }
+                out.result("Nothing to change.");
             } else {
-                confirm("Apply this plan?", "", *yes || target.sandbox.is_some())?;
+                confirm(
+                    "apply",
+                    "Apply this plan?",
+                    "",
+                    *yes || reviewed || target.sandbox.is_some(),
+                )?;
             }
             options.no_rollback = *no_rollback;
             options.force = *force;
-            options.cancel = Some(interruption());
-            if text_out {
-                println!("Applying (journal: {}):", fed.journal().display());
+            options.cancel = Some(interruption(progress.clone(), *no_rollback)?);
+            if !plan.is_empty() {
+                out.detail(format_args!(
+                    "Applying (journal: {}):",
+                    fed.journal().display()
+                ));
             }
             let report = fed.apply_plan(&plan, &options).await?;
-            if text_out {
-                println!("Applied.");
+            if !plan.is_empty() {
+                out.result(format_args!(
+                    "Applied (journal: {}).",
+                    fed.journal().display()
+                ));
             }
             let mut result = json!({ "apply": report });
             if *verify || target.sandbox.is_some() {
+                // The sandbox proves the browser logins of its users every time.
                 let vo = VerifyOptions {
                     test_login: target.test_login.clone(),
                     fix_client_auth: false,
+                    browser_logins: if *login || target.sandbox.is_some() {
+                        fed.browser_logins()
+                    } else {
+                        Vec::new()
+                    },
                 };
-                let report = fed.verify(&vo).await?;
-                result["verify"] = report_exit(&report, &cli, "Verify")
+                progress.phase("verify: checking the federation");
+                let report = fed.verify(&vo).await;
+                progress.done();
+                result["verify"] = report_exit(&report?, out, "Verify")
                     .map_err(|e| e.with_result(result.clone()))?;
             }
             if let Some(sb) = &target.sandbox
-                && text_out
+                && out.text
+                && !out.quiet
             {
                 sb.print_final_state(fed).await?;
             }
@@ -576,6 +803,7 @@ async fn run(cli: Cli) -> Result<serde_json::Value, Exit> {
             test_user,
             test_password_env,
             fix_client_auth,
+            login,
         } => {
             let test_login = match (test_user, test_password_env) {
                 (Some(u), Some(var)) => {
@@ -583,7 +811,7 @@ async fn run(cli: Cli) -> Result<serde_json::Value, Exit> {
                         Exit::new(
                             ExitKind::Usage,
                             format!(
-                                "--test-password-env: the environment variable {var} is not set"
+                                "--test-password-env {var}: the environment variable {var} is not set"
                             ),
                         )
                     })?;
@@ -597,76 +825,85 @@ async fn run(cli: Cli) -> Result<serde_json::Value, Exit> {
             let vo = VerifyOptions {
                 test_login,
                 fix_client_auth: *fix_client_auth,
+                browser_logins: if *login {
+                    fed.browser_logins()
+                } else {
+                    Vec::new()
+                },
             };
-            report_exit(&fed.verify(&vo).await?, &cli, "Verify")?
+            progress.phase("verify: checking the federation");
+            let report = fed.verify(&vo).await;
+            progress.done();
+            report_exit(&report?, out, "Verify")?
         }
         Command::Rollback { yes, force } => {
-            confirm("Undo these changes?", &pending_listing(fed, false)?, *yes)?;
+            confirm(
+                "rollback",
+                "Undo these changes?",
+                &pending_listing(fed, false)?,
+                *yes,
+            )?;
             options.force = *force;
             let report = fed.rollback(&options).await?;
-            if text_out {
-                println!(
-                    "Rolled back: everything recorded in {} is undone.",
-                    fed.journal().display()
-                );
-            }
+            out.result(format_args!(
+                "Rolled back: everything the last run recorded in {} is undone.",
+                fed.journal().display()
+            ));
             serde_json::to_value(&report).unwrap_or_default()
         }
         Command::Recover { finish, force } => {
             options.force = *force;
             let report = fed.recover(&options, *finish).await?;
-            if text_out {
-                match &report {
-                    RecoverReport::NothingToRecover { released_lease } => {
-                        println!(
-                            "Nothing to recover: the journal records no unfinished run and nothing left to undo."
-                        );
-                        if let Some(h) = released_lease {
-                            println!("The lease left by a run that died ({h}) is released.");
-                        }
+            match &report {
+                RecoverReport::NothingToRecover { released_lease } => {
+                    out.result(format_args!(
+                        "Nothing to recover: the journal {} records no unfinished run and nothing left to undo.",
+                        fed.journal().display()
+                    ));
+                    if let Some(h) = released_lease {
+                        out.result(format_args!(
+                            "The lease left by a run that died ({h}) is released."
+                        ));
                     }
-                    RecoverReport::RolledBack(_) => {
-                        println!("Recovered: the interrupted run is rolled back.")
-                    }
-                    RecoverReport::Finished(_) => {
-                        println!("Recovered: the interrupted apply is finished.")
-                    }
+                }
+                RecoverReport::RolledBack(_) => out.result(
+                    "Recovered: what the interrupted run changed is rolled back; the servers are as before it.",
+                ),
+                RecoverReport::Finished(_) => {
+                    out.result("Recovered: the interrupted apply is finished.")
                 }
             }
             serde_json::to_value(&report).unwrap_or_default()
         }
         Command::Destroy { yes, force } => {
             confirm(
+                "destroy",
                 "Remove what this federation made and restore the portals?",
                 &pending_listing(fed, true)?,
                 *yes,
             )?;
             options.force = *force;
             let report = fed.destroy(&options).await?;
-            if text_out {
-                println!(
-                    "Destroyed: everything this federation made is removed, and what it changed restored."
-                );
-            }
+            out.result(
+                "Destroyed: everything this federation made is removed, and what it changed restored.",
+            );
             serde_json::to_value(&report).unwrap_or_default()
         }
         Command::Unlock { force } => {
             let holder = fed.unlock(*force).await?;
-            if text_out {
-                match &holder {
-                    Some(h) => println!("Unlocked: the lease held by {h} is broken."),
-                    None => println!("Nobody holds the lease."),
-                }
+            match &holder {
+                Some(h) => out.result(format_args!("Unlocked: the lease held by {h} is broken.")),
+                None => out.result("Nobody holds the lease."),
             }
             serde_json::to_value(&holder).unwrap_or_default()
         }
-        Command::Journal => journal_report(fed, &cli)?,
+        Command::Journal => journal_report(fed, out)?,
     };
     Ok(result)
 }
 
 /// Lists what the journal records, even from its intact part when it is damaged.
-fn journal_report(fed: &Federation, cli: &Cli) -> Result<serde_json::Value, Exit> {
+fn journal_report(fed: &Federation, out: Out) -> Result<serde_json::Value, Exit> {
     let path = fed.journal();
     if !path.exists() {
         return Err(FederationError::NoJournal {
@@ -680,29 +917,35 @@ fn journal_report(fed: &Federation, cli: &Cli) -> Result<serde_json::Value, Exit
         .pending_undo()
         .map(|(s, e)| json!({"step": s.id, "effect": e.verb()}))
         .collect();
-    if cli.output == Output::Text && !cli.quiet {
-        println!("Journal {}:", path.display());
-        for r in &folded.runs {
-            println!(
-                "  run {} {} at {} by {} pid {}: {}",
-                r.run,
-                r.operation,
-                r.at,
-                text::clean(&r.host, 100),
-                r.pid,
-                r.outcome
-                    .map_or("never finished".to_owned(), |o| format!("{o:?}"))
-            );
-        }
-        if pending.is_empty() {
-            println!("  nothing left to undo");
-        }
-        for (s, e) in folded.pending_undo() {
-            println!("  to undo: {}: {}", s.id, e.verb());
-        }
-        if let Some(d) = &damage {
-            println!("  DAMAGED: {}", text::clean(&d.to_string(), text::SHOWN));
-        }
+    out.result(format_args!(
+        "Journal {}: {} run(s), {} change(s) to undo{}",
+        path.display(),
+        folded.runs.len(),
+        pending.len(),
+        if damage.is_some() { ", DAMAGED" } else { "" }
+    ));
+    for r in &folded.runs {
+        out.detail(format_args!(
+            "  run {} {} at {} by {} pid {}: {}",
+            r.run,
+            r.operation,
+            text::utc(r.at),
+            text::clean(&r.host, 100),
+            r.pid,
+            r.outcome
+                .map_or("never finished (run `recover`)".to_owned(), |o| format!(
+                    "{o:?}"
+                ))
+        ));
+    }
+    for (s, e) in folded.pending_undo() {
+        out.detail(format_args!("  to undo: {}: {}", s.id, e.verb()));
+    }
+    if let Some(d) = &damage {
+        out.detail(format_args!(
+            "  DAMAGED: {}",
+            text::clean(&d.to_string(), text::SHOWN)
+        ));
     }
     let result = json!({
         "journal": path,
@@ -720,12 +963,23 @@ fn journal_report(fed: &Federation, cli: &Cli) -> Result<serde_json::Value, Exit
 
 impl From<SpecError> for Exit {
     fn from(e: SpecError) -> Self {
-        Exit::new(ExitKind::Settings, e.to_string())
+        Exit::new(
+            ExitKind::Settings,
+            format!(
+                "the settings have {} problem(s); nothing was sent",
+                e.problems.len()
+            ),
+        )
+        .with_causes(e.problems.iter().map(ToString::to_string))
     }
 }
 
 impl From<FederationError> for Exit {
     fn from(e: FederationError) -> Self {
+        let e = match e {
+            FederationError::Spec(s) => return s.into(),
+            e => e,
+        };
         let kind = match e.outcome() {
             Outcome::BadSettings => ExitKind::Settings,
             Outcome::FailedBackAtStart => match &e {

@@ -51,7 +51,13 @@ pub(crate) async fn start(cli: &Cli) -> Result<Target, Exit> {
         .apim_version(cli.apim_version.as_str())
         .start()
         .await
-        .map_err(|e| Exit::from_chain(ExitKind::Usage, "cannot start the sandbox", &e))?;
+        .map_err(|e| {
+            Exit::from_chain(
+                ExitKind::Usage,
+                "--sandbox: cannot start the simulated servers (check --is-version and --apim-version)",
+                &e,
+            )
+        })?;
     fn client<C: wso2_is_client::FromCarbon>(
         server: &wso2_testkit::SimServer,
         ca_pem: &str,
@@ -106,6 +112,11 @@ pub(crate) async fn start(cli: &Cli) -> Result<Target, Exit> {
 }
 
 impl Sandboxed {
+    /// The temporary directory of the sandbox's journal.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// Prints what changed on the simulated servers, and what a second plan says.
     pub(crate) async fn print_final_state(&self, fed: &Federation) -> Result<(), Exit> {
         println!(

@@ -87,6 +87,9 @@ async fn canaries_never_appear_in_logs_journals_plans_reports_or_errors() {
             SecretString::from(PUBLISHER_PASSWORD),
         )),
         fix_client_auth: false,
+        // Both users through the browser login too: their passwords, the codes and tokens of
+        // every hop stay out of the report.
+        browser_logins: fed.browser_logins(),
     };
     scan.check("VerifyOptions Debug", &format!("{verify_options:?}"));
     let verified = fed.verify(&verify_options).await.unwrap();

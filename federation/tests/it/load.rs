@@ -99,6 +99,7 @@ async fn in_flight_by_phase(limit: usize, latency: Duration) -> Vec<(String, usi
         .verify(&wso2_federation::verify::VerifyOptions {
             test_login: Some(("api_publisher".into(), PUBLISHER_PASSWORD.into())),
             fix_client_auth: false,
+            browser_logins: Vec::new(),
         })
         .await
         .unwrap();

@@ -39,12 +39,18 @@ async fn applied() -> (Sandbox, Federation, TempJournal) {
     applied_with(|_| {}, seed_builder).await
 }
 
-fn publisher(fed: &Federation) -> LoginProof {
-    LoginProof::for_federation(fed, Portal::Publisher, "api_publisher", PUBLISHER_PASSWORD)
+async fn publisher(fed: &Federation) -> LoginProof {
+    proof_for(fed, Portal::Publisher, "api_publisher", PUBLISHER_PASSWORD).await
 }
 
-fn subscriber(fed: &Federation) -> LoginProof {
-    LoginProof::for_federation(fed, Portal::DevPortal, "api_user", USER_PASSWORD)
+async fn subscriber(fed: &Federation) -> LoginProof {
+    proof_for(fed, Portal::DevPortal, "api_user", USER_PASSWORD).await
+}
+
+async fn proof_for(fed: &Federation, portal: Portal, user: &str, password: &str) -> LoginProof {
+    LoginProof::for_federation(fed, portal, user, password.to_owned())
+        .await
+        .unwrap()
 }
 
 /// The actions the browser's requests have in the servers' own logs: client traffic, without
@@ -66,7 +72,7 @@ fn actions(report: &LoginReport) -> Vec<String> {
 async fn seed_users_prove_their_portal_rights() {
     let (sb, fed, _j) = applied().await;
 
-    let report = publisher(&fed).run().await;
+    let report = publisher(&fed).await.run().await;
     println!("{report}");
     assert!(report.is_proved(), "{report}");
     // Every hop the browser made is in the servers' logs under the same name, in order.
@@ -79,8 +85,6 @@ async fn seed_users_prove_their_portal_rights() {
             "is.authorize",
             "is.login_page",
             "is.commonauth",
-            "is.consent",
-            "is.consent_approve",
             "apim.commonauth",
             "portal.callback",
             "portal.page",
@@ -109,22 +113,16 @@ async fn seed_users_prove_their_portal_rights() {
         ),
         "the JIT user holds the mapped role on APIM"
     );
-    // The federation does not skip consent on the IS application yet: approved, and a warning.
-    assert_eq!(
-        report.warnings,
-        [Diagnosis::ConsentShown {
-            server: wso2_federation::login::Side::Is
-        }]
-    );
+    // The federation skips consent on the IS application: no consent page, no warning.
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     let findings = report.findings();
-    assert_eq!(
-        findings.iter().map(|f| f.status).collect::<Vec<_>>(),
-        [Status::Pass, Status::Pass, Status::Warn],
+    assert!(
+        findings.iter().all(|f| f.status == Status::Pass),
         "{findings:?}"
     );
 
     sb.clear_requests();
-    let report = subscriber(&fed).run().await;
+    let report = subscriber(&fed).await.run().await;
     println!("{report}");
     assert!(report.is_proved(), "{report}");
     assert_eq!(actions(&report), server_side_hops(&sb));
@@ -146,7 +144,8 @@ async fn seed_users_prove_their_portal_rights() {
     );
 
     // The subscriber on the Publisher: logs in, has none of the publisher's scopes.
-    let report = LoginProof::for_federation(&fed, Portal::Publisher, "api_user", USER_PASSWORD)
+    let report = proof_for(&fed, Portal::Publisher, "api_user", USER_PASSWORD)
+        .await
         .expect_roles(["Internal/publisher"])
         .run()
         .await;
@@ -279,7 +278,7 @@ impl Broken {
                 .unwrap()
                 .unwrap()
         };
-        let proof = publisher(fed);
+        let proof = publisher(fed).await;
         match self {
             Self::Callback => {
                 let key = oauth_key().await;
@@ -349,8 +348,21 @@ impl Broken {
                     .unwrap();
                 proof
             }
-            Self::ConsentRequired => proof.consent(ConsentChoice::Refuse),
-            Self::ConsentDenied => proof.consent(ConsentChoice::Deny),
+            // Someone turned the application's consent switch off: IS asks again.
+            Self::ConsentRequired | Self::ConsentDenied => {
+                is.applications()
+                    .modify(&ApplicationName::new(APP).unwrap(), |sp| {
+                        sp.sp_properties
+                            .retain(|p| p.name.as_deref() != Some("skipConsent"))
+                    })
+                    .await
+                    .unwrap();
+                proof.consent(if matches!(self, Self::ConsentRequired) {
+                    ConsentChoice::Refuse
+                } else {
+                    ConsentChoice::Deny
+                })
+            }
             Self::Pkce => {
                 let key = oauth_key().await;
                 is.oauth_apps()
@@ -371,7 +383,7 @@ impl Broken {
                 proof
             }
             Self::UserPassword => {
-                LoginProof::for_federation(fed, Portal::Publisher, "api_publisher", "wrong-pw")
+                proof_for(fed, Portal::Publisher, "api_publisher", "wrong-pw").await
             }
         }
     }
@@ -400,7 +412,7 @@ async fn case(broken: Broken) -> (LoginReport, Sandbox) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_broken_setting_is_diagnosed_by_name() {
     let (_sb, fed, _j) = applied().await;
-    let good = publisher(&fed).run().await;
+    let good = publisher(&fed).await.run().await;
     assert!(good.is_proved(), "{good}");
 
     let mut diagnosed = 0;
@@ -484,7 +496,7 @@ async fn faults_at_the_hops_give_a_diagnosis() {
             FaultKind::PlainText500
         };
         target.inject(FaultRule::nth(action, 1, kind));
-        let report = publisher(&fed).run().await;
+        let report = publisher(&fed).await.run().await;
         println!("fault at {action}:\n{report}\n");
         let d = report
             .diagnosis()
@@ -573,10 +585,10 @@ async fn no_secret_in_reports_or_logs() {
     let (sb, fed, _j) = applied().await;
     let mut texts: Vec<(String, String)> = Vec::new();
     for (proof, expect_ok) in [
-        (publisher(&fed), true),
-        (subscriber(&fed), true),
+        (publisher(&fed).await, true),
+        (subscriber(&fed).await, true),
         (
-            LoginProof::for_federation(&fed, Portal::Publisher, "api_publisher", USER_PASSWORD),
+            proof_for(&fed, Portal::Publisher, "api_publisher", USER_PASSWORD).await,
             false,
         ),
     ] {

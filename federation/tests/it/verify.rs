@@ -42,6 +42,7 @@ async fn verify_passes_after_apply_with_a_test_login_carrying_the_role() {
             SecretString::from(PUBLISHER_PASSWORD),
         )),
         fix_client_auth: false,
+        browser_logins: Vec::new(),
     };
     let report = fed.verify(&options).await.unwrap();
     assert!(report.is_ok(), "{report}");
@@ -79,6 +80,7 @@ async fn verify_reports_the_mutual_tls_conflict_and_can_fix_it() {
     let fixed = fed
         .verify(&VerifyOptions {
             fix_client_auth: true,
+            browser_logins: Vec::new(),
             ..VerifyOptions::default()
         })
         .await

@@ -6,9 +6,11 @@
 //!
 //! `cargo test -p wso2-federation --test it versions -- --nocapture`
 
+use wso2_apim_client::portals::Portal;
+use wso2_federation::login::LoginProof;
 use wso2_federation::verify::{Status, VerifyOptions};
 use wso2_federation::versions::VersionSource;
-use wso2_testkit::Sandbox;
+use wso2_testkit::{SUPER_TENANT, Sandbox};
 
 use crate::support::*;
 
@@ -79,6 +81,7 @@ async fn every_supported_pair_applies_verifies_and_destroys_back_to_the_start() 
             .verify(&VerifyOptions {
                 test_login: Some(("api_publisher".into(), PUBLISHER_PASSWORD.into())),
                 fix_client_auth: false,
+                browser_logins: Vec::new(),
             })
             .await
             .unwrap();
@@ -88,16 +91,41 @@ async fn every_supported_pair_applies_verifies_and_destroys_back_to_the_start() 
             .filter(|f| f.status != Status::Pass)
             .collect();
         assert!(failed.is_empty(), "{is}+{apim}: {verify}\n{failed:#?}");
+        // The browser login through every hop, with the rights it must give.
+        let mut hops = Vec::new();
+        for (portal, user, password) in [
+            (Portal::Publisher, "api_publisher", PUBLISHER_PASSWORD),
+            (Portal::DevPortal, "api_user", USER_PASSWORD),
+        ] {
+            let report = LoginProof::for_federation(&fed, portal, user, password.to_owned())
+                .await
+                .unwrap()
+                .run()
+                .await;
+            assert!(report.is_proved(), "{is}+{apim} {user}: {report}");
+            assert!(report.warnings.is_empty(), "{is}+{apim} {user}: {report}");
+            hops.push(report.hops.len());
+        }
         fed.destroy(&journal.options())
             .await
             .unwrap_or_else(|e| panic!("{is}+{apim}: destroy: {}", error_chain(&e)));
-        let after = sb.snapshot();
+        let mut after = sb.snapshot();
+        // The logins provisioned their users on APIM just in time, as any first login does:
+        // those users (and their roles) are APIM's, not this federation's, and stay.
+        let (b, a) = (
+            &before.apim.tenants[SUPER_TENANT],
+            after.apim.tenants.get_mut(SUPER_TENANT).unwrap(),
+        );
+        a.users = b.users.clone();
+        a.roles = b.roles.clone();
         let d = before.diff_as_answered(&after);
         assert!(d.is_empty(), "{is}+{apim}: destroy left:\n{d}");
         let steps = report.run.steps.len();
         lines.push(format!(
-            "  IS {is} + APIM {apim}: {steps} steps applied, plan empty after, {} checks passed, destroyed back to the start",
-            verify.findings.len()
+            "  IS {is} + APIM {apim}: {steps} steps applied, plan empty after, {} checks passed, browser logins proved ({} and {} hops), destroyed back to the start",
+            verify.findings.len(),
+            hops[0],
+            hops[1]
         ));
     }
     println!(

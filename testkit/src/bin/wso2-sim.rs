@@ -70,8 +70,9 @@ struct Args {
     /// `admin@{domain}`.
     #[arg(long = "tenant")]
     tenants: Vec<String>,
-    /// Where to write the CA certificate (PEM). Default: `ca.pem` in the state dir, or in the
-    /// system temp dir.
+    /// Where to write the CA certificate (PEM), kept after exit. Default: `ca.pem` in the state
+    /// dir (kept), else a temporary file that is removed when wso2-sim ends (SIGINT, SIGTERM,
+    /// SIGHUP).
     #[arg(long)]
     ca_out: Option<PathBuf>,
     /// Load raw XML seeds (what a real getApplication / getIdPByName / getOAuthApplicationData
@@ -127,6 +128,15 @@ struct Args {
     /// default release: admin_admin_publisher, admin_admin_store).
     #[arg(long, value_parser = ["apim31", "apim310", "apim300"])]
     portal_naming: Option<String>,
+}
+
+/// A file removed when dropped (the temporary CA file, at the end of `run`).
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 fn fail(msg: impl std::fmt::Display) -> ! {
@@ -364,16 +374,20 @@ async fn run(args: Args) {
         };
         s.inject(rule);
     }
-    let ca_path = args
-        .ca_out
-        .clone()
-        .unwrap_or_else(|| match &args.state_dir {
-            Some(d) => d.join("ca.pem"),
-            None => std::env::temp_dir().join(format!("wso2-sim-ca-{}.pem", std::process::id())),
-        });
+    let signals = install_signals().unwrap_or_else(|e| fail(e));
+    // Asked for (--ca-out, --state-dir): kept. Otherwise a temporary file, removed at exit.
+    let (ca_path, ca_temporary) = match (&args.ca_out, &args.state_dir) {
+        (Some(p), _) => (p.clone(), false),
+        (None, Some(d)) => (d.join("ca.pem"), false),
+        (None, None) => (
+            std::env::temp_dir().join(format!("wso2-sim-ca-{}.pem", std::process::id())),
+            true,
+        ),
+    };
     if let Err(e) = std::fs::write(&ca_path, sandbox.ca_pem()) {
         fail(format!("cannot write the CA to {}: {e}", ca_path.display()));
     }
+    let _ca_file = ca_temporary.then(|| TempFile(ca_path.clone()));
     let ready = serde_json::json!({
         "is_url": sandbox.is().base_url(),
         "apim_url": sandbox.apim().base_url(),
@@ -393,28 +407,55 @@ async fn run(args: Args) {
         let _ = writeln!(out, "WSO2_SIM_READY {ready}");
         let _ = out.flush();
     }
-    wait_for_signals(&sandbox, &args, state_file.as_deref()).await;
+    wait_for_signals(signals, &sandbox, &args, state_file.as_deref()).await;
+}
+
+/// The signals that end wso2-sim (and SIGUSR1, which dumps its state), registered before the
+/// ready line so that none sent after it is missed.
+#[cfg(unix)]
+struct Signals {
+    usr1: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
 }
 
 #[cfg(unix)]
-async fn wait_for_signals(sandbox: &Sandbox, args: &Args, state_file: Option<&Path>) {
+fn install_signals() -> Result<Signals, &'static str> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut usr1), Ok(mut term), Ok(mut int)) = (
+    match (
         signal(SignalKind::user_defined1()),
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        fail("cannot install signal handlers");
-    };
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(usr1), Ok(term), Ok(int), Ok(hup)) => Ok(Signals {
+            usr1,
+            term,
+            int,
+            hup,
+        }),
+        _ => Err("cannot install signal handlers"),
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signals(
+    mut signals: Signals,
+    sandbox: &Sandbox,
+    args: &Args,
+    state_file: Option<&Path>,
+) {
     loop {
         tokio::select! {
-            _ = usr1.recv() => {
+            _ = signals.usr1.recv() => {
                 let snap = sandbox.snapshot();
                 if let Some(f) = &args.dump_state { write_state(f, &snap); }
                 if let Some(f) = state_file { write_state(f, &snap); }
             }
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            _ = signals.term.recv() => break,
+            _ = signals.int.recv() => break,
+            _ = signals.hup.recv() => break,
         }
     }
     if let Some(f) = state_file {
@@ -424,7 +465,20 @@ async fn wait_for_signals(sandbox: &Sandbox, args: &Args, state_file: Option<&Pa
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signals(sandbox: &Sandbox, _args: &Args, state_file: Option<&Path>) {
+struct Signals;
+
+#[cfg(not(unix))]
+fn install_signals() -> Result<Signals, &'static str> {
+    Ok(Signals)
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signals(
+    _signals: Signals,
+    sandbox: &Sandbox,
+    _args: &Args,
+    state_file: Option<&Path>,
+) {
     let _ = tokio::signal::ctrl_c().await;
     if let Some(f) = state_file {
         write_state(f, &sandbox.snapshot());

@@ -37,8 +37,47 @@ fn require(ok: bool, what: &str) -> bool {
         return true;
     }
     assert!(!in_ci(), "{what} (required when CI is set)");
-    eprintln!("SKIP: {what}");
+    // libtest names each test's thread after the test.
+    skip(std::thread::current().name().unwrap_or("external"), what);
     false
+}
+
+/// Reports a skipped test where a plain `cargo test` shows it and where `.ci/skips` counts it:
+/// `SKIP: test: reason` straight on the process's stderr (libtest captures `eprintln!` of a
+/// passing test, which would hide the skip behind `ok`), and the same line appended to
+/// `{target}/{profile}/test-skips/{crate}-{test target}.log` (started afresh by the first skip
+/// of each run of the binary).
+fn skip(test: &str, reason: &str) {
+    use std::io::Write;
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    let line = format!("SKIP: {test}: {reason}");
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    // target/{profile}/deps/{binary}
+    let (Some(profile), Some(name)) = (
+        exe.parent().and_then(std::path::Path::parent),
+        exe.file_stem(),
+    ) else {
+        return;
+    };
+    // One file per crate and test target, whatever the build's hash (`it-0123abcd` -> `it`).
+    let name = name.to_string_lossy();
+    let target = name.rsplit_once('-').map_or(&*name, |(t, _)| t);
+    let dir = profile.join("test-skips");
+    let file = dir.join(format!("{}-{target}.log", env!("CARGO_PKG_NAME")));
+    let _ = std::fs::create_dir_all(&dir);
+    STARTED.call_once(|| {
+        let _ = std::fs::write(&file, "");
+    });
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file)
+    {
+        let _ = writeln!(f, "{}: {line}", env!("CARGO_PKG_NAME"));
+    }
 }
 
 fn python_has(modules: &str) -> bool {

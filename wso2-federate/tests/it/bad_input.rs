@@ -321,17 +321,20 @@ fn cases() -> Vec<Case> {
         case(
             "plain http without allow_http",
             vec![ReplaceAll("https://", "http://")],
-            &["uses plain http", "allow_http"],
+            &["is.url: ", "uses plain http", "set `is.allow_http = true`"],
         ),
         case(
             "a URL that is not one",
             vec![Replace("url = \"https://", "url = \"https//")],
-            &["is: ", "base_url", "is not a URL"],
+            &["is.url: ", "is not a URL"],
         ),
         case(
             "a URL with embedded credentials",
             vec![Replace("url = \"https://", "url = \"https://admin:admin@")],
-            &["must not embed credentials"],
+            &[
+                "is.url: must not hold credentials",
+                "`is.username` and `is.password_env`",
+            ],
         ),
         case(
             "a mapped local role in the wrong case",
@@ -456,7 +459,10 @@ fn cases() -> Vec<Case> {
                 r#"ca_pem = "ca.pem""#,
                 r#"ca_pem = "not-a-cert.pem""#,
             )],
-            &["is: ", "the trusted certificate PEM holds no certificate"],
+            &[
+                "is.ca_pem: ",
+                "the trusted certificate PEM holds no certificate",
+            ],
         ),
         case(
             "a zero timeout",
@@ -622,7 +628,11 @@ fn cases() -> Vec<Case> {
                 "--plan",
                 "{dir}/not-a-plan.json",
             ],
-            ..case("", vec![], &["not-a-plan.json is not a plan"])
+            ..case(
+                "",
+                vec![],
+                &["not-a-plan.json: not a plan saved by `wso2-federate plan --out`"],
+            )
         },
         Case {
             name: "apply --plan with a file that does not exist",
@@ -816,7 +826,7 @@ async fn every_problem_of_a_file_is_reported_at_once() {
                 ),
             ],
             &[
-                "the federation settings have 3 problem(s):",
+                "the settings have 3 problem(s); nothing was sent",
                 "concurrency: must be at least 1",
                 "role names are case-sensitive",
                 "is.password: the environment variable IS_ADMIN_PASSWORD is not set",

@@ -26,8 +26,13 @@ fn the_sandbox_main_job_prints_the_plan_each_step_and_a_passing_verify() {
     for expected in [
         "Plan: 8 to create, 2 to update",
         "client authentication: IS accepts the client as APIM sends it",
-        "test login as api_publisher: the application does not allow the password grant",
-        "3 checks, 0 failed",
+        // Every hop of the browser logins, and the rights they prove.
+        "login as api_publisher on the publisher portal:",
+        "is.login_page GET",
+        "portal.api GET",
+        "browser login as api_publisher (publisher portal)",
+        "rights of api_user (devportal portal)",
+        "6 checks, 0 failed",
         "A second plan: nothing to change",
     ] {
         assert!(
@@ -47,6 +52,64 @@ fn the_sandbox_main_job_prints_the_plan_each_step_and_a_passing_verify() {
             "missing {expected:?} in:\n{stderr}"
         );
     }
+}
+
+/// The main job on every supported pair of releases (issue 12): exit 0, every verify check
+/// passing, the browser logins of both users proved.
+#[test]
+fn the_sandbox_main_job_passes_on_every_supported_pair() {
+    const PAIRS: &[(&str, &str)] = &[
+        ("5.9", "3.0"),
+        ("5.10", "3.1"),
+        ("5.11", "3.2"),
+        ("6.0", "4.0"),
+        ("6.1", "4.2"),
+        ("7.0", "4.3"),
+        ("7.1", "4.5"),
+        ("7.2", "4.6"),
+        ("7.3", "4.7"),
+    ];
+    for (is, apim) in PAIRS {
+        let out = Command::new(env!("CARGO_BIN_EXE_wso2-federate"))
+            .args([
+                "apply",
+                "--sandbox",
+                "--is-version",
+                is,
+                "--apim-version",
+                apim,
+                "--yes",
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "IS {is} + APIM {apim}: exit {:?}\n{stdout}\n{stderr}",
+            out.status
+        );
+        for expected in [
+            "Applied",
+            "browser login as api_publisher (publisher portal)",
+            "browser login as api_user (devportal portal)",
+            "6 checks, 0 failed",
+            "A second plan: nothing to change",
+        ] {
+            assert!(
+                stdout.contains(expected),
+                "IS {is} + APIM {apim}: missing {expected:?} in:\n{stdout}"
+            );
+        }
+        assert!(
+            !stdout.contains("[FAIL]") && !stdout.contains("[skip]"),
+            "{stdout}"
+        );
+    }
+    println!(
+        "sandbox pairs: `apply --sandbox` on {} pairs (IS 5.9-7.3, APIM 3.0-4.7): exit 0, 6 of 6 checks passed, both browser logins proved",
+        PAIRS.len()
+    );
 }
 
 struct Env(Vec<(&'static str, &'static str)>);

@@ -5,5 +5,8 @@ mod bad_input;
 mod canary;
 mod cli;
 mod crash;
+mod interrupt;
+mod output;
+mod plan_contract;
 mod sharing;
 mod support;

@@ -371,3 +371,119 @@ impl Drop for CliRun {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Whether `CI` is set to something other than empty, `false` or `0`.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Whether a test that needs an outside tool may run: with `missing` naming what is missing,
+/// it fails under CI and is skipped elsewhere, visibly (see [`skip`]).
+pub fn require(test: &str, missing: Option<String>) -> bool {
+    match missing {
+        None => true,
+        Some(what) if in_ci() => panic!("{test}: {what} (required when CI is set)"),
+        Some(what) => {
+            skip(test, &what);
+            false
+        }
+    }
+}
+
+/// Reports a skipped test where a plain `cargo test` shows it and where `.ci/skips` counts it:
+/// `SKIP: test: reason` straight on the process's stderr (libtest captures `eprintln!` of a
+/// passing test, which would hide the skip behind `ok`), and the same line appended to
+/// `{target}/{profile}/test-skips/{crate}-{test target}.log` (started afresh by the first skip
+/// of each run of the binary).
+pub fn skip(test: &str, reason: &str) {
+    use std::io::Write;
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    let line = format!("SKIP: {test}: {reason}");
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    // target/{profile}/deps/{binary}
+    let (Some(profile), Some(name)) = (
+        exe.parent().and_then(std::path::Path::parent),
+        exe.file_stem(),
+    ) else {
+        return;
+    };
+    // One file per crate and test target, whatever the build's hash (`it-0123abcd` -> `it`).
+    let name = name.to_string_lossy();
+    let target = name.rsplit_once('-').map_or(&*name, |(t, _)| t);
+    let dir = profile.join("test-skips");
+    let file = dir.join(format!("{}-{target}.log", env!("CARGO_PKG_NAME")));
+    let _ = std::fs::create_dir_all(&dir);
+    STARTED.call_once(|| {
+        let _ = std::fs::write(&file, "");
+    });
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file)
+    {
+        let crate_name = env!("CARGO_PKG_NAME");
+        let _ = writeln!(f, "{crate_name}: {line}");
+    }
+}
+
+/// Sends `signal` (`INT`, `TERM`, ...) to the process `pid` (with `kill`).
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// A finished child's output.
+pub fn finish(child: std::process::Child) -> CliOutput {
+    let out = child.wait_with_output().unwrap();
+    CliOutput {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl SimProcess {
+    /// The mutating requests both servers have answered or are answering.
+    pub async fn writes(&self) -> usize {
+        let mut n = 0;
+        for server in ["is", "apim"] {
+            n += self
+                .requests(server)
+                .await
+                .iter()
+                .filter(|r| r.mutating)
+                .count();
+        }
+        n
+    }
+
+    /// Waits until both servers have seen at least `n` mutating requests (at most 60 s).
+    pub async fn wait_for_writes(&self, n: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while self.writes().await < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the servers never saw {n} writes"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl CliRun {
+    /// Starts the CLI without waiting (stdout and stderr piped).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args, None)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
