@@ -501,9 +501,10 @@ impl Error {
         match self {
             Self::Timeout { .. } | Self::Transport { .. } => true,
             Self::Decode { .. } | Self::BodyTooLarge { .. } => true,
-            Self::UnexpectedAnswer { status, .. }
-            | Self::Http { status, .. }
-            | Self::Scim { status, .. } => *status >= 500,
+            // A success status whose body cannot be read (cut, malformed, another document): the
+            // server may well have done it.
+            Self::UnexpectedAnswer { status, .. } => *status >= 500 || (200..300).contains(status),
+            Self::Http { status, .. } | Self::Scim { status, .. } => *status >= 500,
             Self::Rest { status, error, .. } => *status >= 500 && !error.is_duplicate_application(),
             Self::Fault { fault, status, .. } => {
                 *status >= 500

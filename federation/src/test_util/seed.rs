@@ -159,7 +159,20 @@ pub fn set_hang(sb: &Sandbox, hang: std::time::Duration) {
 /// first login; APIM never registers a deleted one again, so a clean slate must include them),
 /// and hangs last `hang`.
 pub async fn matrix_sandbox(hang: std::time::Duration) -> Sandbox {
-    let sb = Sandbox::start().await.expect("test utility");
+    matrix_sandbox_of(hang, None).await
+}
+
+/// [`matrix_sandbox`] of a pair of releases (`Some(("7.3", "4.7"))`; `None`: the seed pair).
+pub async fn matrix_sandbox_of(
+    hang: std::time::Duration,
+    pair: Option<(&str, &str)>,
+) -> Sandbox {
+    let b = Sandbox::builder();
+    let b = match pair {
+        Some((is, apim)) => b.is_version(is).apim_version(apim),
+        None => b,
+    };
+    let sb = b.start().await.expect("test utility");
     sb.apim().ensure_portal_apps();
     set_hang(&sb, hang);
     sb

@@ -34,9 +34,28 @@ pub(crate) fn request(
     }
 }
 
-/// Whether the status is 2xx.
+/// Whether the answer is a success: a 2xx status with the API's own body (not a markup page a
+/// proxy or a misrouted request answers with 200).
 pub(crate) fn is_success(answer: &HttpAnswer) -> bool {
     (200..300).contains(&answer.status)
+        && !is_markup(answer)
+        // An error document sent with a success status is still an error.
+        && !json_object(&answer.body).is_some_and(|d| {
+            d.contains_key("code") && (d.contains_key("message") || d.contains_key("description"))
+        })
+}
+
+/// Whether a JSON API answered with a markup document (a proxy's HTML login page, a SOAP
+/// envelope): whatever its status, not the API's own answer.
+pub(crate) fn is_markup(answer: &HttpAnswer) -> bool {
+    let ct = answer.content_type().unwrap_or_default().to_ascii_lowercase();
+    ct.contains("html")
+        || ct.contains("xml")
+        || answer
+            .body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'<')
 }
 
 /// A JSON object body, if the body is one.

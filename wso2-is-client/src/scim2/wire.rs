@@ -237,9 +237,26 @@ pub(crate) fn is_resource_not_found(answer: &HttpAnswer) -> bool {
             || json_object(&answer.body).is_some_and(|d| is_scim_error(&d)))
 }
 
-/// Whether the status is 2xx.
+/// Whether the answer is a success: a 2xx status with the API's own body (not a markup page a
+/// proxy or a misrouted request answers with 200).
 pub(crate) fn is_success(answer: &HttpAnswer) -> bool {
     (200..300).contains(&answer.status)
+        && !is_markup(answer)
+        // An error document sent with a success status is still an error.
+        && !json_object(&answer.body).is_some_and(|d| is_scim_error(&d))
+}
+
+/// Whether a JSON API answered with a markup document (a proxy's HTML login page, a SOAP
+/// envelope): whatever its status, not the API's own answer.
+pub(crate) fn is_markup(answer: &HttpAnswer) -> bool {
+    let ct = answer.content_type().unwrap_or_default().to_ascii_lowercase();
+    ct.contains("html")
+        || ct.contains("xml")
+        || answer
+            .body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'<')
 }
 
 #[cfg(test)]
@@ -337,5 +354,14 @@ mod tests {
         )));
         let e = scim_error("get user", &answer(401, None, ""), &[]);
         assert!(e.is_auth_failure(), "{e}");
+    }
+
+    #[test]
+    fn a_markup_page_with_a_success_status_is_no_success() {
+        assert!(is_success(&answer(204, None, "")));
+        assert!(is_success(&answer(200, Some("application/scim+json"), "{}")));
+        assert!(!is_success(&answer(200, Some("text/html"), "<html></html>")));
+        assert!(!is_success(&answer(200, None, "  <soapenv:Envelope/>")));
+        assert!(!is_success(&answer(500, None, "{}")));
     }
 }
