@@ -491,12 +491,15 @@ impl Federation {
                 };
                 let id = object.step_id();
                 let read = live.scim_users.get(&user.name).cloned().unwrap_or_default();
-                // A create whose outcome was never known is ours if the user is in no group.
+                // A create whose outcome was never known is ours if the user is in no group but
+                // those the settings give it (the group steps after it may have run, e.g. in a
+                // `recover --finish`).
                 let settled = unknown.contains_key(&id)
-                    && read
-                        .user
-                        .as_ref()
-                        .is_some_and(|u| scim_user::groups_of(u).is_empty());
+                    && read.user.as_ref().is_some_and(|u| {
+                        scim_user::groups_of(u)
+                            .iter()
+                            .all(|g| user.roles.iter().any(|r| r.as_str() == g))
+                    });
                 let ours = knowledge.created.contains(&id) || settled;
                 is_steps.push(id);
                 add(

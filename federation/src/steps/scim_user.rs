@@ -13,7 +13,8 @@ use wso2_is_client::scim2::ScimUser;
 use wso2_is_client::{IsClient, UserName};
 
 use super::{
-    Conflict, Decision, FedRunner, Prepared, TakenByOthers, WriteOutcome, failed, intent, to_json,
+    Conflict, Decision, FedRunner, Prepared, TakenByOthers, WriteOutcome, failed, from_json,
+    intent, to_json,
 };
 use crate::engine::{Action, Effect, StepCtx, StepFailure, StepId};
 use crate::plan::{FieldDiff, ObjectKind, PlanAction, SecretChange};
@@ -24,11 +25,13 @@ pub(crate) struct LiveScimUser {
     pub user: Option<ScimUser>,
 }
 
-/// What this federation writes when it creates a user (its post-image; never the password).
-#[derive(Debug, Serialize)]
-struct UserImage<'a> {
-    name: &'a str,
-    groups: [&'a str; 0],
+/// What this federation writes when it creates a user (its post-image; never the password),
+/// with the groups the settings give it (the group steps after it add it to them).
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct UserImage {
+    name: String,
+    #[serde(default)]
+    groups: Vec<String>,
 }
 
 pub(crate) async fn read(
@@ -97,9 +100,11 @@ pub(super) async fn apply(
         .get(name)
         .ok_or_else(|| StepFailure::clean(format!("no settings for user {name}")))?;
     let users = r.is.scim2().users();
+    let mut groups: Vec<String> = desired.roles.iter().map(ToString::to_string).collect();
+    groups.sort();
     let post = to_json(&UserImage {
-        name: name.as_str(),
-        groups: [],
+        name: name.to_string(),
+        groups,
     })?;
     intent(ctx, Action::Create, None, Some(post.clone()))?;
     let created = |id: Option<String>| {
@@ -178,16 +183,21 @@ pub(super) async fn undo(
     };
     match effect {
         Effect::Created { .. } => {}
-        // Not proven ours: only the exact value written (in no group) is deleted. The groups
-        // this federation gave it were undone first (they depend on the user).
+        // Not proven ours: only a user in no group but those the settings gave it is deleted
+        // (read before any undo: the group steps are undone first, but after this read).
         Effect::Unknown {
             action: Action::Create,
+            post_image,
             ..
         } => {
-            let groups = groups_of(&user);
+            let written: Option<UserImage> = post_image.as_ref().map(from_json).transpose()?;
+            let groups: Vec<String> = groups_of(&user)
+                .into_iter()
+                .filter(|g| written.as_ref().is_none_or(|w| !w.groups.contains(g)))
+                .collect();
             if !groups.is_empty() && !r.force {
                 return Err(StepFailure::refused(format!(
-                    "user {name} may not be this federation's (its create's outcome was never known) and is in groups ({}); left as it is (rerun with --force to delete it)",
+                    "user {name} may not be this federation's (its create's outcome was never known) and is in other groups ({}); left as it is (rerun with --force to delete it)",
                     crate::text::clean(&groups.join(", "), 200)
                 )));
             }

@@ -163,10 +163,7 @@ pub async fn matrix_sandbox(hang: std::time::Duration) -> Sandbox {
 }
 
 /// [`matrix_sandbox`] of a pair of releases (`Some(("7.3", "4.7"))`; `None`: the seed pair).
-pub async fn matrix_sandbox_of(
-    hang: std::time::Duration,
-    pair: Option<(&str, &str)>,
-) -> Sandbox {
+pub async fn matrix_sandbox_of(hang: std::time::Duration, pair: Option<(&str, &str)>) -> Sandbox {
     let b = Sandbox::builder();
     let b = match pair {
         Some((is, apim)) => b.is_version(is).apim_version(apim),

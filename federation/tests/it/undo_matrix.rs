@@ -251,5 +251,9 @@ async fn a_fault_in_each_undo_call_is_reported_and_a_rerun_of_rollback_cleans_up
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_the_newest_pair_a_fault_in_each_undo_call_is_reported_and_a_rerun_cleans_up() {
-    undo_matrix(Some(crate::fault_matrix::NEWEST), "undo matrix (IS 7.3 + APIM 4.7)").await;
+    undo_matrix(
+        Some(crate::fault_matrix::NEWEST),
+        "undo matrix (IS 7.3 + APIM 4.7)",
+    )
+    .await;
 }

@@ -128,10 +128,13 @@ async fn recover(cli: &CliRun, how: Recovery, undoing: bool) -> Result<(), Strin
 /// Whether the simulator is back at `clean`.
 async fn at_clean_slate(sim: &SimProcess, clean: &SandboxSnapshot) -> Result<(), String> {
     let now = sim.state().await;
-    if now == *clean {
+    // As the servers answer: on releases whose models carry more fields than the simulator
+    // stored, a portal read and written back stores the `false` defaults they answer.
+    let d = clean.diff_as_answered(&now);
+    if d.is_empty() {
         Ok(())
     } else {
-        Err(format!("not the clean slate:\n{}", clean.diff(&now)))
+        Err(format!("not the clean slate:\n{d}"))
     }
 }
 
@@ -238,9 +241,20 @@ async fn run_kill_point(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_killed_at_every_journal_write_and_mid_request_recovers_to_a_clean_slate() {
-    let sims: Vec<SimProcess> = (0..SIMS)
-        .map(|_| SimProcess::start(&["--portals"]))
-        .collect();
+    crash_matrix(&["--portals"], "crash matrix").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_newest_pair_the_killed_cli_recovers_to_a_clean_slate() {
+    crash_matrix(
+        &["--portals", "--is-version", "7.3", "--apim-version", "4.7"],
+        "crash matrix (IS 7.3 + APIM 4.7)",
+    )
+    .await;
+}
+
+async fn crash_matrix(sim_args: &[&str], title: &str) {
+    let sims: Vec<SimProcess> = (0..SIMS).map(|_| SimProcess::start(sim_args)).collect();
     let mut cleans = Vec::new();
     for sim in &sims {
         cleans.push(sim.state().await);
@@ -271,7 +285,7 @@ async fn the_cli_killed_at_every_journal_write_and_mid_request_recovers_to_a_cle
         (apply_records, rollback_records, writes)
     };
     println!(
-        "crash matrix: an apply writes {apply_records} journal records and sends {writes} writes; \
+        "{title}: an apply writes {apply_records} journal records and sends {writes} writes; \
          its rollback writes {rollback_records} records"
     );
 
@@ -327,10 +341,10 @@ async fn the_cli_killed_at_every_journal_write_and_mid_request_recovers_to_a_cle
         }
     }
     if filtered() {
-        println!("crash matrix: FILTERED by MATRIX_ONLY (not the full matrix)");
+        println!("{title}: FILTERED by MATRIX_ONLY (not the full matrix)");
     }
     println!(
-        "crash matrix: {covered} kill points covered of {total} ({apply_records} apply journal \
+        "{title}: {covered} kill points covered of {total} ({apply_records} apply journal \
          records, {writes} writes in flight ({in_flight_hits} caught mid-request), \
          {rollback_records} rollback journal records)"
     );

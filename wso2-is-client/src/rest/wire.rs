@@ -48,7 +48,10 @@ pub(crate) fn is_success(answer: &HttpAnswer) -> bool {
 /// Whether a JSON API answered with a markup document (a proxy's HTML login page, a SOAP
 /// envelope): whatever its status, not the API's own answer.
 pub(crate) fn is_markup(answer: &HttpAnswer) -> bool {
-    let ct = answer.content_type().unwrap_or_default().to_ascii_lowercase();
+    let ct = answer
+        .content_type()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     ct.contains("html")
         || ct.contains("xml")
         || answer

@@ -249,7 +249,10 @@ pub(crate) fn is_success(answer: &HttpAnswer) -> bool {
 /// Whether a JSON API answered with a markup document (a proxy's HTML login page, a SOAP
 /// envelope): whatever its status, not the API's own answer.
 pub(crate) fn is_markup(answer: &HttpAnswer) -> bool {
-    let ct = answer.content_type().unwrap_or_default().to_ascii_lowercase();
+    let ct = answer
+        .content_type()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     ct.contains("html")
         || ct.contains("xml")
         || answer
@@ -359,8 +362,16 @@ mod tests {
     #[test]
     fn a_markup_page_with_a_success_status_is_no_success() {
         assert!(is_success(&answer(204, None, "")));
-        assert!(is_success(&answer(200, Some("application/scim+json"), "{}")));
-        assert!(!is_success(&answer(200, Some("text/html"), "<html></html>")));
+        assert!(is_success(&answer(
+            200,
+            Some("application/scim+json"),
+            "{}"
+        )));
+        assert!(!is_success(&answer(
+            200,
+            Some("text/html"),
+            "<html></html>"
+        )));
         assert!(!is_success(&answer(200, None, "  <soapenv:Envelope/>")));
         assert!(!is_success(&answer(500, None, "{}")));
     }
