@@ -587,9 +587,11 @@ fn resolve_secret(
         )),
         (Some(var), None) => match env.var(var) {
             Some(v) if !v.is_empty() => Ok(SecretString::from(v)),
-            Some(_) => Err(problem(format!("the environment variable {var} is empty"))),
+            Some(_) => Err(problem(format!(
+                "the environment variable {var} (`{field}.password_env`) is empty"
+            ))),
             None => Err(problem(format!(
-                "the environment variable {var} is not set"
+                "the environment variable {var} (`{field}.password_env`) is not set; export it, or name a file with `{field}.password_file`"
             ))),
         },
         (None, Some(path)) => {

@@ -163,6 +163,9 @@ pub struct Plan {
     pub client_id: String,
     /// A digest of the settings the plan was made from.
     pub fingerprint: String,
+    /// The servers' releases the plan was made for, and how they became known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub releases: Option<String>,
     /// Things worth knowing before applying (plain http, an unfinished run in the journal).
     #[serde(default)]
     pub warnings: Vec<String>,
@@ -248,6 +251,9 @@ impl fmt::Display for Plan {
         )?;
         writeln!(f, "  IS:   {}", self.is_url)?;
         writeln!(f, "  APIM: {}", self.apim_url)?;
+        if let Some(r) = &self.releases {
+            writeln!(f, "  releases: {r}")?;
+        }
         for w in &self.warnings {
             writeln!(f, "  WARNING: {w}")?;
         }
@@ -344,6 +350,7 @@ mod tests {
             apim_url: "https://apim/".into(),
             client_id: "c".into(),
             fingerprint: "f".into(),
+            releases: Some("IS 7.3, APIM 4.7".into()),
             warnings: Vec::new(),
             changes: vec![
                 change("a", &[], PlanAction::Create),

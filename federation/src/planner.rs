@@ -786,6 +786,7 @@ impl Federation {
             apim_url: binding.apim_url.clone(),
             client_id,
             fingerprint: binding.fingerprint.clone(),
+            releases: Some(versions.to_string()),
             warnings,
             changes,
         };

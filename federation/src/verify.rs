@@ -179,23 +179,21 @@ fn describe(e: &FederationError) -> String {
 /// What to do about a failed request to `server` (`"is"` or `"apim"`, the settings' table),
 /// by the kind of failure. Settings are named as in `federation.toml`, then as in code.
 fn connection_fix(server: &str, e: &FederationError) -> String {
-    let text = describe(e);
+    use wso2_is_client::Error as E;
     let (name, port) = if server == "is" {
         ("IS", "IS with WSO2's port offset 1 listens on 9444")
     } else {
         ("APIM", "APIM listens on 9443 by default")
     };
-    if text.contains("TLS") || text.contains("certificate") {
+    let client = e.client_error();
+    if matches!(client, Some(E::Tls { .. })) {
         format!(
             "trust {name}'s certificate: give its CA or certificate as PEM (`{server}.ca_pem`; \
              `ClientBuilder::ca_pem` in code), or fix the certificate as the message says"
         )
-    } else if text.contains("could not connect") || text.contains("timed out") {
+    } else if matches!(client, Some(E::Connect { .. } | E::Timeout { .. })) {
         format!("check `{server}.url` ({port}) and that {name} is up and reachable from here")
-    } else if e.is_auth_failure()
-        || text.contains("Authentication failed")
-        || text.contains("HTTP 401")
-    {
+    } else if e.is_auth_failure() || matches!(client, Some(E::LoginRefused { .. })) {
         format!(
             "check {name}'s admin user and password (`{server}.username`, `{server}.password_env` \
              or `{server}.password_file`; a tenant admin is admin@tenant.com)"

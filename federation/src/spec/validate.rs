@@ -249,7 +249,7 @@ impl Validator {
             "http" => {
                 self.problem(
                     field,
-                    format!("{} uses plain http; use https, or allow plain http for {server} explicitly (test servers only)", url.as_str()),
+                    format!("{} uses plain http; use https, or allow plain http for {server} explicitly, test servers only (`{}.allow_http = true`; `FederationBuilder::allow_http`)", url.as_str(), if server == "IS" { "is" } else { "apim" }),
                 );
                 return None;
             }

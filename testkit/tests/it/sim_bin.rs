@@ -11,7 +11,18 @@ struct Sim {
 }
 
 impl Drop for Sim {
+    /// SIGTERM first (the simulator removes its temporary CA file on it), SIGKILL if it has not
+    /// ended within two seconds.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..40 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

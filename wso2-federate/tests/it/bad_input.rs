@@ -483,7 +483,9 @@ fn cases() -> Vec<Case> {
             ..case(
                 "",
                 vec![],
-                &["is.password: the environment variable IS_ADMIN_PASSWORD is not set"],
+                &[
+                    "is.password: the environment variable IS_ADMIN_PASSWORD (`is.password_env`) is not set",
+                ],
             )
         },
         Case {
@@ -492,7 +494,9 @@ fn cases() -> Vec<Case> {
             ..case(
                 "",
                 vec![],
-                &["apim.password: the environment variable APIM_ADMIN_PASSWORD is empty"],
+                &[
+                    "apim.password: the environment variable APIM_ADMIN_PASSWORD (`apim.password_env`) is empty",
+                ],
             )
         },
         Case {
@@ -501,7 +505,9 @@ fn cases() -> Vec<Case> {
             ..case(
                 "",
                 vec![],
-                &["users[1].password: the environment variable API_USER_PASSWORD is empty"],
+                &[
+                    "users[1].password: the environment variable API_USER_PASSWORD (`users[1].password_env`) is empty",
+                ],
             )
         },
         Case {
@@ -829,7 +835,7 @@ async fn every_problem_of_a_file_is_reported_at_once() {
                 "the settings have 3 problem(s); nothing was sent",
                 "concurrency: must be at least 1",
                 "role names are case-sensitive",
-                "is.password: the environment variable IS_ADMIN_PASSWORD is not set",
+                "is.password: the environment variable IS_ADMIN_PASSWORD (`is.password_env`) is not set",
             ],
         )
     };
