@@ -1,27 +1,33 @@
-//! How close the seed apply and its rollback come to the network's limit.
+//! How close the apply and its rollback come to the floor the data dependencies allow.
 //!
 //! Run: `cargo bench -p wso2-federation --bench apply` (prints figures; no thresholds).
-//! The seed setup is that of the integration tests (see `common/mod.rs`).
-//! `BENCH_RUNS=N` sets the repetitions per configuration (default 3).
+//! `BENCH_RUNS=N` repeats each timed configuration (default 3); `BENCH_QUICK=1` runs only
+//! L = 100 ms, once per configuration.
 //!
-//! The command measured is [`Federation::apply`]: plan (reads only) then the steps. Its wall time
-//! is compared with its critical path: the longest chain of requests that must happen one after
-//! another, computed from measurements, not typed in:
+//! The command measured is [`Federation::apply`] of the seed setup (the crate's test utility
+//! `seed_builder`: two roles, two users, the OAuth application / service provider, the identity
+//! provider on APIM with two role mappings, the publisher and devportal portals switched), on
+//! the seed pair (IS 5.9 + APIM 3.0, SOAP throughout) and on the newest pair (IS 7.3 through
+//! REST and SCIM2, APIM 4.7), on fresh servers (the portals' service providers do not exist yet)
+//! and with the portals registered (as after their first login). The releases are pinned in the
+//! builder (as `is.version` / `apim.version` do in the CLI's settings); detection costs one more
+//! round, measured separately.
 //!
-//! * the plan's depth: in a run with no concurrency limit in force (`concurrency(64)`) at
-//!   L = 100 ms, a plan read waits only for the read before it in its own chain, so the number
-//!   of latency rounds among the requests before the first step starts is the plan's depth;
-//! * each step's chain: in a sequential run (`concurrency(1)`, one step at a time per server)
-//!   at L = 100 ms, every request is attributed to the step whose start and finish events
-//!   bracket its arrival on that step's server; the requests of a step that arrive within L/2
-//!   of each other were sent together, so the step's chain is the number of such rounds;
-//! * the step DAG (dependencies from the journal's plan): the longest dependency path with the
-//!   steps' chains as weights.
+//! **Critical path, from the requests actually sent.** With a latency of L = 100 ms injected per
+//! request, a request can only be caused by answers that arrived at least L after their requests
+//! did, so the requests of a run fall into *rounds*: arrivals closer than L/2 to the first of a
+//! round were sent together. The number of rounds of a run is its critical path in requests, as
+//! the code ran it (whatever waits it adds beyond the data's); wall / (rounds × L) is then close
+//! to 1 by construction, so the ratio that matters is wall / (floor × L).
 //!
-//! Rollback: the last write of the apply (the second portal switch) fails; the engine undoes
-//! every step in reverse dependency order. Its wall time (first undo started to last undo
-//! finished) is compared with the longest path of the reverse DAG weighted by the undo chains
-//! measured the same way.
+//! **The floor** is computed from the data dependencies of each pair ([`floor_model`]): each
+//! request the federation needs, with the answers it needs first; its longest path. The run
+//! lease (issue 10: one writer per APIM) adds four rounds no data dependency asks for (take it,
+//! read the servers again under it, check it is still ours, give it back), counted beside:
+//! "floor 6 + lease 4".
+//!
+//! Rollback: the apply's last write (the second portal switch) fails; the engine undoes every
+//! step. Its rounds are those after the failed request's round up to the lease's release check.
 
 #![allow(
     clippy::unwrap_used,
@@ -33,272 +39,353 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use common::seed::{TempJournal, seed_builder};
-use wso2_federation::engine::journal::fold_journal;
-use wso2_federation::engine::{Event, Server, StepId};
-use wso2_federation::steps::StepSpec;
+use wso2_federation::lease::LEASE_NAME;
 use wso2_testkit::{FaultKind, FaultRule, RequestRecord, Sandbox};
 
-fn unix_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
+/// A pair of releases.
+#[derive(Clone, Copy)]
+struct Pair {
+    label: &'static str,
+    is: &'static str,
+    apim: &'static str,
 }
 
-/// One run: what the servers saw, what the engine said, and how long it took.
+const PAIRS: [Pair; 2] = [
+    Pair {
+        label: "seed pair IS 5.9 + APIM 3.0 (SOAP)",
+        is: "5.9",
+        apim: "3.0",
+    },
+    Pair {
+        label: "newest pair IS 7.3 + APIM 4.7 (IS through REST and SCIM2)",
+        is: "7.3",
+        apim: "4.7",
+    },
+];
+
+/// One request as the servers saw it.
+#[derive(Debug, Clone)]
+struct Req {
+    server: &'static str,
+    action: String,
+    at_ms: u64,
+    lease: bool,
+    mutating: bool,
+    failed: bool,
+}
+
 struct Run {
     wall: Duration,
-    /// (arrival, server, record)
-    requests: Vec<(Server, RequestRecord)>,
-    /// (unix µs, event)
-    events: Vec<(u64, Event)>,
-    /// Steps with their server and dependencies, from the journal.
-    dag: Vec<(StepId, Server, Vec<StepId>)>,
-    max_in_flight: (usize, usize),
+    requests: Vec<Req>,
     ok: bool,
 }
 
-impl Run {
-    fn count(&self, server: Server) -> usize {
-        self.requests.iter().filter(|(s, _)| *s == server).count()
-    }
+#[derive(Clone, Copy, PartialEq)]
+enum Start {
+    Fresh,
+    Registered,
+}
 
-    fn mutating(&self, server: Server) -> usize {
-        self.requests
-            .iter()
-            .filter(|(s, r)| *s == server && r.mutating)
-            .count()
-    }
-
-    fn first_event_us(&self, pick: impl Fn(&Event) -> bool) -> Option<u64> {
-        self.events.iter().find(|(_, e)| pick(e)).map(|(t, _)| *t)
-    }
-
-    fn last_event_us(&self, pick: impl Fn(&Event) -> bool) -> Option<u64> {
-        self.events
-            .iter()
-            .rev()
-            .find(|(_, e)| pick(e))
-            .map(|(t, _)| *t)
-    }
-
-    /// The undo phase: first undo started to last undo finished.
-    fn undo_wall(&self) -> Option<Duration> {
-        let start = self.first_event_us(|e| matches!(e, Event::UndoStarted { .. }))?;
-        let end =
-            self.last_event_us(|e| matches!(e, Event::Undone { .. } | Event::UndoFailed { .. }))?;
-        Some(Duration::from_micros(end.saturating_sub(start)))
+impl Start {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Fresh => "fresh",
+            Self::Registered => "registered",
+        }
     }
 }
 
-/// Runs the seed apply on a fresh sandbox (with the portals' service providers already
-/// registered when `portals`) with latency `l` and concurrency `c`.
-async fn run_apply(portals: bool, l: Duration, c: usize, fault: Option<FaultRule>) -> Run {
-    let sb = Sandbox::start().await.unwrap();
-    if portals {
+fn records(server: &'static str, rs: Vec<RequestRecord>) -> impl Iterator<Item = Req> {
+    rs.into_iter().map(move |r| Req {
+        server,
+        lease: r.body.contains(LEASE_NAME) || r.query.contains(LEASE_NAME),
+        action: r.action,
+        at_ms: r.at_unix_ms,
+        mutating: r.mutating,
+        failed: r.fault.is_some(),
+    })
+}
+
+async fn run_apply(pair: Pair, start: Start, l: Duration, fail_last: bool, pin: bool) -> Run {
+    let sb = Sandbox::builder()
+        .is_version(pair.is)
+        .apim_version(pair.apim)
+        .start()
+        .await
+        .unwrap();
+    if start == Start::Registered {
         sb.apim().ensure_portal_apps();
     }
     sb.set_latency(l);
-    if let Some(rule) = fault {
-        sb.apim().inject(rule);
+    if fail_last {
+        sb.apim().inject(last_write_fails(pair));
     }
     let journal = TempJournal::new();
-    let fed = seed_builder(&sb)
-        .concurrency(c)
-        .journal(journal.path())
-        .build()
-        .unwrap();
-    let events: Arc<Mutex<Vec<(u64, Event)>>> = Arc::default();
-    let sink = events.clone();
-    let options = journal.options().events(Arc::new(move |e: &Event| {
-        sink.lock().unwrap().push((unix_us(), e.clone()))
-    }));
+    let mut builder = seed_builder(&sb).journal(journal.path());
+    if pin {
+        builder = builder.is_version(pair.is).apim_version(pair.apim);
+    }
+    let fed = builder.build().unwrap();
     sb.clear_requests();
     let t0 = Instant::now();
-    let result = fed.apply(&options).await;
+    let result = fed.apply(&journal.options()).await;
     let wall = t0.elapsed();
-    let mut requests: Vec<(Server, RequestRecord)> = sb
-        .is()
-        .requests()
-        .into_iter()
-        .map(|r| (Server::Is, r))
-        .chain(sb.apim().requests().into_iter().map(|r| (Server::Apim, r)))
+    let mut requests: Vec<Req> = records("IS", sb.is().requests())
+        .chain(records("APIM", sb.apim().requests()))
         .collect();
-    requests.sort_by_key(|(_, r)| r.at_unix_ms);
-    let folded = fold_journal::<StepSpec>(&journal.0).unwrap();
-    let dag = folded
-        .steps
-        .iter()
-        .map(|s| (s.id.clone(), s.server, s.deps.clone()))
-        .collect();
-    let events = std::mem::take(&mut *events.lock().unwrap());
+    requests.sort_by_key(|r| r.at_ms);
     Run {
         wall,
         requests,
-        events,
-        dag,
-        max_in_flight: (sb.is().max_in_flight(), sb.apim().max_in_flight()),
         ok: result.is_ok(),
     }
 }
 
-/// Requests arriving within `gap` of the first of a round were sent together: the number of
-/// rounds is the chain length of a set of requests.
-fn rounds(arrivals_ms: &mut [u64], gap_ms: u64) -> usize {
-    arrivals_ms.sort_unstable();
-    let mut n = 0;
-    let mut start: Option<u64> = None;
-    for &a in arrivals_ms.iter() {
-        if start.is_none_or(|s| a >= s + gap_ms) {
-            n += 1;
-            start = Some(a);
-        }
-    }
-    n
+/// The second portal switch (the apply's last write) fails.
+fn last_write_fails(pair: Pair) -> FaultRule {
+    let _ = pair;
+    FaultRule::nth(
+        "updateApplication",
+        2,
+        FaultKind::SoapFault {
+            message: "injected at the last write".into(),
+        },
+    )
 }
 
-/// What one step (or undo) sent, as measured.
-#[derive(Debug, Clone, Default)]
-struct StepCost {
-    actions: Vec<String>,
-    chain: usize,
-}
-
-/// Attributes each request of a sequential run to the step whose window brackets it, on the
-/// step's server. `undo` picks the undo windows instead of the apply windows.
-fn attribute(run: &Run, l: Duration, undo: bool) -> (BTreeMap<StepId, StepCost>, usize) {
-    let mut open: HashMap<StepId, u64> = HashMap::new();
-    let mut windows: Vec<(StepId, u64, u64)> = Vec::new();
-    for (t, e) in &run.events {
-        match (e, undo) {
-            (Event::StepStarted { step }, false) | (Event::UndoStarted { step, .. }, true) => {
-                open.insert(step.clone(), *t);
-            }
-            (Event::StepSucceeded { step, .. } | Event::StepFailed { step, .. }, false)
-            | (Event::Undone { step, .. } | Event::UndoFailed { step, .. }, true) => {
-                if let Some(s) = open.remove(step) {
-                    windows.push((step.clone(), s, *t));
-                }
-            }
-            _ => {}
-        }
-    }
-    let server_of: HashMap<&StepId, Server> = run.dag.iter().map(|(i, s, _)| (i, *s)).collect();
-    // The engine reports an undo as started before it waits for its server's permit: with one
-    // permit per server, a step whose window overlaps an earlier-finishing one on the same
-    // server really began when that one ended.
-    windows.sort_by_key(|(_, _, e)| *e);
-    let mut last_end: HashMap<Server, u64> = HashMap::new();
-    for (id, s, e) in windows.iter_mut() {
-        if let Some(server) = server_of.get(id) {
-            let prev = last_end.entry(*server).or_insert(0);
-            if *prev > *s && *prev < *e {
-                *s = *prev;
-            }
-            *prev = *e;
-        }
-    }
-    // Attribution needs one step at a time per server.
-    for (i, (a, sa, ea)) in windows.iter().enumerate() {
-        for (b, sb, eb) in &windows[i + 1..] {
-            let overlap = ea.min(eb).saturating_sub(*sa.max(sb));
-            assert!(
-                server_of.get(a) != server_of.get(b) || overlap < 2_000,
-                "steps {a} and {b} ran at the same time on one server: the run is not sequential"
-            );
-        }
-    }
-    let mut per_step: BTreeMap<StepId, (Vec<String>, Vec<u64>)> = BTreeMap::new();
-    let mut unattributed = 0;
-    for (server, r) in &run.requests {
-        let hits: Vec<&(StepId, u64, u64)> = windows
-            .iter()
-            .filter(|(id, s, e)| {
-                server_of.get(id) == Some(server)
-                    && r.at_unix_ms >= s / 1000
-                    && r.at_unix_ms <= e.div_ceil(1000)
-            })
-            .collect();
-        // Arrival times are whole milliseconds: a request can touch the window of the step
-        // that finished in the millisecond it arrived. It belongs to the one that started last
-        // (a request is answered at least L after it arrives, so never in its step's last
-        // millisecond).
-        match hits.iter().max_by_key(|(_, s, _)| *s) {
-            Some((id, _, _)) => {
-                let entry = per_step.entry(id.clone()).or_default();
-                entry.0.push(r.action.clone());
-                entry.1.push(r.at_unix_ms);
-            }
-            None => unattributed += 1,
-        }
-    }
+/// The requests grouped into rounds: arrivals within L/2 of a round's first were sent together.
+fn rounds(requests: &[Req], l: Duration) -> Vec<Vec<Req>> {
     let gap = (l.as_millis() as u64 / 2).max(1);
-    let costs = per_step
-        .into_iter()
-        .map(|(id, (actions, mut at))| {
-            let chain = rounds(&mut at, gap);
-            (id, StepCost { actions, chain })
-        })
-        .collect();
-    (costs, unattributed)
-}
-
-/// Longest path through the DAG, each step weighted by its chain; `reverse` walks from
-/// dependents to dependencies (the undo order). Returns the length and the path.
-fn longest_path(
-    dag: &[(StepId, Server, Vec<StepId>)],
-    weight: &BTreeMap<StepId, StepCost>,
-    reverse: bool,
-) -> (usize, Vec<StepId>) {
-    let w = |id: &StepId| weight.get(id).map_or(0, |c| c.chain);
-    // Predecessors in the walking order.
-    let mut preds: HashMap<&StepId, Vec<&StepId>> = HashMap::new();
-    for (id, _, deps) in dag {
-        preds.entry(id).or_default();
-        for d in deps {
-            if reverse {
-                preds.entry(d).or_default().push(id);
-            } else {
-                preds.entry(id).or_default().push(d);
-            }
+    let mut out: Vec<Vec<Req>> = Vec::new();
+    let mut start = None;
+    for r in requests {
+        if start.is_none_or(|s| r.at_ms >= s + gap) {
+            out.push(Vec::new());
+            start = Some(r.at_ms);
         }
-    }
-    let mut memo: HashMap<&StepId, (usize, Vec<StepId>)> = HashMap::new();
-    fn best<'a>(
-        id: &'a StepId,
-        preds: &HashMap<&'a StepId, Vec<&'a StepId>>,
-        w: &dyn Fn(&StepId) -> usize,
-        memo: &mut HashMap<&'a StepId, (usize, Vec<StepId>)>,
-    ) -> (usize, Vec<StepId>) {
-        if let Some(v) = memo.get(id) {
-            return v.clone();
-        }
-        let mut top = (0, Vec::new());
-        for p in preds.get(id).into_iter().flatten() {
-            let cand = best(p, preds, w, memo);
-            if cand.0 > top.0 {
-                top = cand;
-            }
-        }
-        let mut path = top.1;
-        path.push(id.clone());
-        let v = (top.0 + w(id), path);
-        memo.insert(id, v.clone());
-        v
-    }
-    let mut out = (0, Vec::new());
-    for (id, _, _) in dag {
-        let cand = best(id, &preds, &w, &mut memo);
-        if cand.0 > out.0 {
-            out = cand;
+        if let Some(last) = out.last_mut() {
+            last.push(r.clone());
         }
     }
     out
 }
+
+/// Where the rounds of a run went.
+#[derive(Debug, Default, Clone, Copy)]
+struct Phases {
+    /// Before the lease: version probes (when not pinned) and the first plan's reads.
+    before_lease: usize,
+    /// Taking the lease.
+    lease: usize,
+    /// Under the lease, before the first write: the plan read again.
+    reread: usize,
+    /// From the first write to the last before the release (the steps; in a failed run, the
+    /// steps up to the failure).
+    steps: usize,
+    /// After the failed request, before the release (the undo).
+    undo: usize,
+    /// Giving the lease back.
+    release: usize,
+    total: usize,
+}
+
+fn phases(rs: &[Vec<Req>]) -> Phases {
+    let lease_take = rs.iter().position(|r| {
+        r.iter()
+            .any(|q| q.lease && q.mutating && q.action != "deleteApplication")
+    });
+    let lease_give = rs
+        .iter()
+        .rposition(|r| r.iter().any(|q| q.lease && q.action == "deleteApplication"));
+    let first_write = rs
+        .iter()
+        .position(|r| r.iter().any(|q| q.mutating && !q.lease));
+    let failed = rs.iter().position(|r| r.iter().any(|q| q.failed));
+    let total = rs.len();
+    let (Some(take), Some(give), Some(write)) = (lease_take, lease_give, first_write) else {
+        return Phases {
+            total,
+            ..Phases::default()
+        };
+    };
+    // The release reads the lease (still ours?) in the round before its delete.
+    let give = if give > 0 && rs[give - 1].iter().all(|q| q.lease) {
+        give - 1
+    } else {
+        give
+    };
+    let steps_end = failed.map_or(give, |f| f + 1);
+    Phases {
+        before_lease: take,
+        lease: 1,
+        reread: write.saturating_sub(take + 1),
+        steps: steps_end.saturating_sub(write),
+        undo: failed.map_or(0, |f| give.saturating_sub(f + 1)),
+        release: total - give,
+        total,
+    }
+}
+
+fn show_rounds(rs: &[Vec<Req>]) {
+    for (i, r) in rs.iter().enumerate() {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for q in r {
+            let name = format!(
+                "{}:{}{}{}",
+                q.server,
+                q.action,
+                if q.lease { "(lease)" } else { "" },
+                if q.failed { "(FAILED)" } else { "" }
+            );
+            *counts.entry(name).or_default() += 1;
+        }
+        let list: Vec<String> = counts
+            .into_iter()
+            .map(|(n, c)| if c > 1 { format!("{n} x{c}") } else { n })
+            .collect();
+        println!("    round {:>2}: {}", i + 1, list.join(", "));
+    }
+}
+
+/// A request the federation needs and the requests whose answers it needs first.
+struct Need {
+    name: &'static str,
+    after: &'static [&'static str],
+}
+
+/// The data dependencies of the seed setup on `pair` from `start`, with the safety rule that
+/// nothing is written on APIM before the IS side succeeded. Returns (apply, rollback) needs.
+fn floor_model(pair: Pair, start: Start) -> (Vec<Need>, Vec<Need>) {
+    let soap = pair.is == "5.9";
+    let mut apply = vec![Need {
+        name: "plan: every read at once",
+        after: &[],
+    }];
+    let is_done: &'static [&'static str] = if soap {
+        apply.extend([
+            Need {
+                name: "IS registerOAuthApplicationData",
+                after: &["plan: every read at once"],
+            },
+            Need {
+                name: "IS createApplication",
+                after: &["plan: every read at once"],
+            },
+            // IS 5.x stores only the name and description on create: the id comes from a read.
+            Need {
+                name: "IS getApplication",
+                after: &["IS createApplication"],
+            },
+            Need {
+                name: "IS updateApplication",
+                after: &["IS getApplication", "IS registerOAuthApplicationData"],
+            },
+            Need {
+                name: "IS addRole",
+                after: &["plan: every read at once"],
+            },
+            Need {
+                name: "IS addUser",
+                after: &["IS addRole"],
+            },
+        ]);
+        &["IS updateApplication", "IS addUser"]
+    } else {
+        apply.extend([
+            // The application, its OIDC inbound and claims in one create (201 + Location).
+            Need {
+                name: "IS POST applications",
+                after: &["plan: every read at once"],
+            },
+            Need {
+                name: "IS POST scim2/Users",
+                after: &["plan: every read at once"],
+            },
+            // The groups name their members by SCIM id.
+            Need {
+                name: "IS POST scim2/Groups",
+                after: &["IS POST scim2/Users"],
+            },
+        ]);
+        &["IS POST applications", "IS POST scim2/Groups"]
+    };
+    apply.push(Need {
+        name: "APIM addIdP",
+        after: is_done,
+    });
+    if start == Start::Fresh {
+        // Registration asks for no IS object: the portal's login endpoint makes APIM create
+        // its service provider, which is then read for the switch.
+        apply.extend([
+            Need {
+                name: "APIM portal login endpoint",
+                after: &["plan: every read at once"],
+            },
+            Need {
+                name: "APIM getApplication (portal)",
+                after: &["APIM portal login endpoint"],
+            },
+            Need {
+                name: "APIM portal updateApplication",
+                after: &["APIM addIdP", "APIM getApplication (portal)"],
+            },
+        ]);
+    } else {
+        apply.push(Need {
+            name: "APIM portal updateApplication",
+            after: &["APIM addIdP"],
+        });
+    }
+    let app_delete = if soap {
+        "IS deleteApplication"
+    } else {
+        "IS DELETE applications"
+    };
+    let rollback = vec![
+        Need {
+            name: "undo reads at once",
+            after: &[],
+        },
+        Need {
+            name: "APIM portal restore",
+            after: &["undo reads at once"],
+        },
+        Need {
+            name: "APIM deleteIdP",
+            after: &["APIM portal restore"],
+        },
+        Need {
+            name: app_delete,
+            after: &["APIM deleteIdP"],
+        },
+    ];
+    (apply, rollback)
+}
+
+/// The longest chain of `needs`, in requests.
+fn longest(needs: &[Need]) -> usize {
+    fn depth(name: &str, needs: &[Need]) -> usize {
+        let need = needs.iter().find(|n| n.name == name).unwrap();
+        1 + need
+            .after
+            .iter()
+            .map(|a| depth(a, needs))
+            .max()
+            .unwrap_or(0)
+    }
+    needs
+        .iter()
+        .map(|n| depth(n.name, needs))
+        .max()
+        .unwrap_or(0)
+}
+
+/// The lease's rounds: take it, read again under it, check it is still ours, give it back.
+const LEASE_ROUNDS: usize = 4;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -310,281 +397,189 @@ fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
-fn last_write_fails() -> FaultRule {
-    // The apply's last two writes are the two portal switches (updateApplication on APIM);
-    // the second one to arrive fails.
-    FaultRule::nth(
-        "updateApplication",
-        2,
-        FaultKind::SoapFault {
-            message: "injected at the last step".into(),
-        },
-    )
+/// What one scenario measured, for the summary line.
+struct Figures {
+    apply: Phases,
+    rollback: Phases,
+    floor: (usize, usize),
+    ratio_100: (f64, f64),
 }
 
-fn print_costs(title: &str, costs: &BTreeMap<StepId, StepCost>, run: &Run) {
-    println!("  {title}");
-    for (id, server, deps) in &run.dag {
-        let c = costs.get(id).cloned().unwrap_or_default();
-        let deps: Vec<&str> = deps.iter().map(StepId::as_str).collect();
+async fn scenario(pair: Pair, start: Start, latencies: &[u64], runs: usize) -> Figures {
+    println!();
+    println!("=== {}, {} ===", pair.label, start.label());
+    let (apply_needs, undo_needs) = floor_model(pair, start);
+    let floor = (longest(&apply_needs), longest(&undo_needs));
+    println!(
+        "floor from the data dependencies: apply {} + lease {LEASE_ROUNDS} = {}, rollback {} (+ release 2)",
+        floor.0,
+        floor.0 + LEASE_ROUNDS,
+        floor.1
+    );
+    let l100 = Duration::from_millis(100);
+
+    // The rounds, at L = 100 ms.
+    let run = run_apply(pair, start, l100, false, true).await;
+    assert!(run.ok, "the apply failed");
+    let rs = rounds(&run.requests, l100);
+    let apply = phases(&rs);
+    let (is_n, apim_n) = (
+        run.requests.iter().filter(|r| r.server == "IS").count(),
+        run.requests.iter().filter(|r| r.server == "APIM").count(),
+    );
+    println!(
+        "apply: {} rounds = before the lease {} (plan) + lease {} + read again {} + steps {} + release {}; requests IS {is_n}, APIM {apim_n}",
+        apply.total, apply.before_lease, apply.lease, apply.reread, apply.steps, apply.release
+    );
+    show_rounds(&rs);
+    let detected = run_apply(pair, start, l100, false, false).await;
+    assert!(detected.ok, "the apply (releases detected) failed");
+    let drs = rounds(&detected.requests, l100);
+    println!(
+        "  with the releases detected instead of pinned: {} rounds (+{}: the probes before the plan)",
+        drs.len(),
+        drs.len().saturating_sub(rs.len())
+    );
+
+    let run = run_apply(pair, start, l100, true, true).await;
+    assert!(!run.ok, "the injected fault did not fail the apply");
+    let rs = rounds(&run.requests, l100);
+    let rollback = phases(&rs);
+    println!(
+        "rollback after the last write failed: {} rounds of undo (+ release {}); the whole run: {} rounds",
+        rollback.undo, rollback.release, rollback.total
+    );
+    show_rounds(&rs);
+
+    println!(
+        "  L ms | apply wall ms median [min-max] | wall/(floor x L) | wall/(rounds x L) | rollback wall ms (undo rounds) | wall/(floor x L)"
+    );
+    let mut ratio_100 = (0.0, 0.0);
+    for &l_ms in latencies {
+        let l = Duration::from_millis(l_ms);
+        let mut walls = Vec::new();
+        let mut undo_walls = Vec::new();
+        for _ in 0..runs {
+            let run = run_apply(pair, start, l, false, true).await;
+            assert!(run.ok);
+            walls.push(ms(run.wall));
+            // The rollback's wall: from the failed request's answer to the release's first request.
+            let run = run_apply(pair, start, l, true, true).await;
+            assert!(!run.ok);
+            let failed = run.requests.iter().find(|r| r.failed).unwrap().at_ms;
+            // The release's check: the last lease read before its delete.
+            let give = run
+                .requests
+                .iter()
+                .rposition(|r| r.lease && r.action == "deleteApplication")
+                .unwrap();
+            let release = run.requests[..give]
+                .iter()
+                .rev()
+                .find(|r| r.lease)
+                .unwrap()
+                .at_ms;
+            undo_walls.push(release.saturating_sub(failed + l_ms) as f64);
+        }
+        let (med, lo, hi) = stats(walls);
+        let (umed, ulo, uhi) = stats(undo_walls);
+        let floor_l = ((floor.0 + LEASE_ROUNDS) as f64) * l_ms as f64;
+        let rounds_l = apply.total as f64 * l_ms as f64;
+        let undo_floor_l = floor.1 as f64 * l_ms as f64;
+        let r_apply = med / floor_l;
+        let r_undo = umed / undo_floor_l;
+        if l_ms == 100 {
+            ratio_100 = (r_apply, r_undo);
+        }
         println!(
-            "    {:<38} {:<4} chain {:>2}  requests {:>2}  {:<60}  after [{}]",
-            id.as_str(),
-            server.to_string(),
-            c.chain,
-            c.actions.len(),
-            c.actions.join(", "),
-            deps.join(", ")
+            "  {l_ms:>4} | {med:>8.1} [{lo:>7.1}-{hi:>7.1}]      | {r_apply:>16.3} | {:>17.3} | {umed:>7.1} [{ulo:>6.1}-{uhi:>6.1}] ({:>2})  | {r_undo:>16.3}",
+            med / rounds_l,
+            rollback.undo
         );
     }
-}
-
-async fn scenario(portals: bool, runs: usize) {
-    {
-        let cal_l = Duration::from_millis(100);
-
-        // --- Critical path of the apply, from measurements -----------------------------
-        let seq = run_apply(portals, cal_l, 1, None).await;
-        assert!(seq.ok, "the sequential calibration apply failed");
-        let (costs, unattributed) = attribute(&seq, cal_l, false);
-        let free = run_apply(portals, cal_l, 64, None).await;
-        assert!(free.ok, "the unconstrained calibration apply failed");
-        let first_step = free
-            .first_event_us(|e| matches!(e, Event::StepStarted { .. }))
-            .unwrap()
-            / 1000;
-        let mut plan_at: Vec<u64> = free
-            .requests
-            .iter()
-            .filter(|(_, r)| r.at_unix_ms < first_step)
-            .map(|(_, r)| r.at_unix_ms)
-            .collect();
-        let plan_reads = plan_at.len();
-        let plan_depth = rounds(&mut plan_at, cal_l.as_millis() as u64 / 2);
-        let mut seq_plan_actions: Vec<String> = Vec::new();
-        let seq_first = seq
-            .first_event_us(|e| matches!(e, Event::StepStarted { .. }))
-            .unwrap()
-            / 1000;
-        for (s, r) in &seq.requests {
-            if r.at_unix_ms < seq_first {
-                seq_plan_actions.push(format!("{s}:{}", r.action));
-            }
-        }
-        let (steps_cp, path) = longest_path(&seq.dag, &costs, false);
-        let cp = plan_depth + steps_cp;
-
-        println!(
-            "=== scenario: {} ===",
-            if portals {
-                "portal service providers already registered (as after a first login of each portal)"
-            } else {
-                "fresh sandbox (portals never logged into: the portal steps bring their service providers into being)"
-            }
-        );
-        println!("critical path (measured at L = {} ms):", cal_l.as_millis());
-        println!(
-            "  plan: {plan_reads} reads in {plan_depth} round(s) when nothing limits concurrency; reads: {}",
-            seq_plan_actions.join(", ")
-        );
-        print_costs(
-            "steps (sequential run, requests attributed by step events):",
-            &costs,
-            &seq,
-        );
-        if unattributed > plan_reads {
-            println!(
-                "  note: {} requests outside plan and step windows",
-                unattributed - plan_reads
-            );
-        }
-        let names: Vec<&str> = path.iter().map(StepId::as_str).collect();
-        println!(
-            "  longest step path: {} = {steps_cp} requests",
-            names.join(" -> ")
-        );
-        println!("  critical path of apply = plan {plan_depth} + steps {steps_cp} = {cp} requests");
-        println!();
-
-        // --- Apply at L = 0, 20, 100 ms: concurrent vs sequential ------------------------
-        println!(
-            "{:>6} | {:>26} | {:>26} | {:>9} | {:>14} | {:>7}",
-            "L ms",
-            "concurrent (8) wall ms",
-            "sequential (1) wall ms",
-            "requests",
-            "ratio conc/seq",
-            "seq/con"
-        );
-        println!(
-            "{:>6} | {:>26} | {:>26} | {:>9} | {:>14} | {:>7}",
-            "", "median [min-max]", "median [min-max]", "IS+APIM", "wall/(cp x L)", ""
-        );
-        for l_ms in [0u64, 20, 100] {
-            let l = Duration::from_millis(l_ms);
-            let mut conc = Vec::new();
-            let mut sequ = Vec::new();
-            let mut counts = None;
-            let mut in_flight = (0, 0);
-            for _ in 0..runs {
-                let a = run_apply(portals, l, 8, None).await;
-                assert!(a.ok);
-                let b = run_apply(portals, l, 1, None).await;
-                assert!(b.ok);
-                let c = (a.count(Server::Is), a.count(Server::Apim));
-                let d = (b.count(Server::Is), b.count(Server::Apim));
-                assert_eq!(c, d, "the sequential run sent other requests");
-                if let Some(prev) = counts {
-                    assert_eq!(prev, c, "request counts differ between runs");
-                }
-                counts = Some(c);
-                in_flight = (
-                    in_flight.0.max(a.max_in_flight.0),
-                    in_flight.1.max(a.max_in_flight.1),
-                );
-                conc.push(ms(a.wall));
-                sequ.push(ms(b.wall));
-            }
-            let (cm, cmin, cmax) = stats(conc);
-            let (sm, smin, smax) = stats(sequ);
-            let (is, apim) = counts.unwrap();
-            let ratio = |w: f64| {
-                if l_ms == 0 {
-                    "n/a".to_owned()
-                } else {
-                    format!("{:.3}", w / (cp as f64 * l_ms as f64))
-                }
-            };
-            println!(
-                "{:>6} | {:>8.1} [{:>7.1}-{:>7.1}] | {:>8.1} [{:>7.1}-{:>7.1}] | {:>4}+{:<4} | {:>6} / {:>5} | {:>6.2}x",
-                l_ms,
-                cm,
-                cmin,
-                cmax,
-                sm,
-                smin,
-                smax,
-                is,
-                apim,
-                ratio(cm),
-                ratio(sm),
-                sm / cm
-            );
-            println!(
-                "{:>6} | max in flight (concurrent run): IS {}, APIM {}",
-                "", in_flight.0, in_flight.1
-            );
-        }
-        println!();
-
-        // --- Rollback: the last write fails ---------------------------------------------
-        let rseq = run_apply(portals, cal_l, 1, Some(last_write_fails())).await;
-        assert!(!rseq.ok, "the injected failure did not fail the apply");
-        let (ucosts, _) = attribute(&rseq, cal_l, true);
-        let undone: Vec<(StepId, Server, Vec<StepId>)> = rseq
-            .dag
-            .iter()
-            .filter(|(id, _, _)| ucosts.contains_key(id))
-            .cloned()
-            .collect();
-        // Dependencies between steps that were undone (others have nothing to wait for).
-        let undone_dag: Vec<(StepId, Server, Vec<StepId>)> = undone
-            .iter()
-            .map(|(id, s, deps)| {
-                (
-                    id.clone(),
-                    *s,
-                    deps.iter()
-                        .filter(|d| ucosts.contains_key(*d))
-                        .cloned()
-                        .collect(),
-                )
-            })
-            .collect();
-        let (rcp, rpath) = longest_path(&rseq.dag, &ucosts, true);
-        println!(
-            "rollback bench: the apply's last write (2nd portal updateApplication on APIM) fails; undo of every step"
-        );
-        println!(
-            "critical path of the undo (measured at L = {} ms):",
-            cal_l.as_millis()
-        );
-        print_costs("undo of each step (sequential run):", &ucosts, &rseq);
-        let _ = undone_dag;
-        let names: Vec<&str> = rpath.iter().map(StepId::as_str).collect();
-        println!(
-            "  longest undo path: {} = {rcp} requests",
-            names.join(" -> ")
-        );
-        println!(
-            "{:>6} | {:>26} | {:>26} | {:>14} | {:>7}",
-            "L ms",
-            "undo wall ms, concurrent",
-            "undo wall ms, sequential",
-            "wall/(cp x L)",
-            "seq/con"
-        );
-        for l_ms in [0u64, 20, 100] {
-            let l = Duration::from_millis(l_ms);
-            let mut conc = Vec::new();
-            let mut sequ = Vec::new();
-            for _ in 0..runs {
-                let a = run_apply(portals, l, 8, Some(last_write_fails())).await;
-                assert!(!a.ok);
-                let b = run_apply(portals, l, 1, Some(last_write_fails())).await;
-                assert!(!b.ok);
-                conc.push(ms(a.undo_wall().unwrap()));
-                sequ.push(ms(b.undo_wall().unwrap()));
-            }
-            let (cm, cmin, cmax) = stats(conc);
-            let (sm, smin, smax) = stats(sequ);
-            let ratio = |w: f64| {
-                if l_ms == 0 {
-                    "n/a".to_owned()
-                } else {
-                    format!("{:.3}", w / (rcp as f64 * l_ms as f64))
-                }
-            };
-            println!(
-                "{:>6} | {:>8.1} [{:>7.1}-{:>7.1}] | {:>8.1} [{:>7.1}-{:>7.1}] | {:>6} / {:>5} | {:>6.2}x",
-                l_ms,
-                cm,
-                cmin,
-                cmax,
-                sm,
-                smin,
-                smax,
-                ratio(cm),
-                ratio(sm),
-                sm / cm
-            );
-        }
+    Figures {
+        apply,
+        rollback,
+        floor,
+        ratio_100,
     }
 }
 
 fn main() {
-    let runs: usize = std::env::var("BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-        .max(1);
+    let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
+    let runs: usize = if quick {
+        1
+    } else {
+        std::env::var("BENCH_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3)
+            .max(1)
+    };
+    let latencies: &[u64] = if quick { &[100] } else { &[100, 20] };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     println!(
-        "federation apply bench: the seed setup (as tests/it/support.rs `seed`), a new sandbox per run"
+        "federation apply bench: the seed setup, a new sandbox per run; {runs} run(s) per configuration"
     );
-    println!(
-        "command measured: Federation::apply = plan (reads) + steps; {runs} runs per configuration"
-    );
-    println!();
     common::print_machine("at start");
+    let mut summary = Vec::new();
     rt.block_on(async {
-        scenario(false, runs).await;
-        println!();
-        scenario(true, runs).await;
+        for pair in PAIRS {
+            for start in [Start::Fresh, Start::Registered] {
+                let f = scenario(pair, start, latencies, runs).await;
+                summary.push((pair, start, f));
+            }
+        }
     });
     common::print_machine("at end");
+    for (pair, start, f) in &summary {
+        println!(
+            "IS {} + APIM {} {}: apply {} rounds (plan {} + lease {} + read again {} + steps {} + release {}), rollback {}; floor {} + lease {LEASE_ROUNDS} / {}; ratio at 100 ms {:.2}/{:.2}",
+            pair.is,
+            pair.apim,
+            start.label(),
+            f.apply.total,
+            f.apply.before_lease,
+            f.apply.lease,
+            f.apply.reread,
+            f.apply.steps,
+            f.apply.release,
+            f.rollback.undo,
+            f.floor.0,
+            f.floor.1,
+            f.ratio_100.0,
+            f.ratio_100.1
+        );
+    }
+    // One machine-readable line: per pair, apply fresh / registered and rollback (fresh).
+    let part = |pair: &str| {
+        let of = |start: Start| {
+            summary
+                .iter()
+                .find(|(p, s, _)| p.is == pair && *s == start)
+                .map(|(_, _, f)| f)
+                .unwrap()
+        };
+        let (fresh, reg) = (of(Start::Fresh), of(Start::Registered));
+        format!(
+            "IS {pair}: apply fresh {}, apply registered {}, rollback {}; floor {}/{}/{} (data {}/{}/{} + lease {LEASE_ROUNDS}); ratio at 100 ms {:.2}/{:.2}/{:.2}",
+            fresh.apply.total,
+            reg.apply.total,
+            fresh.rollback.undo,
+            fresh.floor.0 + LEASE_ROUNDS,
+            reg.floor.0 + LEASE_ROUNDS,
+            fresh.floor.1,
+            fresh.floor.0,
+            reg.floor.0,
+            fresh.floor.1,
+            fresh.ratio_100.0,
+            reg.ratio_100.0,
+            fresh.ratio_100.1
+        )
+    };
+    println!("critical path: {} | {}", part("5.9"), part("7.3"));
 }

@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use wso2_apim_client::ApimClient;
 use wso2_is_client::ApplicationName;
+use wso2_is_client::application::CreateApplication;
 use wso2_is_client::model::ServiceProvider;
 
 use crate::error::FederationError;
@@ -172,8 +173,10 @@ impl Lease {
             };
             match state {
                 LeaseState::Held(h) if h.run == self.holder.run => {
-                    if let Err(e) = apps.delete(&name()).await {
-                        last = Some(e.into());
+                    // A delete that answered is done: no read to confirm it.
+                    match apps.delete(&name()).await {
+                        Ok(()) => return Ok(()),
+                        Err(e) => last = Some(e.into()),
                     }
                 }
                 LeaseState::Free => return Ok(()),
@@ -198,8 +201,10 @@ pub async fn acquire(
     let apps = apim.applications();
     let sp = ServiceProvider::named(&name()).with_description(holder.describe());
     for attempt in 0..2 {
-        match apps.create(&sp).await {
-            Ok(_) => return Ok(Lease { holder }),
+        // `createApplication` alone: its success is the lease (no read-back needed; only a
+        // refused or unknown create is settled by reading the holder).
+        match apim.core().call(&CreateApplication::new(sp.clone())).await {
+            Ok(()) => return Ok(Lease { holder }),
             Err(e) => {
                 // Refused (taken) or unknown: the lease's description says whose it is.
                 let now = match read(apim).await {

@@ -298,7 +298,7 @@ impl Federation {
         ));
         // Every name a portal's service provider may have, each one read.
         for &p in &spec.portals {
-            for (rank, name) in portal::candidates(apim, p).into_iter().enumerate() {
+            for (rank, name) in portal::candidates(apim, p)?.into_iter().enumerate() {
                 reads.push((
                     Server::Apim,
                     Box::pin(async move {
@@ -472,6 +472,7 @@ impl Federation {
                 id,
                 server: object.server(),
                 deps,
+                after: Vec::new(),
                 kind: StepSpec {
                     object,
                     action: decision.action,
@@ -708,9 +709,11 @@ impl Federation {
             seen(&live.idp),
         );
 
-        // The portals last. A portal never logged into is registered once the identity provider
-        // is in place (its registration writes to APIM and is never undone: APIM would not
-        // register it again), right before its switch.
+        // The portals last. A portal never logged into is registered at the start, while IS is
+        // written: its registration (the portal's login endpoints, as a first visit) asks
+        // nothing of IS and is never undone (APIM would not register it again; a first login
+        // makes the same object), so it waits for nothing. The switch waits for it and for the
+        // identity provider.
         for &p in &spec.portals {
             let current = live.portals.get(&p).cloned().flatten();
             let mut deps = vec![idp_id.clone()];
@@ -721,7 +724,7 @@ impl Federation {
                     reg,
                     p.service_provider_name().to_owned(),
                     Ok(Decision::new(PlanAction::Create, Vec::new())),
-                    vec![idp_id.clone()],
+                    Vec::new(),
                     String::new(),
                 );
             }
@@ -742,6 +745,26 @@ impl Federation {
         }
         if !conflicts.is_empty() {
             return Err(FederationError::Conflict { conflicts });
+        }
+        // The identity provider uses the application's client (id and secret); it waits for the
+        // rest of IS for ordering only (APIM is written once IS is complete), so an undo deletes
+        // the users and roles without waiting for it.
+        let applications: HashSet<StepId> = steps
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.kind.object,
+                    Object::Application { .. } | Object::RestApplication { .. }
+                )
+            })
+            .map(|s| s.id.clone())
+            .collect();
+        if let Some(idp) = steps.iter_mut().find(|s| s.id == idp_id) {
+            let (data, order): (Vec<StepId>, Vec<StepId>) = std::mem::take(&mut idp.deps)
+                .into_iter()
+                .partition(|d| applications.contains(d));
+            idp.deps = data;
+            idp.after = order;
         }
 
         let mut warnings = spec.warnings.clone();

@@ -231,7 +231,9 @@ impl Federation {
     }
 
     /// Plans and applies: everything on IS, then the identity provider on APIM, then the
-    /// portals, independent steps concurrently. When the plan changes nothing, nothing is
+    /// portals, independent steps concurrently (a portal never logged into is registered while
+    /// IS is written: that asks nothing of IS and is never undone, as a first login would have
+    /// made it). When the plan changes nothing, nothing is
     /// written (not even the lease); otherwise the run lease is taken and the servers are read
     /// again under it before the first write. On any failure every change is undone in reverse
     /// order and the error says so ([`FederationError::RolledBack`]); a failed undo is reported

@@ -138,8 +138,11 @@ pub struct PlannedStep {
     pub id: StepId,
     /// The server it talks to.
     pub server: Server,
-    /// The steps it depends on.
+    /// The steps it depends on (their results are used; undone after it).
     pub deps: Vec<StepId>,
+    /// The steps it runs after for ordering only (not waited for in an undo).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<StepId>,
     /// Its definition (runner-specific, no secrets).
     pub definition: serde_json::Value,
 }
@@ -766,6 +769,7 @@ pub fn fold<K: DeserializeOwned>(
                         id: p.id.clone(),
                         server: p.server,
                         deps: p.deps.clone(),
+                        after: p.after.clone(),
                         kind,
                     };
                     match index.get(&p.id) {
@@ -891,6 +895,7 @@ mod tests {
                 id: StepId::new("is.role:r"),
                 server: Server::Is,
                 deps: vec![],
+                after: vec![],
                 definition: serde_json::json!("r"),
             }],
         }
@@ -1029,6 +1034,7 @@ mod tests {
             id: StepId::new(id),
             server: Server::Is,
             deps: vec![],
+            after: vec![],
             definition: serde_json::json!(id),
         };
         let events = vec![
@@ -1198,6 +1204,7 @@ mod tests {
             id: StepId::new("is.role:a"),
             server: Server::Is,
             deps: vec![],
+            after: vec![],
             definition: serde_json::json!("a"),
         };
         let start = |run: &str, op: &str, steps: Vec<PlannedStep>| Event::RunStarted {

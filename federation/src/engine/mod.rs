@@ -182,8 +182,13 @@ pub struct StepDef<K> {
     pub id: StepId,
     /// The server it talks to.
     pub server: Server,
-    /// Steps that must finish first.
+    /// Steps whose result this one uses: they finish first, and in an undo this step is undone
+    /// before them.
     pub deps: Vec<StepId>,
+    /// Steps that must finish first for ordering only (nothing of theirs is used, e.g. every IS
+    /// step before the first write on APIM): an undo does not wait for this step before
+    /// undoing them.
+    pub after: Vec<StepId>,
     /// What to do.
     pub kind: K,
 }
@@ -625,6 +630,7 @@ impl<'r, R: Runner> Engine<'r, R> {
                     id: s.id.clone(),
                     server: s.server,
                     deps: s.deps.clone(),
+                    after: s.after.clone(),
                     definition: serde_json::to_value(&s.kind).map_err(|e| JournalError::Write {
                         path: self.journal.path().to_path_buf(),
                         source: std::io::Error::other(e),
@@ -662,10 +668,10 @@ impl<'r, R: Runner> Engine<'r, R> {
 
         let index: HashMap<&StepId, usize> =
             steps.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
-        let mut waiting: Vec<usize> = steps.iter().map(|s| s.deps.len()).collect();
+        let mut waiting: Vec<usize> = steps.iter().map(|s| s.deps.len() + s.after.len()).collect();
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
         for (i, s) in steps.iter().enumerate() {
-            for d in &s.deps {
+            for d in s.deps.iter().chain(&s.after) {
                 dependents[index[d]].push(i);
             }
         }
@@ -798,11 +804,13 @@ impl<'r, R: Runner> Engine<'r, R> {
         (i, result.map_err(|f| (f, ctx.last_intent())))
     }
 
-    /// Undoes every pending effect: first every undo reads what it needs (one round), then the
-    /// undos run in reverse dependency order: a step is undone only after every step depending
-    /// on it was. A failed undo blocks the undo of what it depends on (so that, e.g., an
-    /// identity provider still referenced by a portal is not deleted). Journal failures do not
-    /// stop it (it runs from memory). Returns the undo failures.
+    /// Undoes every pending effect. Every undo reads what it needs at once, at the start (one
+    /// round, or two for an object found by name then read by id); each undo runs as soon as its
+    /// own read is in and every step depending on it was undone (reverse dependency order;
+    /// ordering-only `after` edges are not waited for). A failed undo blocks the undo of what it
+    /// depends on (so that, e.g., an identity provider still referenced by a portal is not
+    /// deleted). Journal failures do not stop it (it runs from memory). Returns the undo
+    /// failures.
     async fn undo_all(
         &self,
         steps: &[StepDef<R::Kind>],
@@ -815,39 +823,34 @@ impl<'r, R: Runner> Engine<'r, R> {
             states.iter().map(|s| s.pending_undo().cloned()).collect();
         let sems = Semaphores::new(self.limit_per_server);
 
-        // Round 1: every undo reads what it needs, concurrently.
+        // Every undo reads what it needs, concurrently, from the start.
         let mut prepared: Vec<Option<Result<R::Prepared, StepFailure>>> =
             (0..steps.len()).map(|_| None).collect();
-        {
-            let mut reads = FuturesUnordered::new();
-            for (i, effect) in effects.iter().enumerate() {
-                let Some(effect) = effect else { continue };
-                let step = &steps[i];
-                let sems = &sems;
-                reads.push(async move {
-                    let _permit = sems.acquire(step.server, self.runner.width(step)).await;
-                    let span = tracing::info_span!("undo-read", step = %step.id);
-                    let mut r = tracing::Instrument::instrument(
+        let mut reads = FuturesUnordered::new();
+        for (i, effect) in effects.iter().enumerate() {
+            let Some(effect) = effect else { continue };
+            let step = &steps[i];
+            let sems = &sems;
+            reads.push(async move {
+                let _permit = sems.acquire(step.server, self.runner.width(step)).await;
+                let span = tracing::info_span!("undo-read", step = %step.id);
+                let mut r = tracing::Instrument::instrument(
+                    self.runner.prepare_undo(step, effect),
+                    span.clone(),
+                )
+                .await;
+                if self.repeat.undos && r.is_ok() {
+                    r = tracing::Instrument::instrument(
                         self.runner.prepare_undo(step, effect),
-                        span.clone(),
+                        span,
                     )
                     .await;
-                    if self.repeat.undos && r.is_ok() {
-                        r = tracing::Instrument::instrument(
-                            self.runner.prepare_undo(step, effect),
-                            span,
-                        )
-                        .await;
-                    }
-                    (i, r)
-                });
-            }
-            while let Some((i, r)) = reads.next().await {
-                prepared[i] = Some(r);
-            }
+                }
+                (i, r)
+            });
         }
 
-        // Round 2..: the undos, dependents first.
+        // The undos, dependents first, each once its read is in.
         let needs: Vec<bool> = effects.iter().map(Option::is_some).collect();
         let mut blocking = vec![0usize; steps.len()];
         for (i, s) in steps.iter().enumerate() {
@@ -857,9 +860,11 @@ impl<'r, R: Runner> Engine<'r, R> {
                 }
             }
         }
-        let mut ready: Vec<usize> = (0..steps.len())
-            .filter(|&i| needs[i] && blocking[i] == 0)
+        let mut unblocked: Vec<bool> = (0..steps.len())
+            .map(|i| needs[i] && blocking[i] == 0)
             .collect();
+        let mut read_in = vec![false; steps.len()];
+        let mut ready: Vec<usize> = Vec::new();
         let mut running = FuturesUnordered::new();
         let mut failures = Vec::new();
         loop {
@@ -906,8 +911,17 @@ impl<'r, R: Runner> Engine<'r, R> {
                     (i, effect, result)
                 });
             }
-            let Some((i, effect, result)) = running.next().await else {
-                break;
+            let (i, effect, result) = tokio::select! {
+                Some((i, r)) = reads.next(), if !reads.is_empty() => {
+                    prepared[i] = Some(r);
+                    read_in[i] = true;
+                    if unblocked[i] {
+                        ready.push(i);
+                    }
+                    continue;
+                }
+                Some(done) = running.next(), if !running.is_empty() => done,
+                else => break,
             };
             let id = steps[i].id.clone();
             match result {
@@ -921,7 +935,10 @@ impl<'r, R: Runner> Engine<'r, R> {
                         let j = index[d];
                         blocking[j] -= 1;
                         if blocking[j] == 0 && needs[j] {
-                            ready.push(j);
+                            unblocked[j] = true;
+                            if read_in[j] {
+                                ready.push(j);
+                            }
                         }
                     }
                 }
@@ -992,20 +1009,26 @@ pub(crate) fn check_dag<K>(steps: &[StepDef<K>]) -> Result<(), String> {
         return Err("duplicate step ids".into());
     }
     for s in steps {
-        for d in &s.deps {
+        for d in s.deps.iter().chain(&s.after) {
             if !index.contains_key(d) {
                 return Err(format!("step {} depends on unknown step {d}", s.id));
+            }
+            if s.deps.contains(d) && s.after.contains(d) {
+                return Err(format!(
+                    "step {} names {d} both as a dependency and as ordering",
+                    s.id
+                ));
             }
         }
     }
     // Kahn's algorithm: every step must be reachable in topological order.
-    let mut waiting: Vec<usize> = steps.iter().map(|s| s.deps.len()).collect();
+    let mut waiting: Vec<usize> = steps.iter().map(|s| s.deps.len() + s.after.len()).collect();
     let mut queue: Vec<usize> = (0..steps.len()).filter(|&i| waiting[i] == 0).collect();
     let mut seen = 0;
     while let Some(i) = queue.pop() {
         seen += 1;
         for (j, s) in steps.iter().enumerate() {
-            if s.deps.contains(&steps[i].id) {
+            if s.deps.contains(&steps[i].id) || s.after.contains(&steps[i].id) {
                 waiting[j] -= 1;
                 if waiting[j] == 0 {
                     queue.push(j);

@@ -96,6 +96,7 @@ fn step(id: &str, deps: &[&str]) -> StepDef<String> {
         kind: id.as_str().to_owned(),
         id,
         deps: deps.iter().map(|d| StepId::new(*d)).collect(),
+        after: Vec::new(),
     }
 }
 
@@ -294,6 +295,7 @@ async fn a_crash_leaves_a_journal_from_which_rollback_reaches_a_clean_slate() {
                 id: s.id.clone(),
                 server: s.server,
                 deps: s.deps.clone(),
+                after: s.after.clone(),
                 definition: serde_json::to_value(&s.kind).unwrap(),
             })
             .collect(),

@@ -180,18 +180,13 @@ pub(crate) const FIELDS: &[Field<ServiceProvider>] = &[
 ];
 
 /// The names the portal's service provider may have, most likely first: the one found before,
-/// else every candidate of [`Portal::candidate_names`].
-pub(crate) fn candidates(apim: &ApimClient, portal: Portal) -> Vec<ApplicationName> {
-    if let Some(name) = apim.portal_names().known(portal)
-        && let Ok(name) = ApplicationName::new(name)
-    {
-        return vec![name];
-    }
-    portal
-        .candidate_names(apim.core().username())
-        .into_iter()
-        .filter_map(|n| ApplicationName::new(n).ok())
-        .collect()
+/// else the release's name, else (the release not known) every candidate of
+/// [`Portal::candidate_names`]. Read together, they cost one round.
+pub(crate) fn candidates(
+    apim: &ApimClient,
+    portal: Portal,
+) -> Result<Vec<ApplicationName>, wso2_apim_client::Error> {
+    apim.portals().lookup_names(portal)
 }
 
 /// The portal's service provider, if it exists (the candidate names read one after another).
@@ -199,7 +194,7 @@ pub(crate) async fn read(
     apim: &ApimClient,
     portal: Portal,
 ) -> Result<Option<ServiceProvider>, wso2_apim_client::Error> {
-    for name in candidates(apim, portal) {
+    for name in candidates(apim, portal)? {
         if let Some(sp) = apim.applications().get(&name).await? {
             apim.portal_names().fix(portal, name.as_str());
             return Ok(Some(sp));
@@ -237,13 +232,16 @@ struct Image<'a> {
     service_provider: &'a ServiceProvider,
 }
 
-/// Brings the portal's service provider into being (its login endpoints, then a poll). Nothing
-/// to undo: APIM would never register a deleted one again, so it is never deleted.
+/// Brings the portal's service provider into being (its login endpoints, then a poll), as the
+/// plan found it absent: no read first (calling the endpoints when it exists is harmless). It
+/// asks nothing of IS, so it runs while the IS side is written. Nothing to undo: APIM would
+/// never register a deleted one again, so it is never deleted (a first login would have made
+/// the same object).
 pub(super) async fn register(r: &FedRunner<'_>, portal: Portal) -> Result<Effect, StepFailure> {
     let sp = r
         .apim
         .portals()
-        .ensure(portal)
+        .register(portal)
         .await
         .map_err(StepFailure::clean)?;
     r.registered

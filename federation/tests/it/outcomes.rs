@@ -11,8 +11,11 @@ use wso2_testkit::{FaultKind, FaultRule, SUPER_TENANT, Sandbox};
 use crate::support::*;
 
 /// A sandbox whose hanging faults outlast the clients' 3-second timeout, but not by much.
+/// A sandbox whose portals are registered (as after their first login: a registration is never
+/// undone, so a clean slate includes them).
 async fn sandbox() -> Sandbox {
     let sb = Sandbox::start().await.unwrap();
+    sb.apim().ensure_portal_apps();
     for server in [sb.is(), sb.apim()] {
         server.update_quirks(|q| q.hang = Duration::from_millis(3500));
     }

@@ -197,6 +197,58 @@ async fn destroy_restores_the_portals_and_removes_only_what_the_federation_made(
     let _ = StepId::new("x");
 }
 
+/// The portals' registration runs while IS is written (it asks nothing of IS) and is never
+/// undone: on a fresh APIM, a failure on IS leaves exactly what a first login of each portal
+/// would have made, and nothing else, on either server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_on_is_leaves_only_the_portal_registrations_a_first_login_makes() {
+    // What a first login of each portal makes on a fresh APIM.
+    let reference = Sandbox::start().await.unwrap();
+    let before = reference.snapshot();
+    reference.apim().ensure_portal_apps();
+    let masked = |d: wso2_testkit::SnapshotDiff| {
+        let mut lines: Vec<String> = d
+            .lines
+            .iter()
+            .map(|l| match l.split_once("oauth app \"") {
+                Some((head, _)) => format!("{head}oauth app (any client id)"),
+                None => l.clone(),
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    let first_login = masked(before.diff(&reference.snapshot()));
+    assert!(!first_login.is_empty());
+
+    let sb = Sandbox::start().await.unwrap();
+    let clean = sb.snapshot();
+    sb.is().inject(FaultRule::nth(
+        "addUser",
+        1,
+        FaultKind::SoapFault {
+            message: "injected".into(),
+        },
+    ));
+    let journal = TempJournal::new();
+    let fed = seed(&sb, &journal);
+    match fed.apply(&journal.options()).await {
+        Err(FederationError::RolledBack { .. }) => {}
+        other => panic!("expected a rollback, got {other:?}"),
+    }
+    let after = sb.snapshot();
+    assert_eq!(clean.is, after.is, "IS is as it was");
+    assert_eq!(masked(clean.diff(&after)), first_login);
+    // The next plan finds them and registers nothing.
+    let plan = fed.plan().await.unwrap();
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.kind != wso2_federation::plan::ObjectKind::PortalRegistration),
+        "{plan:?}"
+    );
+}
+
 /// Steno's repeat injection against the simulated servers: every action and every undo runs
 /// twice (the second result counts). The apply still lands whole and its second plan is empty;
 /// a failure at the last step still unwinds to the clean slate.

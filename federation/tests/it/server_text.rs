@@ -32,6 +32,8 @@ fn raw_control(text: &str) -> Option<char> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_8_mib_fault_string_with_escapes_is_bounded_and_cleaned_in_errors_events_and_journal() {
     let sb = Sandbox::start().await.unwrap();
+    // The portals as after their first login (a registration is never undone).
+    sb.apim().ensure_portal_apps();
     sb.apim().inject(FaultRule::nth(
         "addIdP",
         1,

@@ -736,18 +736,28 @@ impl<'c> Portals<'c> {
         }
     }
 
-    /// The portal's service provider, bringing it into being first if it does not exist: calls
-    /// the portal's registration endpoints as a first browser visit does, then polls
-    /// `getApplication` per the poll policy. Fails with [`Error::PortalUnavailable`] if it
-    /// never appears, and with [`Error::PortalNotInRelease`] (nothing sent) for a portal the
-    /// release has no service provider for.
+    /// The portal's service provider, bringing it into being first if it does not exist: reads
+    /// it, and when it is absent, [`register`](Self::register)s it. Fails with
+    /// [`Error::PortalUnavailable`] if it never appears, and with [`Error::PortalNotInRelease`]
+    /// (nothing sent) for a portal the release has no service provider for.
     pub async fn ensure(&self, portal: Portal) -> Result<ServiceProvider> {
-        let paths = self.registration_paths(portal)?;
+        self.registration_paths(portal)?;
         if let Some(sp) = self.get(portal).await? {
             return Ok(sp);
         }
-        tracing::info!(%portal, "portal service provider absent; triggering its registration");
-        for path in paths {
+        self.register(portal).await
+    }
+
+    /// Brings the portal's service provider into being, for a caller that just read it absent:
+    /// calls the portal's registration endpoints (all at once) as a first browser visit does,
+    /// then polls `getApplication` per the poll policy. Calling them when the service provider
+    /// exists is harmless (APIM registers a portal once), so no read comes first. Fails with
+    /// [`Error::PortalUnavailable`] if it never appears, and with [`Error::PortalNotInRelease`]
+    /// (nothing sent) for a portal the release has no service provider for.
+    pub async fn register(&self, portal: Portal) -> Result<ServiceProvider> {
+        let paths = self.registration_paths(portal)?;
+        tracing::info!(%portal, "triggering the portal service provider's registration");
+        let calls = paths.into_iter().map(|path| async move {
             let request = RestRequest {
                 operation: "portal registration",
                 method: http::Method::GET,
@@ -762,7 +772,8 @@ impl<'c> Portals<'c> {
             if let Err(e) = self.client.rest(&request).await {
                 tracing::debug!(%portal, error = %e, "portal registration endpoint failed");
             }
-        }
+        });
+        futures_util::future::join_all(calls).await;
         for attempt in 1..=self.poll.attempts {
             if let Some(sp) = self.get(portal).await? {
                 return Ok(sp);

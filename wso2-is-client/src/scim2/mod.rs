@@ -453,24 +453,26 @@ impl ScimGroups<'_> {
     /// qualifies with its primary store (`PRIMARY/name`) matches too.
     ///
     /// IS 5.9 stores a group created as `name` under `PRIMARY/name`; when the plain name finds
-    /// nothing there (IS mode, a name without a domain), the qualified name is asked too.
+    /// nothing there (IS mode, a name without a domain), the qualified name is asked too, in
+    /// the same round (two requests at once).
     pub async fn find_by_name(&self, name: &RoleName) -> Result<Option<ScimGroup>> {
-        let found: Vec<ScimGroup> = self
-            .scim
-            .find("find group", "Groups", "displayName", name.as_str())
-            .await?;
-        if let Some(group) = pick(found, name.as_str(), |g| &g.display_name) {
+        let plain =
+            self.scim
+                .find::<ScimGroup>("find group", "Groups", "displayName", name.as_str());
+        if self.scim.base.is_some() || name.as_str().contains('/') {
+            return Ok(pick(plain.await?, name.as_str(), |g| &g.display_name));
+        }
+        // Both spellings at once (one round): the plain name wins.
+        let qualified = format!("{IS_PRIMARY_DOMAIN}/{}", name.as_str());
+        let (found, found_qualified) = tokio::join!(
+            plain,
+            self.scim
+                .find::<ScimGroup>("find group", "Groups", "displayName", &qualified),
+        );
+        if let Some(group) = pick(found?, name.as_str(), |g| &g.display_name) {
             return Ok(Some(group));
         }
-        if self.scim.base.is_some() || name.as_str().contains('/') {
-            return Ok(None);
-        }
-        let qualified = format!("{IS_PRIMARY_DOMAIN}/{}", name.as_str());
-        let found: Vec<ScimGroup> = self
-            .scim
-            .find("find group", "Groups", "displayName", &qualified)
-            .await?;
-        Ok(pick(found, name.as_str(), |g| &g.display_name))
+        Ok(pick(found_qualified?, name.as_str(), |g| &g.display_name))
     }
 
     /// Replaces the group (`PUT Groups/{id}`) with `group`, which must carry its id. Returns the

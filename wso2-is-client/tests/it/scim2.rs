@@ -541,6 +541,19 @@ async fn find_group_by_display_name() {
         .expect(1)
         .mount(&server)
         .await;
+    // The qualified spelling is asked in the same round; the plain name's answer wins.
+    scim("GET", "/scim2/Groups")
+        .and(query_param(
+            "filter",
+            r#"displayName eq "PRIMARY/publisher_role""#,
+        ))
+        .respond_with(json_answer(
+            200,
+            json!({"totalResults": 0, "Resources": []}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
     let g = client(&server)
         .scim2()
         .groups()
