@@ -50,7 +50,7 @@ pub mod roles;
 pub mod version;
 
 pub use error::{Dispatch, Error, MissingRole, Result};
-pub use wso2_is_client::{ClientBuilder, FromCarbon};
+pub use wso2_is_client::{ClientBuilder, FromCarbon, ServerPool};
 
 use wso2_is_client::carbon::CarbonClient;
 

@@ -43,7 +43,7 @@ pub mod version;
 pub use carbon::auth::{AuthMode, Credentials};
 pub use carbon::retry::{Clock, RetryPolicy, TokioClock};
 pub use carbon::secret::{PropertyValue, Secret};
-pub use carbon::{CarbonClient, ClientBuilder, FromCarbon};
+pub use carbon::{CarbonClient, ClientBuilder, FromCarbon, ServerPool};
 pub use error::{
     BoxError, Dispatch, Error, FaultDetail, InvalidInput, Result, ServerText, SoapFault,
     TlsProblem, UnexpectedAnswer,

@@ -10,6 +10,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::auth::{AuthMode, Credentials};
+use super::pool::{ServerPool, TransportSettings};
 use super::retry::{Clock, RetryPolicy, TokioClock};
 use super::tls::TlsSettings;
 use super::{CarbonClient, Inner};
@@ -37,6 +38,7 @@ struct Settings {
     clock: Arc<dyn Clock>,
     tenant: Option<String>,
     user_agent: String,
+    pool: Option<ServerPool>,
 }
 
 impl Settings {
@@ -54,6 +56,7 @@ impl Settings {
             clock: Arc::new(TokioClock),
             tenant: None,
             user_agent: concat!("wso2-federation/", env!("CARGO_PKG_VERSION")).to_owned(),
+            pool: None,
         }
     }
 }
@@ -211,6 +214,15 @@ impl<C: FromCarbon> ClientBuilder<C> {
         self
     }
 
+    /// Sends through `pool`: the connections of its server and its bound on requests in flight,
+    /// shared with the other clients built with it (see [`ServerPool`]; the credentials stay
+    /// this client's own). [`build`](Self::build) refuses, with [`Error::Config`], a pool already
+    /// serving another server or set up with other TLS settings, timeouts or user agent.
+    pub fn pool(mut self, pool: &ServerPool) -> Self {
+        self.settings.pool = Some(pool.clone());
+        self
+    }
+
     /// The base URL as given.
     pub fn base_url(&self) -> &str {
         &self.settings.base_url
@@ -258,19 +270,17 @@ impl<C: FromCarbon> ClientBuilder<C> {
             Some(t) => Some(t),
             None => credentials.tenant_domain().map(str::to_owned),
         };
-        let tls = self.settings.tls.client_config()?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .connect_timeout(self.settings.connect_timeout)
-            .timeout(self.settings.request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(self.settings.user_agent)
-            .https_only(!self.settings.allow_http)
-            .build()
-            .map_err(|e| Error::Config {
-                message: "cannot build the HTTP client".into(),
-                source: Some(Box::new(e)),
-            })?;
+        let transport = TransportSettings {
+            tls: self.settings.tls,
+            https_only: !self.settings.allow_http,
+            connect_timeout: self.settings.connect_timeout,
+            request_timeout: self.settings.request_timeout,
+            user_agent: self.settings.user_agent,
+        };
+        let http = match &self.settings.pool {
+            Some(pool) => pool.http_for(&base, transport)?,
+            None => transport.build()?,
+        };
         let endpoint = match (base.host_str(), base.port_or_known_default()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             _ => base.to_string(),
@@ -288,6 +298,7 @@ impl<C: FromCarbon> ClientBuilder<C> {
                 body_limit: self.settings.body_limit,
                 request_timeout: self.settings.request_timeout,
                 tenant,
+                pool: self.settings.pool,
             }),
         })
     }

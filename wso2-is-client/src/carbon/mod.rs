@@ -7,6 +7,8 @@
 //! * `builder`: the settings ([`ClientBuilder`]) and their checks;
 //! * `transport`: sending one request, reading its answer up to the body limit, classifying
 //!   transport failures by how far the request got;
+//! * `pool`: [`ServerPool`], one server's connections and bound on requests in flight, shared
+//!   by the clients of many tenants;
 //! * `session`: Basic or session authentication of SOAP calls;
 //! * `soap_call` and `rest_call`: the two call paths, with their retries;
 //! * `plain`: [`PlainHttp`], requests over the same transport without the credentials (a
@@ -17,6 +19,7 @@
 pub mod auth;
 mod builder;
 mod plain;
+mod pool;
 mod rest_call;
 pub mod retry;
 pub mod secret;
@@ -43,6 +46,7 @@ pub use self::builder::{
     ClientBuilder, DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, FromCarbon,
 };
 pub use self::plain::PlainHttp;
+pub use self::pool::ServerPool;
 pub use self::rest_call::{RestAuth, RestRequest, SecretBody};
 pub use self::transport::HttpAnswer;
 
@@ -60,6 +64,8 @@ struct Inner {
     body_limit: usize,
     request_timeout: Duration,
     tenant: Option<String>,
+    /// The shared connections and bound on requests in flight, if any.
+    pool: Option<ServerPool>,
 }
 
 /// The admin-service client core: one server, one set of credentials.

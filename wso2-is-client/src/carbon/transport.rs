@@ -46,12 +46,19 @@ pub(super) fn sensitive(value: &SecretString) -> Result<HeaderValue> {
 }
 
 impl CarbonClient {
-    /// Sends one request and reads the answer body up to the limit.
+    /// Sends one request and reads the answer body up to the limit; with a [`ServerPool`], holds
+    /// one of its permits from before sending until the body is read or the request failed.
+    ///
+    /// [`ServerPool`]: super::ServerPool
     pub(super) async fn send(
         &self,
         operation: &'static str,
         builder: reqwest::RequestBuilder,
     ) -> Result<HttpAnswer> {
+        let _in_flight = match &self.inner.pool {
+            Some(pool) => Some(pool.enter().await?),
+            None => None,
+        };
         let mut response = builder
             .send()
             .await

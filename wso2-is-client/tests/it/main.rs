@@ -14,6 +14,7 @@ mod idp;
 mod oauth;
 mod oidc;
 mod peers;
+mod pool;
 mod rest_applications;
 mod rest_contract;
 mod rest_probes;
