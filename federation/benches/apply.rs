@@ -122,7 +122,7 @@ async fn run_apply(pair: Pair, start: Start, l: Duration, fail_last: bool, pin: 
     }
     sb.set_latency(l);
     if fail_last {
-        sb.apim().inject(last_write_fails(pair));
+        sb.apim().inject(last_write_fails());
     }
     let journal = TempJournal::new();
     let mut builder = seed_builder(&sb).journal(journal.path());
@@ -146,8 +146,7 @@ async fn run_apply(pair: Pair, start: Start, l: Duration, fail_last: bool, pin: 
 }
 
 /// The second portal switch (the apply's last write) fails.
-fn last_write_fails(pair: Pair) -> FaultRule {
-    let _ = pair;
+fn last_write_fails() -> FaultRule {
     FaultRule::nth(
         "updateApplication",
         2,
@@ -218,11 +217,15 @@ fn phases(rs: &[Vec<Req>]) -> Phases {
     } else {
         give
     };
+    // Taking the lease ends at the first round after its create that reads anything else.
+    let reread = (take + 1..write)
+        .find(|&i| rs[i].iter().any(|q| !q.lease))
+        .unwrap_or(write);
     let steps_end = failed.map_or(give, |f| f + 1);
     Phases {
         before_lease: take,
-        lease: 1,
-        reread: write.saturating_sub(take + 1),
+        lease: reread - take,
+        reread: write - reread,
         steps: steps_end.saturating_sub(write),
         undo: failed.map_or(0, |f| give.saturating_sub(f + 1)),
         release: total - give,

@@ -132,10 +132,12 @@ enum Read {
     OAuthApp(Option<wso2_is_client::oauth::OAuthConsumerAppDTO>),
     ServiceProvider(Option<wso2_is_client::model::ServiceProvider>),
     Idp(apim_idp::LiveIdp),
-    /// One candidate name of a portal's service provider: (portal, its rank, what it found).
+    /// One name a portal's service provider may have: (portal, its rank, the name, what it
+    /// found).
     Portal(
         Portal,
         usize,
+        wso2_is_client::ApplicationName,
         Option<wso2_is_client::model::ServiceProvider>,
     ),
     LocalRole(RoleName, bool),
@@ -296,13 +298,15 @@ impl Federation {
                 ))
             }),
         ));
-        // Every name a portal's service provider may have, each one read.
+        // Every name a portal's service provider may have (its release's, when known), each one
+        // read.
         for &p in &spec.portals {
-            for (rank, name) in portal::candidates(apim, p)?.into_iter().enumerate() {
+            for (rank, name) in apim.portals().lookup_names(p)?.into_iter().enumerate() {
                 reads.push((
                     Server::Apim,
                     Box::pin(async move {
-                        Ok(Read::Portal(p, rank, apim.applications().get(&name).await?))
+                        let found = apim.applications().get(&name).await?;
+                        Ok(Read::Portal(p, rank, name, found))
                     }),
                 ));
             }
@@ -318,10 +322,12 @@ impl Federation {
         ];
         let mut live = Live::default();
         let mut lease = LeaseState::Free;
-        let mut portal_reads: HashMap<
-            Portal,
-            Vec<(usize, Option<wso2_is_client::model::ServiceProvider>)>,
-        > = HashMap::new();
+        type PortalRead = (
+            usize,
+            wso2_is_client::ApplicationName,
+            Option<wso2_is_client::model::ServiceProvider>,
+        );
+        let mut portal_reads: HashMap<Portal, Vec<PortalRead>> = HashMap::new();
         let mut missing_local = Vec::new();
         let mut results: FuturesUnordered<_> = reads
             .into_iter()
@@ -354,18 +360,20 @@ impl Federation {
                 Read::OAuthApp(a) => live.application.oauth = a,
                 Read::ServiceProvider(s) => live.application.sp = s,
                 Read::Idp(i) => live.idp = i,
-                Read::Portal(p, rank, s) => portal_reads.entry(p).or_default().push((rank, s)),
+                Read::Portal(p, rank, name, s) => {
+                    portal_reads.entry(p).or_default().push((rank, name, s));
+                }
                 Read::LocalRole(role, false) => missing_local.push(role),
                 Read::LocalRole(_, true) => {}
                 Read::Lease(l) => lease = l,
             }
         }
-        for (p, mut found) in portal_reads {
-            found.sort_by_key(|(rank, _)| *rank);
-            let first = found.into_iter().find_map(|(_, s)| s);
-            if let Some(name) = first.as_ref().and_then(|sp| sp.application_name.clone()) {
-                apim.portal_names().fix(p, name);
-            }
+        for (p, mut reads) in portal_reads {
+            reads.sort_by_key(|(rank, _, _)| *rank);
+            // The first that exists; its name is remembered for the steps.
+            let first = apim
+                .portals()
+                .found(p, reads.into_iter().map(|(_, name, s)| (name, s)));
             live.portals.insert(p, first);
         }
         if !missing_local.is_empty() {

@@ -9,12 +9,11 @@
 //! someone changed since refuses the restore (unless `--force`) rather than overwrite it.
 
 use serde::Serialize;
-use wso2_apim_client::ApimClient;
 use wso2_apim_client::portals::{
     Portal, PortalSnapshot, SKIP_CONSENT_PROPERTY, SwitchOptions, federated, federated_for,
 };
+use wso2_is_client::IdpName;
 use wso2_is_client::model::ServiceProvider;
-use wso2_is_client::{ApplicationName, IdpName};
 
 use super::fields::{self, Field};
 use super::{
@@ -179,30 +178,6 @@ pub(crate) const FIELDS: &[Field<ServiceProvider>] = &[
     },
 ];
 
-/// The names the portal's service provider may have, most likely first: the one found before,
-/// else the release's name, else (the release not known) every candidate of
-/// [`Portal::candidate_names`]. Read together, they cost one round.
-pub(crate) fn candidates(
-    apim: &ApimClient,
-    portal: Portal,
-) -> Result<Vec<ApplicationName>, wso2_apim_client::Error> {
-    apim.portals().lookup_names(portal)
-}
-
-/// The portal's service provider, if it exists (the candidate names read one after another).
-pub(crate) async fn read(
-    apim: &ApimClient,
-    portal: Portal,
-) -> Result<Option<ServiceProvider>, wso2_apim_client::Error> {
-    for name in candidates(apim, portal)? {
-        if let Some(sp) = apim.applications().get(&name).await? {
-            apim.portal_names().fix(portal, name.as_str());
-            return Ok(Some(sp));
-        }
-    }
-    Ok(None)
-}
-
 /// The plan's decision for a portal: unchanged when already switched as desired; otherwise an
 /// update (with a registration first when its service provider does not exist yet).
 pub(crate) fn decide(current: Option<&ServiceProvider>, desired: &DesiredSwitch) -> Decision {
@@ -269,7 +244,10 @@ pub(super) async fn apply(
             .and_then(|l| l.portals.get(&portal).cloned().flatten())
     }) {
         Some(sp) => sp,
-        None => read(r.apim, portal)
+        None => r
+            .apim
+            .portals()
+            .get_in_one_round(portal)
             .await
             .map_err(StepFailure::clean)?
             .ok_or_else(|| {
@@ -320,7 +298,9 @@ pub(super) async fn prepare_undo(
         return Ok(Prepared::Nothing);
     }
     Ok(Prepared::Portal(
-        read(r.apim, portal)
+        r.apim
+            .portals()
+            .get_in_one_round(portal)
             .await
             .map_err(StepFailure::clean)?
             .map(Box::new),
@@ -401,7 +381,7 @@ mod tests {
     use wso2_is_client::model::ServiceProviderProperty;
 
     fn portal_sp() -> ServiceProvider {
-        ServiceProvider::named(&ApplicationName::new("apim_publisher").unwrap())
+        ServiceProvider::named(&wso2_is_client::ApplicationName::new("apim_publisher").unwrap())
     }
 
     fn switched(sp: &ServiceProvider) -> ServiceProvider {
