@@ -22,9 +22,9 @@
 //!
 //! **The floor** is computed from the data dependencies of each pair ([`floor_model`]): each
 //! request the federation needs, with the answers it needs first; its longest path. The run
-//! lease (issue 10: one writer per APIM) adds four rounds no data dependency asks for (take it,
-//! read the servers again under it, check it is still ours, give it back), counted beside:
-//! "floor 6 + lease 4".
+//! lease (issue 10: one writer per APIM) adds three rounds no data dependency asks for (take it,
+//! read the servers again under it, give it back; the check that it is still ours rides with
+//! the last step), counted beside: "floor 6 + lease 3".
 //!
 //! Rollback: the apply's last write (the second portal switch) fails; the engine undoes every
 //! step. Its rounds are those after the failed request's round up to the lease's release check.
@@ -211,7 +211,8 @@ fn phases(rs: &[Vec<Req>]) -> Phases {
             ..Phases::default()
         };
     };
-    // The release reads the lease (still ours?) in the round before its delete.
+    // A failed run's release reads the lease (still ours?) in the round before its delete; a
+    // run that succeeded read it with its last step.
     let give = if give > 0 && rs[give - 1].iter().all(|q| q.lease) {
         give - 1
     } else {
@@ -387,8 +388,9 @@ fn longest(needs: &[Need]) -> usize {
         .unwrap_or(0)
 }
 
-/// The lease's rounds: take it, read again under it, check it is still ours, give it back.
-const LEASE_ROUNDS: usize = 4;
+/// The lease's rounds: take it, read again under it, give it back (its ownership check is read
+/// with the last step).
+const LEASE_ROUNDS: usize = 3;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0

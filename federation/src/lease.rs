@@ -161,15 +161,31 @@ impl Lease {
     /// `unlock --force`). A failed delete is settled by reading the lease back, and tried once
     /// more while it is still this run's (deleting one's own lease twice is harmless).
     pub async fn release(self, apim: &ApimClient) -> Result<(), FederationError> {
+        self.release_checked(apim, None).await
+    }
+
+    /// [`release`](Self::release), with the ownership check already read: `checked` is the
+    /// lease as read while the run's last step was in flight (a read that failed is made
+    /// again). Between that read and the delete lies what remained of the last step (one round,
+    /// unless it was retried) instead of the read's own round.
+    pub async fn release_checked(
+        self,
+        apim: &ApimClient,
+        checked: Option<Result<LeaseState, FederationError>>,
+    ) -> Result<(), FederationError> {
         let apps = apim.applications();
         let mut last = None;
+        let mut checked = checked.and_then(Result::ok);
         for _ in 0..3 {
-            let state = match read(apim).await {
-                Ok(s) => s,
-                Err(e) => {
-                    last = Some(e);
-                    continue;
-                }
+            let state = match checked.take() {
+                Some(s) => s,
+                None => match read(apim).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        last = Some(e);
+                        continue;
+                    }
+                },
             };
             match state {
                 LeaseState::Held(h) if h.run == self.holder.run => {

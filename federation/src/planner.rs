@@ -399,6 +399,18 @@ impl Federation {
         instance: Option<&str>,
         force: bool,
     ) -> Result<Planned, FederationError> {
+        self.make_plan_as(None, client_id, instance, force).await
+    }
+
+    /// [`make_plan`](Self::make_plan) by the run `run`, which holds the lease (its own lease is
+    /// not another run's: no warning).
+    pub(crate) async fn make_plan_as(
+        &self,
+        run: Option<&str>,
+        client_id: Option<&str>,
+        instance: Option<&str>,
+        force: bool,
+    ) -> Result<Planned, FederationError> {
         let spec = &self.spec;
         let journal = self.journal_view(false)?;
         let knowledge = journal.knowledge();
@@ -802,6 +814,7 @@ impl Federation {
             ));
         }
         match &lease {
+            LeaseState::Held(h) if run == Some(h.run.as_str()) => {}
             LeaseState::Held(h) => warnings.push(format!("another run holds the lease on these servers: {h}")),
             LeaseState::Foreign => warnings.push(format!(
                 "a service provider named {} exists on APIM that is not a lease of this tool: applies will be refused until it is removed",

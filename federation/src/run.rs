@@ -120,6 +120,17 @@ impl std::fmt::Debug for RunOptions {
     }
 }
 
+/// How long after its answer the lease's ownership check, read with a run's last steps, still
+/// stands for the release (or one round trip of it, when longer).
+const LEASE_CHECK_FRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The run a guarded body runs as: its id (the lease's), and the lease's ownership check to run
+/// alongside its last steps.
+struct RunHandle<'a> {
+    id: String,
+    tail: crate::engine::Tail<'a>,
+}
+
 /// What an apply did.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApplyReport {
@@ -250,13 +261,15 @@ impl Federation {
             Some(first.plan.instance.as_str()),
             |instance, run| async move {
                 let planned = self
-                    .make_plan(
+                    .make_plan_as(
+                        Some(run.id.as_str()),
                         Some(client_id.as_str()),
                         Some(instance.as_str()),
                         options.force,
                     )
                     .await?;
-                self.execute(planned, options, &run).await
+                self.execute(planned, options, &run.id, Some(run.tail))
+                    .await
             },
         )
         .await
@@ -293,7 +306,8 @@ impl Federation {
             Some(plan.instance.as_str()),
             |instance, run| async move {
                 let planned = self
-                    .make_plan(
+                    .make_plan_as(
+                        Some(run.id.as_str()),
                         Some(plan.client_id.as_str()),
                         Some(instance.as_str()),
                         options.force,
@@ -301,7 +315,8 @@ impl Federation {
                     .await
                     .map_err(conflict_is_stale)?;
                 stale(plan, &planned.plan)?;
-                self.execute(planned, options, &run).await
+                self.execute(planned, options, &run.id, Some(run.tail))
+                    .await
             },
         )
         .await
@@ -352,15 +367,18 @@ impl Federation {
     }
 
     /// Takes the lease, runs `body` with the journal's instance (the journal's, else
-    /// `instance`, else a new one), releases the lease.
-    async fn guarded<F, Fut, T>(
-        &self,
+    /// `instance`, else a new one), releases the lease. The release's ownership check (is the
+    /// lease still this run's?) is read while the run's last step is in flight, so a run that
+    /// succeeded gives the lease back one round after its last answer; any other outcome reads
+    /// it afresh.
+    async fn guarded<'a, F, Fut, T>(
+        &'a self,
         operation: &str,
         instance: Option<&str>,
         body: F,
     ) -> Result<T, FederationError>
     where
-        F: FnOnce(String, String) -> Fut,
+        F: FnOnce(String, RunHandle<'a>) -> Fut,
         Fut: std::future::Future<Output = Result<T, FederationError>>,
     {
         let view = self.journal_view(false)?;
@@ -375,9 +393,33 @@ impl Federation {
                 h.instance == instance && (h.dead_here() || h.expired())
             })
             .await?;
-        let run = lease.holder().run.clone();
-        let result = body(instance, run).await;
-        self.give_back(lease, result).await
+        // The ownership check of the release, read alongside the last steps.
+        let check = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let tail: crate::engine::Tail<'_> = Box::pin({
+            let check = check.clone();
+            async move {
+                let sent = std::time::Instant::now();
+                let state = lease::read(&self.apim).await;
+                *check.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((state, sent, std::time::Instant::now()));
+            }
+        });
+        let handle = RunHandle {
+            id: lease.holder().run.clone(),
+            tail,
+        };
+        let result = body(instance, handle).await;
+        let checked = check.lock().unwrap_or_else(|e| e.into_inner()).take();
+        // It counts only for a run that succeeded and ended soon after its answer: within one
+        // of the check's own round trips, or LEASE_CHECK_FRESH (the journal's last writes on a
+        // fast link); a last step that was retried makes it stale, and the lease is read again.
+        let checked = checked
+            .filter(|_| result.is_ok())
+            .and_then(|(state, sent, answered)| {
+                let fresh = answered.duration_since(sent).max(LEASE_CHECK_FRESH);
+                (answered.elapsed() <= fresh).then_some(state)
+            });
+        self.give_back(lease, checked, result).await
     }
 
     async fn take_lease(
@@ -393,9 +435,10 @@ impl Federation {
     async fn give_back<T>(
         &self,
         lease: Lease,
+        checked: Option<Result<lease::LeaseState, FederationError>>,
         result: Result<T, FederationError>,
     ) -> Result<T, FederationError> {
-        match (lease.release(&self.apim).await, result) {
+        match (lease.release_checked(&self.apim, checked).await, result) {
             (Ok(()), r) => r,
             (Err(e), Ok(v)) => {
                 tracing::warn!(error = %crate::text::chain(&e), "the run lease could not be released: break it with `unlock` once it expires");
@@ -413,6 +456,7 @@ impl Federation {
         planned: Planned,
         options: &RunOptions,
         run: &str,
+        tail: Option<crate::engine::Tail<'_>>,
     ) -> Result<ApplyReport, FederationError> {
         let Planned {
             plan,
@@ -441,7 +485,9 @@ impl Federation {
             options.force,
             self.spec.concurrency,
         );
-        let engine = options.engine(&runner, &journal, self.spec.concurrency, run);
+        let engine = options
+            .engine(&runner, &journal, self.spec.concurrency, run)
+            .with_tail(crate::engine::Server::Apim, tail);
         let binding_json = serde_json::to_value(&binding)
             .map_err(|e| FederationError::Internal(format!("the binding: {e}")))?;
         let run = engine.apply("apply", &binding_json, &steps).await?;
@@ -554,7 +600,7 @@ impl Federation {
             Ok(report)
         }
         .await;
-        self.give_back(lease, result).await
+        self.give_back(lease, None, result).await
     }
 
     /// After a crash or an interruption: with `finish = false`, rolls back what the
@@ -615,13 +661,18 @@ impl Federation {
                 })?;
             }
             let planned = self
-                .make_plan(None, Some(instance.as_str()), options.force)
+                .make_plan_as(
+                    Some(run.as_str()),
+                    None,
+                    Some(instance.as_str()),
+                    options.force,
+                )
                 .await?;
-            self.execute(planned, options, &run).await
+            self.execute(planned, options, &run, None).await
         }
         .await;
         Ok(RecoverReport::Finished(Box::new(
-            self.give_back(lease, result).await?,
+            self.give_back(lease, None, result).await?,
         )))
     }
 

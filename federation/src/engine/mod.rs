@@ -492,8 +492,12 @@ pub struct Engine<'r, R: Runner> {
     no_rollback: bool,
     repeat: Repeat,
     run_id: Option<String>,
+    tail: std::sync::Mutex<Option<(Server, Tail<'r>)>>,
     journal_error: std::sync::Mutex<Option<StepError>>,
 }
+
+/// A request a caller runs alongside an apply's last steps (see [`Engine::with_tail`]).
+pub type Tail<'r> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'r>>;
 
 impl<R: Runner> fmt::Debug for Engine<'_, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -558,6 +562,7 @@ impl<'r, R: Runner> Engine<'r, R> {
             no_rollback: false,
             repeat: Repeat::default(),
             run_id: None,
+            tail: std::sync::Mutex::new(None),
             journal_error: std::sync::Mutex::new(None),
         }
     }
@@ -565,6 +570,16 @@ impl<'r, R: Runner> Engine<'r, R> {
     /// Records the run under `id` (e.g. the id its run lease names) instead of a fresh one.
     pub fn with_run_id(mut self, id: impl Into<String>) -> Self {
         self.run_id = Some(id.into());
+        self
+    }
+
+    /// Runs `tail` (a request to `server`) alongside the last steps of the next apply: once
+    /// every step has started and none failed, under a permit of `server`'s concurrency limit
+    /// like a step. A run that succeeds waits for it before returning; a run that fails or is
+    /// interrupted drops it before undoing. E.g. the run lease's ownership check, read with the
+    /// last write instead of after it.
+    pub fn with_tail(mut self, server: Server, tail: Option<Tail<'r>>) -> Self {
+        self.tail = std::sync::Mutex::new(tail.map(|t| (server, t)));
         self
     }
 
@@ -685,6 +700,9 @@ impl<'r, R: Runner> Engine<'r, R> {
         let mut failure: Option<StepErrorAt> = None;
         let mut interrupted = false;
         let mut cancel = self.cancel.clone();
+        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let mut tails = FuturesUnordered::new();
+        let mut started = 0;
 
         loop {
             if !interrupted && self.cancelled() {
@@ -694,10 +712,21 @@ impl<'r, R: Runner> Engine<'r, R> {
             if !stop {
                 while let Some(i) = ready.pop() {
                     running.push(self.run_step(&steps[i], i, &sems));
+                    started += 1;
+                }
+                if started == steps.len()
+                    && let Some((server, t)) = tail.take()
+                {
+                    let sems = &sems;
+                    tails.push(async move {
+                        let _permit = sems.acquire(server, 1).await;
+                        t.await;
+                    });
                 }
             }
             let next = tokio::select! {
                 next = running.next() => next,
+                Some(()) = tails.next(), if !tails.is_empty() => continue,
                 () = Self::wait_cancel(&mut cancel), if !interrupted => {
                     interrupted = true;
                     cancel = None;
@@ -751,6 +780,11 @@ impl<'r, R: Runner> Engine<'r, R> {
 
         let journal_error = self.journal_error();
         let must_undo = failure.is_some() || interrupted || journal_error.is_some();
+        if must_undo {
+            drop(tails);
+        } else {
+            while tails.next().await.is_some() {}
+        }
         let (outcome, undo_failures) = if !must_undo {
             (RunOutcome::Applied, Vec::new())
         } else if self.no_rollback {

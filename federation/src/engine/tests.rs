@@ -179,6 +179,88 @@ async fn a_limit_of_one_runs_steps_one_at_a_time() {
     assert_eq!(fake.max_in_flight[0].load(Ordering::SeqCst), 1);
 }
 
+/// The tail runs once every step started, alongside the last ones (the two portals), within
+/// APIM's concurrency limit, and the run waits for it.
+#[tokio::test]
+async fn a_tail_runs_with_the_last_steps_within_the_limit() {
+    for limit in [1, 2, 8] {
+        let fake = Fake::default();
+        let (j, _path) = journal();
+        let seen = std::sync::Arc::new(Mutex::new(None));
+        let tail: Tail<'_> = Box::pin({
+            let (fake, seen) = (&fake, seen.clone());
+            async move {
+                let s = Fake::slot(Server::Apim);
+                let now = fake.in_flight[s].fetch_add(1, Ordering::SeqCst) + 1;
+                fake.max_in_flight[s].fetch_max(now, Ordering::SeqCst);
+                // What was applied when the tail began, and the objects when it ended.
+                let applied = fake.applied.load(Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                fake.in_flight[s].fetch_sub(1, Ordering::SeqCst);
+                *seen.lock().unwrap() = Some(applied);
+            }
+        });
+        let report = Engine::new(&fake, &j, limit)
+            .with_tail(Server::Apim, Some(tail))
+            .apply("apply", &binding(), &seed())
+            .await
+            .unwrap();
+        assert_eq!(report.outcome, RunOutcome::Applied);
+        let applied = seen
+            .lock()
+            .unwrap()
+            .expect("the tail ran before the run returned");
+        // Begun after the identity provider (7 steps done); with room for it, alongside the
+        // portals (not after both).
+        assert!(
+            applied >= 7,
+            "limit {limit}: the tail began after {applied} steps"
+        );
+        if limit > 2 {
+            assert_eq!(
+                applied, 7,
+                "limit {limit}: the tail waited for the last steps"
+            );
+        }
+        assert!(
+            fake.max_in_flight[1].load(Ordering::SeqCst) <= limit,
+            "limit {limit}: APIM saw {} in flight",
+            fake.max_in_flight[1].load(Ordering::SeqCst)
+        );
+    }
+}
+
+/// A run that fails never runs the tail (or drops it), before undoing.
+#[tokio::test]
+async fn a_failed_run_drops_its_tail() {
+    for failing in ["is.sp", "apim.portal:dev"] {
+        let fake = Fake {
+            fail_at: Some(failing.to_owned()),
+            ..Fake::default()
+        };
+        let (j, _path) = journal();
+        let ended = std::sync::Arc::new(AtomicUsize::new(0));
+        let tail: Tail<'_> = Box::pin({
+            let ended = ended.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                ended.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let report = Engine::new(&fake, &j, 8)
+            .with_tail(Server::Apim, Some(tail))
+            .apply("apply", &binding(), &seed())
+            .await
+            .unwrap();
+        assert_eq!(report.outcome, RunOutcome::RolledBack, "{failing}");
+        assert_eq!(
+            ended.load(Ordering::SeqCst),
+            0,
+            "{failing}: the tail ran to its end"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_failure_at_each_step_unwinds_to_a_clean_slate_in_reverse_order() {
     for failing in seed() {

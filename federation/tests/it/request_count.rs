@@ -84,7 +84,21 @@ async fn apply_reapply_destroy(pair: Option<(&str, &str)>, unrelated: usize) -> 
         sb.apim().seed(SUPER_TENANT, SeedCounts::spread(unrelated));
     }
     let journal = TempJournal::new();
-    let fed = seed(&sb, &journal);
+    // No faults here: a timeout well above what a server with 10,000 objects needs to answer
+    // in a debug build beside other tests on two cores.
+    let timeout = std::time::Duration::from_secs(15);
+    let fed = seed_builder(&sb)
+        .is(client_builder(&sb, sb.is(), sb.is().admin(), timeout)
+            .build()
+            .unwrap())
+        .apim(
+            client_builder(&sb, sb.apim(), sb.apim().admin(), timeout)
+                .build()
+                .unwrap(),
+        )
+        .journal(journal.path())
+        .build()
+        .unwrap();
     sb.clear_requests();
     fed.apply(&journal.options()).await.unwrap();
     let apply = Sent::take(&sb);

@@ -19,6 +19,12 @@ async fn apply_succeeds_and_the_state_matches_the_spec() {
             .iter()
             .any(|c| c.action == PlanAction::Create)
     );
+    // The plan applied was read under the run's own lease, which is no other run's.
+    assert!(
+        report.plan.warnings.is_empty(),
+        "{:?}",
+        report.plan.warnings
+    );
 
     // IS: roles, users with their roles, the OAuth app and the service provider.
     let is = is_client(&sb);

@@ -63,6 +63,75 @@ async fn two_applies_at_once_one_applies_the_other_is_refused_before_any_write()
     }
 }
 
+/// A run's lease broken with `unlock --force` and taken by another run while this run still
+/// writes (when its first step starts, and when the identity provider's does, the round before
+/// the last, whose steps carry the lease's ownership check): this run finishes its own steps
+/// and leaves the new holder's lease alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_broken_and_taken_by_another_run_meanwhile_is_left_to_its_new_holder() {
+    use wso2_federation::lease::{self, LeaseHolder, LeaseState};
+    for (label, at) in [
+        ("the first step", ""),
+        ("the identity provider's step", "apim.identity-provider:"),
+    ] {
+        let sb = Sandbox::start().await.unwrap();
+        sb.apim().ensure_portal_apps();
+        sb.set_latency(std::time::Duration::from_millis(10));
+        let journal = TempJournal::new();
+        let fed = seed(&sb, &journal);
+        let apim: wso2_apim_client::ApimClient = client_builder(
+            &sb,
+            sb.apim(),
+            sb.apim().admin(),
+            std::time::Duration::from_secs(10),
+        )
+        .build()
+        .unwrap();
+        let other = LeaseHolder::here("other-run", "other-instance", "apply");
+        let wanted = 1;
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let took = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sink: wso2_federation::engine::EventSink = {
+            let (apim, other, seen, took) =
+                (apim.clone(), other.clone(), seen.clone(), took.clone());
+            Arc::new(move |e: &Event| {
+                let Event::StepStarted { step } = e else {
+                    return;
+                };
+                if !step.as_str().starts_with(at)
+                    || seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 != wanted
+                {
+                    return;
+                }
+                // The run waits here while the other run breaks the lease and takes it.
+                tokio::task::block_in_place(|| {
+                    tokio::runtime::Handle::current().block_on(async {
+                        let broken = lease::unlock(&apim, true).await.unwrap();
+                        assert!(broken.is_some(), "{label}: the run's lease was held");
+                        let held = lease::acquire(&apim, other.clone(), |_| false).await;
+                        assert!(held.is_ok(), "{label}: the other run takes the lease");
+                    });
+                });
+                took.store(true, std::sync::atomic::Ordering::SeqCst);
+            })
+        };
+        let report = fed.apply(&RunOptions::new().events(sink)).await;
+        sb.set_latency(std::time::Duration::ZERO);
+        assert!(
+            took.load(std::sync::atomic::Ordering::SeqCst),
+            "{label}: no takeover"
+        );
+        assert!(report.is_ok(), "{label}: {report:?}");
+        match lease::read(&apim).await.unwrap() {
+            LeaseState::Held(h) => assert_eq!(h, other, "{label}"),
+            state => panic!("{label}: the new holder's lease is gone: {state:?}"),
+        }
+        println!(
+            "sharing: a lease broken and taken by another run at {label}: the run finished, the new holder's lease was left alone; objects of others touched: 0"
+        );
+    }
+}
+
 /// A role created by someone else between this tool's read and its write: the create is refused
 /// as a duplicate, the step fails as a conflict, the steps before it are undone, and the other
 /// person's role is left alone, then and at destroy.
