@@ -22,9 +22,11 @@
 //!
 //! **The floor** is computed from the data dependencies of each pair ([`floor_model`]): each
 //! request the federation needs, with the answers it needs first; its longest path. The run
-//! lease (issue 10: one writer per APIM) adds three rounds no data dependency asks for (take it,
-//! read the servers again under it, give it back; the check that it is still ours rides with
-//! the last step), counted beside: "floor 6 + lease 3".
+//! lease (issue 10: one writer per APIM) adds rounds no data dependency asks for, counted beside:
+//! a first apply takes it before reading the servers, and gives it back after the last write
+//! (the check that it is still ours rides with the last steps): "data 6 + lease 2"; a later
+//! apply reads the servers first (so that an apply with nothing to do writes nothing, not even
+//! the lease), then again under the lease: "data 6 + lease 3" (scenario "again").
 //!
 //! Rollback: the apply's last write (the second portal switch) fails; the engine undoes every
 //! step. Its rounds are those after the failed request's round up to the lease's release check.
@@ -86,8 +88,13 @@ struct Run {
 
 #[derive(Clone, Copy, PartialEq)]
 enum Start {
+    /// A first apply on servers whose portals were never logged into.
     Fresh,
+    /// A first apply on servers whose portals were logged into.
     Registered,
+    /// An apply whose journal records an earlier run (applied, then destroyed): the servers
+    /// are read before the lease, then again under it.
+    Again,
 }
 
 impl Start {
@@ -95,6 +102,16 @@ impl Start {
         match self {
             Self::Fresh => "fresh",
             Self::Registered => "registered",
+            Self::Again => "again (the journal records an earlier apply and destroy)",
+        }
+    }
+
+    /// The lease's rounds: take it, (a later apply: read the servers again under it), give it
+    /// back (its ownership check is read with the last steps).
+    fn lease_rounds(self) -> usize {
+        match self {
+            Self::Fresh | Self::Registered => 2,
+            Self::Again => 3,
         }
     }
 }
@@ -120,16 +137,20 @@ async fn run_apply(pair: Pair, start: Start, l: Duration, fail_last: bool, pin: 
     if start == Start::Registered {
         sb.apim().ensure_portal_apps();
     }
-    sb.set_latency(l);
-    if fail_last {
-        sb.apim().inject(last_write_fails());
-    }
     let journal = TempJournal::new();
     let mut builder = seed_builder(&sb).journal(journal.path());
     if pin {
         builder = builder.is_version(pair.is).apim_version(pair.apim);
     }
     let fed = builder.build().unwrap();
+    if start == Start::Again {
+        fed.apply(&journal.options()).await.unwrap();
+        fed.destroy(&journal.options()).await.unwrap();
+    }
+    sb.set_latency(l);
+    if fail_last {
+        sb.apim().inject(last_write_fails());
+    }
     sb.clear_requests();
     let t0 = Instant::now();
     let result = fed.apply(&journal.options()).await;
@@ -176,11 +197,12 @@ fn rounds(requests: &[Req], l: Duration) -> Vec<Vec<Req>> {
 /// Where the rounds of a run went.
 #[derive(Debug, Default, Clone, Copy)]
 struct Phases {
-    /// Before the lease: version probes (when not pinned) and the first plan's reads.
+    /// Before the lease: version probes (when not pinned) and, for a later apply, the first
+    /// plan's reads.
     before_lease: usize,
     /// Taking the lease.
     lease: usize,
-    /// Under the lease, before the first write: the plan read again.
+    /// Under the lease, before the first write: the plan's reads (again, for a later apply).
     reread: usize,
     /// From the first write to the last before the release (the steps; in a failed run, the
     /// steps up to the failure).
@@ -388,10 +410,6 @@ fn longest(needs: &[Need]) -> usize {
         .unwrap_or(0)
 }
 
-/// The lease's rounds: take it, read again under it, give it back (its ownership check is read
-/// with the last step).
-const LEASE_ROUNDS: usize = 3;
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -415,10 +433,11 @@ async fn scenario(pair: Pair, start: Start, latencies: &[u64], runs: usize) -> F
     println!("=== {}, {} ===", pair.label, start.label());
     let (apply_needs, undo_needs) = floor_model(pair, start);
     let floor = (longest(&apply_needs), longest(&undo_needs));
+    let lease_rounds = start.lease_rounds();
     println!(
-        "floor from the data dependencies: apply {} + lease {LEASE_ROUNDS} = {}, rollback {} (+ release 2)",
+        "floor from the data dependencies: apply {} + lease {lease_rounds} = {}, rollback {} (+ release 2)",
         floor.0,
-        floor.0 + LEASE_ROUNDS,
+        floor.0 + lease_rounds,
         floor.1
     );
     let l100 = Duration::from_millis(100);
@@ -433,7 +452,7 @@ async fn scenario(pair: Pair, start: Start, latencies: &[u64], runs: usize) -> F
         run.requests.iter().filter(|r| r.server == "APIM").count(),
     );
     println!(
-        "apply: {} rounds = before the lease {} (plan) + lease {} + read again {} + steps {} + release {}; requests IS {is_n}, APIM {apim_n}",
+        "apply: {} rounds = before the lease {} + lease {} + read under it {} + steps {} + release {}; requests IS {is_n}, APIM {apim_n}",
         apply.total, apply.before_lease, apply.lease, apply.reread, apply.steps, apply.release
     );
     show_rounds(&rs);
@@ -488,7 +507,7 @@ async fn scenario(pair: Pair, start: Start, latencies: &[u64], runs: usize) -> F
         }
         let (med, lo, hi) = stats(walls);
         let (umed, ulo, uhi) = stats(undo_walls);
-        let floor_l = ((floor.0 + LEASE_ROUNDS) as f64) * l_ms as f64;
+        let floor_l = ((floor.0 + lease_rounds) as f64) * l_ms as f64;
         let rounds_l = apply.total as f64 * l_ms as f64;
         let undo_floor_l = floor.1 as f64 * l_ms as f64;
         let r_apply = med / floor_l;
@@ -534,7 +553,7 @@ fn main() {
     let mut summary = Vec::new();
     rt.block_on(async {
         for pair in PAIRS {
-            for start in [Start::Fresh, Start::Registered] {
+            for start in [Start::Fresh, Start::Registered, Start::Again] {
                 let f = scenario(pair, start, latencies, runs).await;
                 summary.push((pair, start, f));
             }
@@ -543,7 +562,7 @@ fn main() {
     common::print_machine("at end");
     for (pair, start, f) in &summary {
         println!(
-            "IS {} + APIM {} {}: apply {} rounds (plan {} + lease {} + read again {} + steps {} + release {}), rollback {}; floor {} + lease {LEASE_ROUNDS} / {}; ratio at 100 ms {:.2}/{:.2}",
+            "IS {} + APIM {} {}: apply {} rounds (before the lease {} + lease {} + read under it {} + steps {} + release {}), rollback {}; floor {} + lease {} / {}; ratio at 100 ms {:.2}/{:.2}",
             pair.is,
             pair.apim,
             start.label(),
@@ -555,6 +574,7 @@ fn main() {
             f.apply.release,
             f.rollback.undo,
             f.floor.0,
+            start.lease_rounds(),
             f.floor.1,
             f.ratio_100.0,
             f.ratio_100.1
@@ -569,21 +589,26 @@ fn main() {
                 .map(|(_, _, f)| f)
                 .unwrap()
         };
-        let (fresh, reg) = (of(Start::Fresh), of(Start::Registered));
+        let (fresh, reg, again) = (of(Start::Fresh), of(Start::Registered), of(Start::Again));
+        let lease = Start::Fresh.lease_rounds();
         format!(
-            "IS {pair}: apply fresh {}, apply registered {}, rollback {}; floor {}/{}/{} (data {}/{}/{} + lease {LEASE_ROUNDS}); ratio at 100 ms {:.2}/{:.2}/{:.2}",
+            "IS {pair}: apply fresh {}, apply registered {}, rollback {}; floor {}/{}/{} (data {}/{}/{} + lease {lease}); ratio at 100 ms {:.2}/{:.2}/{:.2}; apply again {} (floor {} + lease {}), ratio {:.2}",
             fresh.apply.total,
             reg.apply.total,
             fresh.rollback.undo,
-            fresh.floor.0 + LEASE_ROUNDS,
-            reg.floor.0 + LEASE_ROUNDS,
+            fresh.floor.0 + lease,
+            reg.floor.0 + lease,
             fresh.floor.1,
             fresh.floor.0,
             reg.floor.0,
             fresh.floor.1,
             fresh.ratio_100.0,
             reg.ratio_100.0,
-            fresh.ratio_100.1
+            fresh.ratio_100.1,
+            again.apply.total,
+            again.floor.0,
+            Start::Again.lease_rounds(),
+            again.ratio_100.0
         )
     };
     println!("critical path: {} | {}", part("5.9"), part("7.3"));

@@ -55,15 +55,17 @@ pub enum FederationError {
     Apim(#[source] wso2_apim_client::Error),
 
     /// Objects with the federation's names exist that this federation did not make, or that
-    /// someone changed since it wrote them; nothing was written.
-    #[error("{} object(s) in the way; nothing was written: {}", .conflicts.len(), .conflicts.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    /// someone changed since it wrote them; nothing was changed (a run lease taken to read under
+    /// it was given back).
+    #[error("{} object(s) in the way; nothing was changed: {}", .conflicts.len(), .conflicts.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Conflict {
         /// Each object and why.
         conflicts: Vec<Conflict>,
     },
 
-    /// The live servers changed since the plan was made; nothing was written.
-    #[error("the plan is stale: {} changed since it was made; make a new plan (nothing was written)", .objects.join(", "))]
+    /// The live servers changed since the plan was made; nothing was changed (the run lease taken
+    /// to read again under it was given back).
+    #[error("the plan is stale: {} changed since it was made; make a new plan (nothing was changed)", .objects.join(", "))]
     StalePlan {
         /// The objects (or values) that changed.
         objects: Vec<String>,

@@ -244,13 +244,41 @@ impl Federation {
     /// Plans and applies: everything on IS, then the identity provider on APIM, then the
     /// portals, independent steps concurrently (a portal never logged into is registered while
     /// IS is written: that asks nothing of IS and is never undone, as a first login would have
-    /// made it). When the plan changes nothing, nothing is
-    /// written (not even the lease); otherwise the run lease is taken and the servers are read
-    /// again under it before the first write. On any failure every change is undone in reverse
+    /// made it).
+    ///
+    /// The run lease is held from before the plan's last read to after the last write. A first
+    /// apply (the journal records no run) takes it first and reads the servers once, under it
+    /// (a plan that turns out empty then gives it back: one create and one delete of the lease
+    /// on APIM). Otherwise the servers are read first: when the plan changes nothing, nothing is
+    /// written (not even the lease); else the lease is taken and the servers are read again
+    /// under it before the first write. The lease's ownership check before its release is read
+    /// with the last steps. On any failure every change is undone in reverse
     /// order and the error says so ([`FederationError::RolledBack`]); a failed undo is reported
     /// with the journal to re-run [`rollback`](Self::rollback) with.
     pub async fn apply(&self, options: &RunOptions) -> Result<ApplyReport, FederationError> {
         self.refuse_unfinished()?;
+        if self.journal_view(false)?.binding.is_none() {
+            // A first apply (the journal records no run): there is something to do but on
+            // servers where everything already exists, so the lease is taken first and the
+            // servers are read once, under it.
+            return self
+                .guarded("apply", None, |instance, run| async move {
+                    let planned = self
+                        .make_plan_as(
+                            Some(run.id.as_str()),
+                            None,
+                            Some(instance.as_str()),
+                            options.force,
+                        )
+                        .await?;
+                    if planned.plan.is_empty() {
+                        return Ok(self.unchanged(planned));
+                    }
+                    self.execute(planned, options, &run.id, Some(run.tail))
+                        .await
+                })
+                .await;
+        }
         let first = self.make_plan(None, None, options.force).await?;
         if first.plan.is_empty() {
             return Ok(self.unchanged(first));

@@ -181,5 +181,27 @@ async fn a_namesake_without_the_ownership_tag_is_a_conflict() {
             .contains("does not carry this federation's tag"),
         "{err}"
     );
-    assert!(mutating(&sb) == 0, "nothing was written");
+    // A first apply reads under the run lease: the lease was taken and given back, and nothing
+    // else was written.
+    let writes: Vec<_> = sb
+        .is()
+        .requests()
+        .into_iter()
+        .chain(sb.apim().requests())
+        .filter(|r| r.mutating)
+        .collect();
+    assert!(
+        writes
+            .iter()
+            .all(|r| r.body.contains(wso2_federation::lease::LEASE_NAME)),
+        "nothing but the lease was written: {:?}",
+        writes.iter().map(|r| &r.action).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        wso2_federation::lease::read(&apim_client(&sb))
+            .await
+            .unwrap(),
+        wso2_federation::lease::LeaseState::Free,
+        "the lease was given back"
+    );
 }
