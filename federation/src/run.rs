@@ -256,6 +256,19 @@ impl Federation {
     /// order and the error says so ([`FederationError::RolledBack`]); a failed undo is reported
     /// with the journal to re-run [`rollback`](Self::rollback) with.
     pub async fn apply(&self, options: &RunOptions) -> Result<ApplyReport, FederationError> {
+        self.apply_showing(options, |_| {}).await
+    }
+
+    /// [`apply`](Self::apply), handing `show` the plan it applies once that plan is read (under
+    /// the run lease when it changes anything) and before the first write: for a caller that
+    /// shows the plan without asking (`wso2-federate apply --yes`). `show` runs while the lease
+    /// is held, so it must not wait for a person: to confirm a plan first, use
+    /// [`plan`](Self::plan) then [`apply_plan`](Self::apply_plan).
+    pub async fn apply_showing(
+        &self,
+        options: &RunOptions,
+        show: impl FnOnce(&Plan),
+    ) -> Result<ApplyReport, FederationError> {
         self.refuse_unfinished()?;
         if self.journal_view(false)?.binding.is_none() {
             // A first apply (the journal records no run): there is something to do but on
@@ -271,6 +284,7 @@ impl Federation {
                             options.force,
                         )
                         .await?;
+                    show(&planned.plan);
                     if planned.plan.is_empty() {
                         return Ok(self.unchanged(planned));
                     }
@@ -281,6 +295,7 @@ impl Federation {
         }
         let first = self.make_plan(None, None, options.force).await?;
         if first.plan.is_empty() {
+            show(&first.plan);
             return Ok(self.unchanged(first));
         }
         let client_id = first.plan.client_id.clone();
@@ -296,6 +311,7 @@ impl Federation {
                         options.force,
                     )
                     .await?;
+                show(&planned.plan);
                 self.execute(planned, options, &run.id, Some(run.tail))
                     .await
             },

@@ -735,39 +735,58 @@ async fn run(cli: Cli) -> Result<serde_json::Value, Exit> {
             no_rollback,
             force,
         } => {
-            // A saved plan was reviewed when it was made: it is applied without asking. Else
-            // the plan is made now, shown, confirmed, and exactly that plan is applied.
-            let (plan, reviewed) = match plan {
-                Some(path) => (read_plan(path)?, true),
-                None => {
-                    progress.phase("plan: reading IS and APIM");
-                    let plan = fed.plan().await;
-                    progress.done();
-                    (plan?, false)
-                }
-            };
-            show_plan(&plan, out);
-            if plan.is_empty() {
-                out.result("Nothing to change.");
-            } else {
-                confirm(
-                    "apply",
-                    "Apply this plan?",
-                    "",
-                    *yes || reviewed || target.sandbox.is_some(),
-                )?;
-            }
+            // A saved plan was reviewed when it was made: it is applied without asking. With
+            // `--yes` (or the sandbox) nobody is asked: the plan is read under the run lease
+            // when it changes anything, shown, and applied. Else the plan is made now, shown,
+            // confirmed, and exactly that plan is applied.
             options.no_rollback = *no_rollback;
             options.force = *force;
-            options.cancel = Some(interruption(progress.clone(), *no_rollback)?);
-            if !plan.is_empty() {
-                out.detail(format_args!(
-                    "Applying (journal: {}):",
-                    fed.journal().display()
-                ));
-            }
-            let report = fed.apply_plan(&plan, &options).await?;
-            if !plan.is_empty() {
+            let unasked = plan.is_none() && (*yes || target.sandbox.is_some());
+            let report = if unasked {
+                options.cancel = Some(interruption(progress.clone(), *no_rollback)?);
+                progress.phase("apply: reading IS and APIM");
+                let report = fed
+                    .apply_showing(&options, |plan| {
+                        progress.done();
+                        show_plan(plan, out);
+                        if plan.is_empty() {
+                            out.result("Nothing to change.");
+                        } else {
+                            out.detail(format_args!(
+                                "Applying (journal: {}):",
+                                fed.journal().display()
+                            ));
+                        }
+                    })
+                    .await;
+                progress.done();
+                report?
+            } else {
+                let (plan, reviewed) = match plan {
+                    Some(path) => (read_plan(path)?, true),
+                    None => {
+                        progress.phase("plan: reading IS and APIM");
+                        let plan = fed.plan().await;
+                        progress.done();
+                        (plan?, false)
+                    }
+                };
+                show_plan(&plan, out);
+                if plan.is_empty() {
+                    out.result("Nothing to change.");
+                } else {
+                    confirm("apply", "Apply this plan?", "", *yes || reviewed)?;
+                }
+                options.cancel = Some(interruption(progress.clone(), *no_rollback)?);
+                if !plan.is_empty() {
+                    out.detail(format_args!(
+                        "Applying (journal: {}):",
+                        fed.journal().display()
+                    ));
+                }
+                fed.apply_plan(&plan, &options).await?
+            };
+            if !report.plan.is_empty() {
                 out.result(format_args!(
                     "Applied (journal: {}).",
                     fed.journal().display()

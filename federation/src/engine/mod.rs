@@ -119,6 +119,10 @@ pub enum Effect {
     },
     /// The object was deleted; not undone.
     Deleted,
+    /// The object was brought into being by the server's own first-use path (a portal's login
+    /// endpoints make APIM create its service provider); not undone, as the server would not
+    /// make it again and its first use would have made the same object.
+    Registered,
     /// The step may or may not have taken effect; undo re-reads and compensates only what it can
     /// prove this run did (the post-image it tried to write).
     Unknown {
@@ -170,6 +174,7 @@ impl Effect {
             Self::Created { .. } => "created",
             Self::Updated { .. } => "updated",
             Self::Deleted => "deleted",
+            Self::Registered => "registered",
             Self::Unknown { .. } => "outcome unknown",
         }
     }

@@ -223,7 +223,7 @@ pub(super) async fn register(r: &FedRunner<'_>, portal: Portal) -> Result<Effect
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(portal, sp);
-    Ok(Effect::Unchanged)
+    Ok(Effect::Registered)
 }
 
 pub(super) async fn apply(

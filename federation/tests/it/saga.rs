@@ -19,6 +19,26 @@ async fn apply_succeeds_and_the_state_matches_the_spec() {
             .iter()
             .any(|c| c.action == PlanAction::Create)
     );
+    // The portals were never logged into: their service providers were brought into being, and
+    // the report says so (not "unchanged").
+    for portal in ["publisher", "devportal"] {
+        let id = StepId::new(format!("apim.portal-registration:{portal}"));
+        let state = report
+            .run
+            .steps
+            .iter()
+            .find(|(s, _)| *s == id)
+            .map(|(_, st)| st);
+        assert!(
+            matches!(
+                state,
+                Some(wso2_federation::engine::StepState::Done {
+                    effect: wso2_federation::engine::Effect::Registered
+                })
+            ),
+            "{portal}: {state:?}"
+        );
+    }
     // The plan applied was read under the run's own lease, which is no other run's.
     assert!(
         report.plan.warnings.is_empty(),
@@ -293,4 +313,52 @@ async fn every_action_and_every_undo_run_twice_change_nothing_more() {
     println!(
         "saga: every action and undo run twice: applied whole, destroyed, unwound: clean slate each time"
     );
+}
+
+/// `apply_showing` hands over the plan it applies once, before the first write of the
+/// federation (the lease aside): on a first apply, read under the lease; on a re-apply with
+/// nothing to change, the empty plan, with nothing written at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_showing_shows_the_plan_it_applies_before_writing() {
+    let sb = Sandbox::start().await.unwrap();
+    let journal = TempJournal::new();
+    let fed = seed(&sb, &journal);
+    for round in ["first apply", "re-apply"] {
+        sb.clear_requests();
+        let mut shown = Vec::new();
+        let report = fed
+            .apply_showing(&journal.options(), |plan| {
+                let writes: Vec<String> = sb
+                    .is()
+                    .mutating_requests()
+                    .into_iter()
+                    .chain(sb.apim().mutating_requests())
+                    .filter(|r| !r.body.contains(wso2_federation::lease::LEASE_NAME))
+                    .map(|r| r.action)
+                    .collect();
+                shown.push((plan.clone(), writes));
+            })
+            .await
+            .unwrap();
+        assert_eq!(shown.len(), 1, "{round}: shown once");
+        let (plan, writes) = &shown[0];
+        assert!(
+            writes.is_empty(),
+            "{round}: written before it was shown: {writes:?}"
+        );
+        assert_eq!(
+            plan, &report.plan,
+            "{round}: the plan shown is the plan applied"
+        );
+        if round == "re-apply" {
+            assert!(plan.is_empty(), "{round}: {plan}");
+            assert_eq!(
+                mutating(&sb),
+                0,
+                "{round}: nothing written, not even the lease"
+            );
+        } else {
+            assert!(!plan.is_empty(), "{round}");
+        }
+    }
 }
