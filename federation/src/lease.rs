@@ -2,7 +2,8 @@
 //! it runs from.
 //!
 //! The lease is a service provider named [`LEASE_NAME`] on APIM, created before the first write
-//! of an apply, rollback, recover or destroy and deleted at its end. Creating it is the atomic
+//! of an apply, rollback, recover or destroy (before the reads a first apply plans from) and
+//! deleted at its end; whether it is still this run's is read with an apply's last steps. Creating it is the atomic
 //! create-if-absent the servers offer: a second `createApplication` of that name is refused
 //! ("already exists"), so of two runs started together exactly one holds the lease, and the other
 //! is refused before any write, naming the holder (host, process, start time) written in the
