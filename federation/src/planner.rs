@@ -90,6 +90,7 @@ impl JournalView {
             }
             k.post_images = f.post_images();
         }
+        k.unknown_creates = self.unknown_creates();
         k
     }
 

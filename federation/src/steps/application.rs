@@ -304,6 +304,7 @@ pub(crate) fn decide(
     step: &StepId,
     force: bool,
 ) -> Result<Decision, Conflict> {
+    let unknown_create = knowledge.unknown_creates.get(step).and_then(Option::as_ref);
     let conflict = |reason: String| Conflict {
         kind: ObjectKind::Application,
         name: name.to_owned(),
@@ -313,24 +314,40 @@ pub(crate) fn decide(
         .sp
         .as_ref()
         .is_some_and(|sp| ownership.marks(sp.description.as_deref()));
+    // A create of this federation whose outcome was never known (a crash between its two
+    // halves) may have left one half: the OAuth client with the client id it recorded, or the
+    // service provider with our tag. Creating again completes it (the create keeps a half that
+    // is provably ours).
+    let half_ours = match (&live.oauth, &live.sp) {
+        (Some(oauth), None) => unknown_create
+            .and_then(|post| from_json::<App>(post).ok())
+            .is_some_and(|img| {
+                oauth.oauth_consumer_key.is_some()
+                    && img.oauth.oauth_consumer_key == oauth.oauth_consumer_key
+            }),
+        (None, Some(_)) => ours,
+        _ => false,
+    };
+    let create = || {
+        let mut diff = fields::create(FIELDS, &desired.app);
+        diff.push(FieldDiff::value(
+            "clientId",
+            None,
+            desired.app.oauth.oauth_consumer_key.clone(),
+        ));
+        diff.push(FieldDiff::secret(
+            "clientSecret",
+            if desired.secret_generated {
+                SecretChange::Generated
+            } else {
+                SecretChange::Set
+            },
+        ));
+        Ok(Decision::new(PlanAction::Create, diff))
+    };
     match (&live.oauth, &live.sp) {
-        (None, None) => {
-            let mut diff = fields::create(FIELDS, &desired.app);
-            diff.push(FieldDiff::value(
-                "clientId",
-                None,
-                desired.app.oauth.oauth_consumer_key.clone(),
-            ));
-            diff.push(FieldDiff::secret(
-                "clientSecret",
-                if desired.secret_generated {
-                    SecretChange::Generated
-                } else {
-                    SecretChange::Set
-                },
-            ));
-            Ok(Decision::new(PlanAction::Create, diff))
-        }
+        (None, None) => create(),
+        _ if half_ours => create(),
         (Some(oauth), Some(_)) if ours => {
             if oauth.oauth_consumer_key != desired.app.oauth.oauth_consumer_key {
                 return Err(conflict(format!(
@@ -688,6 +705,65 @@ mod tests {
         let sp = ServiceProvider::named(&ApplicationName::new("apim-federation").unwrap())
             .with_description("d");
         App { oauth, sp }
+    }
+
+    /// A crash between the two halves of a create leaves one of them: the plan completes it when
+    /// the journal proves the half ours (the client id its create recorded, or our tag), and
+    /// refuses it otherwise.
+    #[test]
+    fn a_half_made_application_is_completed_only_when_provably_ours() {
+        let ownership = Ownership {
+            marker: "m".into(),
+            instance: "i".into(),
+        };
+        let desired = DesiredApplication {
+            app: app(),
+            secret_generated: false,
+        };
+        let step = StepId::new("is.application:apim-federation");
+        let recorded = serde_json::to_value(app()).unwrap();
+        let mut other = app();
+        other.oauth.oauth_consumer_key = Some("someoneElse0123456789".into());
+        let other_post = serde_json::to_value(other).unwrap();
+        let oauth_only = LiveApplication {
+            oauth: Some(app().oauth),
+            sp: None,
+        };
+        let decide_with = |live: &LiveApplication, unknown: Option<&serde_json::Value>| {
+            let mut knowledge = Knowledge::default();
+            if let Some(post) = unknown {
+                knowledge
+                    .unknown_creates
+                    .insert(step.clone(), Some(post.clone()));
+            }
+            decide(
+                "apim-federation",
+                live,
+                &desired,
+                &ownership,
+                &knowledge,
+                &step,
+                false,
+            )
+            .map(|d| d.action)
+        };
+        // The OAuth half, with the client id the unknown create recorded: completed.
+        assert_eq!(
+            decide_with(&oauth_only, Some(&recorded)),
+            Ok(PlanAction::Create)
+        );
+        // Without the journal's record, or with another client id: someone else's.
+        assert!(decide_with(&oauth_only, None).is_err());
+        assert!(decide_with(&oauth_only, Some(&other_post)).is_err());
+        // The service provider half with our tag: completed; without it: someone else's.
+        let mut tagged = app().sp;
+        tagged.description = Some(ownership.describe("x"));
+        let sp_only = |sp: ServiceProvider| LiveApplication {
+            oauth: None,
+            sp: Some(sp),
+        };
+        assert_eq!(decide_with(&sp_only(tagged), None), Ok(PlanAction::Create));
+        assert!(decide_with(&sp_only(app().sp), None).is_err());
     }
 
     #[test]

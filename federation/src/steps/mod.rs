@@ -197,6 +197,8 @@ pub(crate) struct Knowledge {
     pub created: HashSet<StepId>,
     /// The last image each step wrote.
     pub post_images: HashMap<StepId, serde_json::Value>,
+    /// Steps whose create's outcome was never known, with what they tried to write.
+    pub unknown_creates: HashMap<StepId, Option<serde_json::Value>>,
 }
 
 /// A conflict found while planning: an object that is someone else's, or that someone changed
